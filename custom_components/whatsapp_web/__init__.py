@@ -1,0 +1,1 @@
+"""WhatsApp Web for Home Assistant: link an account the way WhatsApp Web does."""

@@ -1,0 +1,1 @@
+"""Tests of the WhatsApp Web integration, its client and the simulator."""
