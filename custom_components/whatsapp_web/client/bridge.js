@@ -1,0 +1,1561 @@
+// The bridge between WhatsApp Web and the Python client.
+//
+// Installed once per document, before the page's own scripts. It waits for WhatsApp Web's module
+// system, listens to its collections and models, and runs operations for Python. It calls only
+// WhatsApp Web's own modules, by the names and members documented in the project's reference
+// (shared/reference/whatsapp-web-surface.md); module access goes through mod(), member() and
+// invoke() so a test can list every module name used here.
+//
+// Python -> page: evaluate("(op, args) => globalThis.__whatsappWebBridge.call(op, args)", op, args).
+//   call() never throws: it resolves to {ok: true, result} or {ok: false, error: {code, message, ...}}.
+// Page -> Python: the binding BINDING_NAME, called with one JSON string {seq, events: [...]}. Events
+//   are queued and handed over in batches, in order; seq counts batches per document.
+//
+// User data only ever arrives as JSON arguments of call(); nothing here builds code from data.
+(() => {
+    'use strict';
+
+    const BRIDGE_GLOBAL = '__whatsappWebBridge';
+    const BINDING_NAME = '__whatsappWebBridgeEmit';
+    const BRIDGE_VERSION = 1;
+    if (Object.prototype.hasOwnProperty.call(globalThis, BRIDGE_GLOBAL)) {
+        return;
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Errors that Python maps onto its own hierarchy.
+
+    class BridgeError extends Error {
+        constructor(code, message, extra) {
+            super(message);
+            this.code = code;
+            this.extra = extra || {};
+        }
+    }
+
+    const changed = (missing) =>
+        new BridgeError('whatsapp_web_changed', `WhatsApp Web changed: ${missing} is missing`, { missing });
+    const notFound = (code, id) => new BridgeError(code, `${code.replace('_not_found', '')} ${id} not found`, { id });
+    const failed = (message) => new BridgeError('operation_failed', message);
+    const invalid = (field, message) => new BridgeError('invalid_argument', message, { field });
+
+    // ----------------------------------------------------------------------------------------
+    // Module access. Every module name used by this file appears as the first argument of mod(),
+    // member(), invoke() or optionalMod().
+
+    const mod = (name) => {
+        let exported;
+        try {
+            exported = window.require(name);
+        } catch (error) {
+            throw changed(name);
+        }
+        if (exported === undefined || exported === null) {
+            throw changed(name);
+        }
+        return exported;
+    };
+
+    const optionalMod = (name) => {
+        try {
+            return window.require(name) ?? null;
+        } catch (error) {
+            return null;
+        }
+    };
+
+    const member = (moduleName, path) => {
+        let value = mod(moduleName);
+        for (const key of path.split('.')) {
+            value = value === undefined || value === null ? undefined : value[key];
+            if (value === undefined || value === null) {
+                throw changed(`${moduleName}.${path}`);
+            }
+        }
+        return value;
+    };
+
+    // Calls a function member with its owner as `this`, as WhatsApp Web's own code does.
+    const invoke = (moduleName, path, ...args) => {
+        const dot = path.lastIndexOf('.');
+        const owner = dot < 0 ? mod(moduleName) : member(moduleName, path.slice(0, dot));
+        const fn = owner[path.slice(dot + 1)];
+        if (typeof fn !== 'function') {
+            throw changed(`${moduleName}.${path}`);
+        }
+        return fn.apply(owner, args);
+    };
+
+    const collection = (name) => member('WAWebCollections', name);
+
+    const callMethod = (target, name, description, ...args) => {
+        if (!target || typeof target[name] !== 'function') {
+            throw changed(description);
+        }
+        return target[name](...args);
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Plain data: what crosses to Python must survive JSON. Models and Wids are turned into plain
+    // objects; functions, binary data and cycles are dropped.
+
+    const MAX_DEPTH = 6;
+    const toPlain = (value, depth = 0, seen = new WeakSet()) => {
+        if (value === null || value === undefined) {
+            return value === null ? null : undefined;
+        }
+        const kind = typeof value;
+        if (kind === 'string' || kind === 'boolean') {
+            return value;
+        }
+        if (kind === 'number') {
+            return Number.isFinite(value) ? value : null;
+        }
+        if (kind === 'bigint') {
+            return value.toString();
+        }
+        if (kind !== 'object') {
+            return undefined;
+        }
+        if (seen.has(value) || depth > MAX_DEPTH) {
+            return undefined;
+        }
+        if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Blob) {
+            return undefined;
+        }
+        seen.add(value);
+        try {
+            if (typeof value._serialized === 'string') {
+                return widToPlain(value);
+            }
+            if (Array.isArray(value)) {
+                return value.map((item) => toPlain(item, depth + 1, seen) ?? null);
+            }
+            if (value instanceof Set) {
+                return [...value].map((item) => toPlain(item, depth + 1, seen) ?? null);
+            }
+            if (value instanceof Map) {
+                const out = {};
+                for (const [key, item] of value) {
+                    const plain = toPlain(item, depth + 1, seen);
+                    if (plain !== undefined) {
+                        out[String(key)] = plain;
+                    }
+                }
+                return out;
+            }
+            if (value instanceof Date) {
+                return Math.floor(value.getTime() / 1000);
+            }
+            const source = typeof value.serialize === 'function' && depth > 0 ? value.serialize() : value;
+            const out = {};
+            for (const key of Object.keys(source)) {
+                const plain = toPlain(source[key], depth + 1, seen);
+                if (plain !== undefined) {
+                    out[key] = plain;
+                }
+            }
+            return out;
+        } finally {
+            seen.delete(value);
+        }
+    };
+
+    const widToPlain = (wid) => {
+        if (!wid) {
+            return null;
+        }
+        if (typeof wid === 'string') {
+            const at = wid.indexOf('@');
+            return { server: wid.slice(at + 1), user: wid.slice(0, at), _serialized: wid };
+        }
+        const key = { server: wid.server, user: wid.user, _serialized: wid._serialized };
+        if (typeof wid.fromMe === 'boolean') {
+            // A MsgKey: keep its own shape, with the chat as a string as WhatsApp Web's clients expect.
+            return {
+                fromMe: wid.fromMe,
+                remote: widString(wid.remote),
+                id: wid.id,
+                participant: wid.participant ? widToPlain(wid.participant) : undefined,
+                _serialized: wid._serialized,
+            };
+        }
+        return key;
+    };
+
+    const widString = (wid) => (wid && typeof wid === 'object' ? wid._serialized : wid ?? null);
+
+    const createWid = (id) => invoke('WAWebWidFactory', 'createWid', id);
+
+    // ----------------------------------------------------------------------------------------
+    // Event queue: coalesced, ordered batches through the binding.
+
+    const queue = [];
+    let batchSeq = 0;
+    let flushTimer = null;
+    let flushing = false;
+
+    const emit = (type, data) => {
+        queue.push(Object.assign({ type, at: Date.now() }, data));
+        if (flushTimer === null && !flushing) {
+            flushTimer = setTimeout(flush, 0);
+        }
+    };
+
+    const flush = async () => {
+        flushTimer = null;
+        if (flushing || queue.length === 0) {
+            return;
+        }
+        const send = globalThis[BINDING_NAME];
+        if (typeof send !== 'function') {
+            flushTimer = setTimeout(flush, 50);
+            return;
+        }
+        flushing = true;
+        const events = queue.splice(0, queue.length);
+        batchSeq += 1;
+        try {
+            // Playwright's binding answers with a promise, the DevTools one with undefined.
+            await send(JSON.stringify({ seq: batchSeq, events }));
+        } catch (error) {
+            queue.unshift(...events);
+            batchSeq -= 1;
+        } finally {
+            flushing = false;
+            if (queue.length > 0 && flushTimer === null) {
+                flushTimer = setTimeout(flush, 0);
+            }
+        }
+    };
+
+    const report = (feature, error) => {
+        if (error instanceof BridgeError && error.code === 'whatsapp_web_changed') {
+            emit('capability_missing', { feature, missing: error.extra.missing });
+        } else {
+            emit('bridge_error', { feature, message: String(error && error.message ? error.message : error) });
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Records: what Python receives for messages, chats, contacts, groups, calls and reactions.
+
+    // Message bodies of media messages hold a thumbnail; Python gets the caption instead.
+    const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'ptt', 'document', 'sticker']);
+
+    const messageRecord = (msg) => {
+        const data = toPlain(callMethod(msg, 'serialize', 'Msg.serialize'));
+        if (!data || !data.id) {
+            return null;
+        }
+        data.id = widToPlain(msg.id);
+        data.isEphemeral = msg.isEphemeral;
+        data.isStatusV3 = msg.isStatusV3;
+        const mediaText = msg.mediaObject ? msg.caption : msg.body;
+        try {
+            const linkify = mod('WALinkify');
+            const found = typeof mediaText === 'string' && mediaText ? linkify.findLinks(mediaText) : [];
+            data.links = (found || []).map((link) => ({
+                link: link.href,
+                isSuspicious: Boolean(link.suspiciousCharacters && link.suspiciousCharacters.size),
+            }));
+        } catch (error) {
+            data.links = [];
+        }
+        if (MEDIA_TYPES.has(data.type) && typeof data.body === 'string' && data.directPath) {
+            delete data.body;
+        }
+        delete data.pendingAckUpdate;
+        delete data.mediaData;
+        return data;
+    };
+
+    const chatRecord = (chat, { withLastMessage = true } = {}) => {
+        const data = toPlain(callMethod(chat, 'serialize', 'Chat.serialize'));
+        data.id = widToPlain(chat.id);
+        data.isGroup = Boolean(chat.groupMetadata);
+        data.isMuted = Boolean(chat.mute && chat.mute.expiration !== 0);
+        data.muteExpiration = chat.mute ? chat.mute.expiration : 0;
+        data.formattedTitle = chat.formattedTitle;
+        if (chat.groupMetadata) {
+            data.groupMetadata = groupMetadataRecord(chat.groupMetadata);
+            data.isReadOnly = Boolean(chat.groupMetadata.announce);
+        } else {
+            delete data.groupMetadata;
+            data.isReadOnly = false;
+        }
+        data.lastMessage = null;
+        if (withLastMessage && chat.msgs) {
+            const loaded = chat.msgs.getModelsArray();
+            for (let index = loaded.length - 1; index >= 0; index -= 1) {
+                if (!loaded[index].isNotification) {
+                    data.lastMessage = messageRecord(loaded[index]);
+                    break;
+                }
+            }
+        }
+        delete data.msgs;
+        delete data.msgUnsyncedButtonReplyMsgs;
+        delete data.unsyncedButtonReplies;
+        return data;
+    };
+
+    const groupMetadataRecord = (metadata) => {
+        const data = toPlain(callMethod(metadata, 'serialize', 'GroupMetadata.serialize'));
+        if (data && metadata.participants) {
+            data.participants = toPlain(callMethod(metadata.participants, 'serialize', 'GroupMetadata.participants.serialize'));
+        }
+        return data;
+    };
+
+    const contactRecord = (contact) => {
+        const data = toPlain(callMethod(contact, 'serialize', 'Contact.serialize'));
+        data.id = widToPlain(contact.id);
+        data.isBusiness = Boolean(contact.isBusiness);
+        data.isBlocked = Boolean(contact.isContactBlocked);
+        const getters = optionalMod('WAWebContactGetters');
+        const names = [
+            ['isMe', 'getIsMe'], ['isUser', 'getIsUser'], ['isGroup', 'getIsGroup'],
+            ['isWAContact', 'getIsWAContact'], ['userid', 'getUserid'], ['verifiedName', 'getVerifiedName'],
+            ['verifiedLevel', 'getVerifiedLevel'], ['statusMute', 'getStatusMute'], ['name', 'getName'],
+            ['shortName', 'getShortName'], ['pushname', 'getPushname'], ['isEnterprise', 'getIsEnterprise'],
+        ];
+        if (getters) {
+            for (const [field, getter] of names) {
+                if (typeof getters[getter] === 'function') {
+                    data[field] = toPlain(getters[getter](contact));
+                }
+            }
+        }
+        const frontend = optionalMod('WAWebFrontendContactGetters');
+        if (frontend && typeof frontend.getIsMyContact === 'function') {
+            data.isMyContact = Boolean(frontend.getIsMyContact(contact));
+        }
+        if (contact.phoneNumber) {
+            data.phoneNumber = widString(contact.phoneNumber);
+        }
+        return data;
+    };
+
+    const callRecord = (call) => {
+        const data = toPlain(typeof call.serialize === 'function' ? call.serialize() : call);
+        data.id = call.id;
+        data.peerJid = widString(call.peerJid);
+        return data;
+    };
+
+    const reactionRecord = (row) => {
+        const sender = row.author || row.from;
+        return Object.assign(toPlain(row) || {}, {
+            msgKey: widToPlain(row.id),
+            parentMsgKey: widToPlain(row.reactionParentKey),
+            timestamp: Math.floor(Number(row.reactionTimestamp || 0) / 1000),
+            senderUserJid: widString(sender),
+        });
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Connection state, QR and pairing.
+
+    const socket = () => member('WAWebSocketModel', 'Socket');
+    const conn = () => member('WAWebConnModel', 'Conn');
+    let synced = false;
+    let offlineProgress = 100;
+
+    const registrationMember = (name) => {
+        // WhatsApp Web spreads these four modules into one object; the last one wins, as with a spread.
+        const sources = [
+            optionalMod('WAWebCompanionRegClientUtils'),
+            optionalMod('WAWebAdvSignatureApi'),
+            optionalMod('WAWebUserPrefsInfoStore'),
+            optionalMod('WAWebSignalStoreApi'),
+        ];
+        let found;
+        for (const source of sources) {
+            if (source && source[name] !== undefined) {
+                found = source[name];
+            }
+        }
+        if (found === undefined) {
+            throw changed(`WAWebCompanionRegClientUtils/WAWebAdvSignatureApi/WAWebUserPrefsInfoStore/WAWebSignalStoreApi.${name}`);
+        }
+        return found;
+    };
+
+    const buildQr = async (ref) => {
+        if (!ref) {
+            return null;
+        }
+        const encode = (bytes) => invoke('WABase64', 'encodeB64', bytes);
+        const noise = registrationMember('waNoiseInfo');
+        const signal = registrationMember('waSignalStore');
+        const noiseInfo = await noise.get();
+        const registration = await signal.getRegistrationInfo();
+        const advSecret = await registrationMember('getADVSecretKey')();
+        const platform = registrationMember('DEVICE_PLATFORM');
+        return [
+            ref,
+            encode(noiseInfo.staticKeyPair.pubKey),
+            encode(registration.identityKeyPair.pubKey),
+            advSecret,
+            platform,
+        ].join(',');
+    };
+
+    let lastQrRef = null;
+    const emitQr = async (ref) => {
+        if (!ref || ref === lastQrRef) {
+            return;
+        }
+        lastQrRef = ref;
+        try {
+            emit('qr', { qr: await buildQr(ref) });
+        } catch (error) {
+            lastQrRef = null;
+            report('qr', error);
+        }
+    };
+
+    const meIds = () => {
+        const pn = optionalMod('WAWebUserPrefsMeUser');
+        const pnUser = pn && typeof pn.getMaybeMePnUser === 'function' ? pn.getMaybeMePnUser() : null;
+        const lidUser = pn && typeof pn.getMaybeMeLidUser === 'function' ? pn.getMaybeMeLidUser() : null;
+        return { pnUser, lidUser };
+    };
+
+    const meRecord = () => {
+        const { pnUser, lidUser } = meIds();
+        const info = toPlain(callMethod(conn(), 'serialize', 'WAWebConnModel.Conn.serialize')) || {};
+        return {
+            wid: widString(pnUser || lidUser),
+            lid: widString(lidUser),
+            pushname: info.pushname ?? null,
+            platform: info.platform ?? null,
+        };
+    };
+
+    const stateSnapshot = () => {
+        let state = null;
+        try {
+            state = socket().state ?? null;
+        } catch (error) {
+            state = null;
+        }
+        return {
+            state,
+            synced,
+            offlineProgress,
+            url: location.href,
+            version: window.Debug ? String(window.Debug.VERSION) : null,
+        };
+    };
+
+    const readOfflineProgress = () => {
+        try {
+            const value = invoke('WAWebOfflineHandler', 'OfflineMessageHandler.getOfflineDeliveryProgress');
+            return typeof value === 'number' ? value : 100;
+        } catch (error) {
+            return 100;
+        }
+    };
+
+    const onOfflineProgress = () => {
+        const value = readOfflineProgress();
+        if (value !== offlineProgress) {
+            offlineProgress = value;
+            emit('offline_progress', { percent: value });
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Listeners: attached once per document when WhatsApp Web's modules are ready.
+
+    const pendingCiphertext = new WeakSet();
+
+    const onMessageAdded = (msg) => {
+        if (!msg || !msg.isNewMsg) {
+            return;
+        }
+        if (msg.type === 'ciphertext') {
+            // Not decrypted yet: WhatsApp Web changes its type when it is.
+            if (!pendingCiphertext.has(msg) && typeof msg.once === 'function') {
+                pendingCiphertext.add(msg);
+                msg.once('change:type', () => onMessageAdded(msg));
+            }
+            return;
+        }
+        const offline = offlineProgress < 100;
+        const record = messageRecord(msg);
+        if (!record) {
+            return;
+        }
+        if (msg.type === 'gp2') {
+            emit('group_notification', { message: record, offline });
+        } else {
+            emit('message', { message: record, offline });
+        }
+    };
+
+    const lastSeenBeforeRevoke = new Map();
+
+    const attachListeners = () => {
+        const attach = (feature, fn) => {
+            try {
+                fn();
+            } catch (error) {
+                report(feature, error);
+            }
+        };
+        attach('state', () => {
+            const appState = socket();
+            appState.on('change:state', (model, state) => {
+                emit('state', { state });
+                if (state === 'UNPAIRED') {
+                    lastQrRef = null;
+                    try {
+                        emitQr(conn().ref);
+                    } catch (error) {
+                        report('qr', error);
+                    }
+                }
+            });
+            appState.on('change:hasSynced', () => {
+                synced = true;
+                emit('synced', { me: safe(meRecord) });
+            });
+        });
+        attach('qr', () => {
+            conn().on('change:ref', (model, ref) => {
+                let state = null;
+                try {
+                    state = socket().state;
+                } catch (error) {
+                    state = null;
+                }
+                if (state === 'UNPAIRED' || state === 'UNPAIRED_IDLE' || state === null) {
+                    emitQr(ref);
+                }
+            });
+        });
+        attach('logout', () => {
+            const cmd = member('WAWebCmd', 'Cmd');
+            let loggedOut = false;
+            const onLogout = () => {
+                if (!loggedOut) {
+                    loggedOut = true;
+                    emit('logout', {});
+                }
+            };
+            cmd.on('logout', onLogout);
+            cmd.on('logout_from_bridge', onLogout);
+            cmd.on('offline_progress_update_from_bridge', onOfflineProgress);
+            cmd.on('offline_progress_update', onOfflineProgress);
+        });
+        attach('messages', () => {
+            const msgs = collection('Msg');
+            msgs.on('add', onMessageAdded);
+            msgs.on('change', (msg) => {
+                if (msg && msg.type !== 'revoked' && msg.id) {
+                    lastSeenBeforeRevoke.set(msg.id.id, safe(() => messageRecord(msg)));
+                    if (lastSeenBeforeRevoke.size > 500) {
+                        lastSeenBeforeRevoke.delete(lastSeenBeforeRevoke.keys().next().value);
+                    }
+                }
+            });
+            msgs.on('change:ack', (msg, ack) => {
+                const record = safe(() => messageRecord(msg));
+                if (record) {
+                    emit('ack', { message: record, ack });
+                }
+            });
+            msgs.on('change:type', (msg, type) => {
+                if (type !== 'revoked') {
+                    return;
+                }
+                const record = safe(() => messageRecord(msg));
+                const before = msg.id ? lastSeenBeforeRevoke.get(msg.id.id) : undefined;
+                if (record) {
+                    emit('revoke_everyone', { message: record, before: before || null });
+                }
+            });
+            msgs.on('remove', (msg) => {
+                if (msg && msg.isNewMsg) {
+                    const record = safe(() => messageRecord(msg));
+                    if (record) {
+                        emit('revoke_me', { message: record });
+                    }
+                }
+            });
+        });
+        attach('reactions', () => {
+            const table = member('WAWebAddonReactionTableMode', 'reactionTableMode');
+            const original = table.bulkUpsert;
+            if (typeof original !== 'function') {
+                throw changed('WAWebAddonReactionTableMode.reactionTableMode.bulkUpsert');
+            }
+            table.bulkUpsert = function bulkUpsertWithBridge(rows, ...rest) {
+                try {
+                    for (const row of rows || []) {
+                        emit('reaction', { reaction: reactionRecord(row) });
+                    }
+                } catch (error) {
+                    report('reactions', error);
+                }
+                return original.call(this, rows, ...rest);
+            };
+        });
+        attach('calls', () => {
+            const calls = collection('WAWebCallCollection');
+            calls.on('add', (call) => {
+                const record = safe(() => callRecord(call));
+                if (record) {
+                    emit('call', { call: record });
+                }
+            });
+        });
+    };
+
+    const safe = (fn) => {
+        try {
+            return fn();
+        } catch (error) {
+            return null;
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Boot: wait for WhatsApp Web's module system, as its own clients do (Debug.VERSION defined).
+
+    let booted = false;
+    const boot = () => {
+        if (booted) {
+            return;
+        }
+        if (!window.Debug || window.Debug.VERSION === undefined || typeof window.require !== 'function') {
+            setTimeout(boot, 50);
+            return;
+        }
+        try {
+            socket();
+        } catch (error) {
+            // The module system is there but WhatsApp Web has not defined its modules yet.
+            setTimeout(boot, 50);
+            return;
+        }
+        booted = true;
+        offlineProgress = readOfflineProgress();
+        attachListeners();
+        const snapshot = stateSnapshot();
+        try {
+            synced = synced || Boolean(socket().hasSynced);
+        } catch (error) {
+            synced = false;
+        }
+        snapshot.synced = synced;
+        emit('boot', Object.assign(snapshot, { bridge: BRIDGE_VERSION }));
+        if (snapshot.state === 'UNPAIRED' || snapshot.state === 'UNPAIRED_IDLE') {
+            try {
+                emitQr(conn().ref);
+            } catch (error) {
+                report('qr', error);
+            }
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Lookups shared by operations.
+
+    const findChat = async (chatId) => {
+        const chats = collection('Chat');
+        const wid = createWid(chatId);
+        let chat = chats.get(wid);
+        if (!chat) {
+            const found = await invoke('WAWebFindChatAction', 'findOrCreateLatestChat', wid);
+            chat = found ? found.chat : null;
+        }
+        if (!chat) {
+            throw notFound('chat_not_found', chatId);
+        }
+        return chat;
+    };
+
+    const existingChat = (chatId) => {
+        const chat = collection('Chat').get(createWid(chatId));
+        if (!chat) {
+            throw notFound('chat_not_found', chatId);
+        }
+        return chat;
+    };
+
+    const findMessage = async (messageId) => {
+        const msgs = collection('Msg');
+        let msg = msgs.get(messageId);
+        if (!msg) {
+            const result = await invoke('WAWebCollections', 'Msg.getMessagesById', [messageId]);
+            msg = result && result.messages ? result.messages[0] : null;
+        }
+        if (!msg) {
+            throw notFound('message_not_found', messageId);
+        }
+        return msg;
+    };
+
+    const chatOfMessage = async (msg) => {
+        const chats = collection('Chat');
+        return chats.get(msg.id.remote) || (await chats.find(msg.id.remote));
+    };
+
+    const groupChat = async (groupId) => {
+        const chat = await findChat(groupId).catch((error) => {
+            if (error.code === 'chat_not_found') {
+                throw notFound('group_not_found', groupId);
+            }
+            throw error;
+        });
+        if (!chat.groupMetadata) {
+            throw notFound('group_not_found', groupId);
+        }
+        return chat;
+    };
+
+    const queryExists = async (id) => {
+        const result = await invoke('WAWebQueryExistsJob', 'queryWidExists', createWid(id));
+        return result && result.wid ? result : null;
+    };
+
+    const lidToPhone = (wid) => {
+        if (!wid || wid.server !== 'lid') {
+            return wid;
+        }
+        try {
+            return invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
+        } catch (error) {
+            return wid;
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Media transfer: bytes cross in base64 chunks so no single message gets huge.
+
+    const mediaBuffers = new Map();
+    let mediaCounter = 0;
+    const MEDIA_TTL_MS = 10 * 60 * 1000;
+
+    const storeBuffer = (bytes, info) => {
+        mediaCounter += 1;
+        const token = `m${mediaCounter}_${Date.now()}`;
+        const entry = Object.assign({ bytes, filled: bytes.length, expires: Date.now() + MEDIA_TTL_MS }, info);
+        mediaBuffers.set(token, entry);
+        return token;
+    };
+
+    const takeBuffer = (token) => {
+        const entry = mediaBuffers.get(token);
+        if (!entry) {
+            throw invalid('media', 'the media upload expired or was never started');
+        }
+        return entry;
+    };
+
+    const sweepBuffers = () => {
+        const now = Date.now();
+        for (const [token, entry] of mediaBuffers) {
+            if (entry.expires < now) {
+                mediaBuffers.delete(token);
+            }
+        }
+    };
+
+    const base64ToBytes = (text) => {
+        const binary = atob(text);
+        const bytes = new Uint8Array(binary.length);
+        for (let index = 0; index < binary.length; index += 1) {
+            bytes[index] = binary.charCodeAt(index);
+        }
+        return bytes;
+    };
+
+    const bytesToBase64 = (bytes) => {
+        let binary = '';
+        const step = 0x8000;
+        for (let index = 0; index < bytes.length; index += step) {
+            binary += String.fromCharCode.apply(null, bytes.subarray(index, index + step));
+        }
+        return btoa(binary);
+    };
+
+    const entryToFile = (entry) =>
+        new File([entry.bytes], entry.filename || 'file', { type: entry.mimetype || 'application/octet-stream' });
+
+    // WhatsApp Web's media pipeline (reference §5.4): prepare, store, upload, then the message attrs.
+    const prepareMedia = async (entry, flags) => {
+        const opaqueModule = mod('WAWebMediaOpaqueData');
+        const file = entryToFile(entry);
+        const opaque = await invoke('WAWebMediaOpaqueData', 'createFromData', file, file.type);
+        const prepared = invoke('WAWebPrepRawMedia', 'prepRawMedia', opaque, {
+            asSticker: false,
+            asGif: Boolean(flags.asGif),
+            isPtt: Boolean(flags.isPtt),
+            asDocument: Boolean(flags.asDocument),
+        });
+        const mediaData = await callMethod(prepared, 'waitForPrep', 'WAWebPrepRawMedia.prepRawMedia().waitForPrep');
+        if (!mediaData || !mediaData.filehash) {
+            throw failed('WhatsApp Web could not prepare the media');
+        }
+        const mediaObject = invoke('WAWebMediaStorage', 'getOrCreateMediaObject', mediaData.filehash);
+        const mediaType = invoke('WAWebMmsMediaTypes', 'msgToMediaType', {
+            type: mediaData.type,
+            isGif: mediaData.isGif,
+            isNewsletter: false,
+        });
+        if (mediaData.type === 'ptt') {
+            const waveform = mediaObject.contentInfo ? mediaObject.contentInfo.waveform : null;
+            mediaData.waveform = waveform || (await computeWaveform(entry.bytes));
+        }
+        let blob = mediaData.mediaBlob;
+        const OpaqueData = opaqueModule;
+        const isOpaque = typeof OpaqueData === 'function' && blob instanceof OpaqueData;
+        if (!isOpaque) {
+            blob = await invoke('WAWebMediaOpaqueData', 'createFromData', blob, blob.type);
+        }
+        mediaData.renderableUrl = callMethod(blob, 'url', 'WAWebMediaOpaqueData instance url');
+        callMethod(mediaObject, 'consolidate', 'mediaObject.consolidate', mediaData.toJSON());
+        callMethod(blob, 'autorelease', 'WAWebMediaOpaqueData instance autorelease');
+        const useCache = invoke('WAWebMediaDataUtils', 'shouldUseMediaCache',
+            invoke('WAWebMmsMediaTypes', 'castToV4', mediaObject.type));
+        if (useCache) {
+            invoke('WAWebMediaInMemoryBlobCache', 'InMemoryMediaBlobCache.put', mediaData.filehash,
+                callMethod(blob, 'formData', 'WAWebMediaOpaqueData instance formData'));
+        }
+        const upload = await invoke('WAWebMediaMmsV4Upload', 'uploadMedia', {
+            mimetype: mediaData.mimetype,
+            mediaObject,
+            mediaType,
+        });
+        const mediaEntry = upload ? upload.mediaEntry : null;
+        if (!mediaEntry) {
+            throw failed('the media upload failed: WhatsApp did not create a media entry');
+        }
+        mediaData.set({
+            clientUrl: mediaEntry.mmsUrl,
+            deprecatedMms3Url: mediaEntry.deprecatedMms3Url,
+            directPath: mediaEntry.directPath,
+            mediaKey: mediaEntry.mediaKey,
+            mediaKeyTimestamp: mediaEntry.mediaKeyTimestamp,
+            filehash: mediaObject.filehash,
+            encFilehash: mediaEntry.encFilehash,
+            uploadhash: mediaEntry.uploadHash,
+            size: mediaObject.size,
+            streamingSidecar: mediaEntry.sidecar,
+            firstFrameSidecar: mediaEntry.firstFrameSidecar,
+        });
+        return mediaData;
+    };
+
+    // 64 loudness samples, 0..100, as WhatsApp shows for voice notes.
+    const computeWaveform = async (bytes) => {
+        try {
+            const context = new OfflineAudioContext(1, 1, 8000);
+            const audio = await context.decodeAudioData(bytes.slice().buffer);
+            const samples = audio.getChannelData(0);
+            const block = Math.max(1, Math.floor(samples.length / 64));
+            const levels = [];
+            for (let index = 0; index < 64; index += 1) {
+                let sum = 0;
+                for (let offset = 0; offset < block; offset += 1) {
+                    sum += Math.abs(samples[index * block + offset] || 0);
+                }
+                levels.push(sum / block);
+            }
+            const peak = Math.max(...levels) || 1;
+            return Uint8Array.from(levels.map((level) => Math.floor((level / peak) * 100)));
+        } catch (error) {
+            return new Uint8Array(64);
+        }
+    };
+
+    const randomMediaKey = () => {
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+        const random = crypto.getRandomValues(new Uint8Array(32));
+        return Array.from(random, (value) => alphabet[value % alphabet.length]).join('');
+    };
+
+    const sha256Base64 = async (bytes) => {
+        const digest = await crypto.subtle.digest('SHA-256', bytes);
+        return bytesToBase64(new Uint8Array(digest));
+    };
+
+    const prepareSticker = async (entry) => {
+        if (entry.mimetype !== 'image/webp') {
+            throw invalid('media', 'a sticker must be a WebP image');
+        }
+        const uploaded = await invoke('WAWebUploadManager', 'encryptAndUpload', {
+            blob: entryToFile(entry),
+            type: 'sticker',
+            signal: new AbortController().signal,
+            mediaKey: randomMediaKey(),
+            uploadQpl: invoke('WAWebStartMediaUploadQpl', 'startMediaUploadQpl', { entryPoint: 'MediaUpload' }),
+        });
+        return Object.assign({}, uploaded, {
+            clientUrl: uploaded.url,
+            deprecatedMms3Url: uploaded.url,
+            uploadhash: uploaded.encFilehash,
+            size: entry.bytes.length,
+            type: 'sticker',
+            filehash: await sha256Base64(entry.bytes),
+            mimetype: 'image/webp',
+        });
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Sending (reference §5.3): our own procedure over WhatsApp Web's documented modules.
+
+    const sendSeen = async (chat) => {
+        const stream = member('WAWebStreamModel', 'Stream');
+        callMethod(stream, 'markAvailable', 'WAWebStreamModel.Stream.markAvailable');
+        try {
+            await invoke('WAWebUpdateUnreadChatAction', 'sendSeen', { chat, threadId: undefined });
+        } finally {
+            callMethod(stream, 'markUnavailable', 'WAWebStreamModel.Stream.markUnavailable');
+        }
+    };
+
+    const sendMessage = async (args) => {
+        const chat = await findChat(args.chatId);
+        const options = args.options || {};
+        if (options.sendSeen) {
+            await sendSeen(chat);
+        }
+        const text = typeof args.text === 'string' ? args.text : '';
+        let attrs = {};
+        let body = text;
+        if (args.media) {
+            const entry = takeBuffer(args.media.token);
+            if (options.asSticker) {
+                attrs = await prepareSticker(entry);
+                body = undefined;
+            } else {
+                const mediaData = await prepareMedia(entry, options);
+                attrs = Object.assign({}, mediaData, mediaData.toJSON());
+                attrs.caption = text || undefined;
+                attrs.isCaptionByUser = Boolean(text);
+                body = mediaData.preview;
+            }
+            if (args.media.filename) {
+                attrs.filename = args.media.filename;
+            }
+            mediaBuffers.delete(args.media.token);
+        } else if (args.location) {
+            const { latitude, longitude, name, address, url } = args.location;
+            attrs = {
+                type: 'location',
+                loc: [name, address].filter(Boolean).join('\n') || undefined,
+                lat: latitude,
+                lng: longitude,
+                clientUrl: url ? (safe(() => mod('WALinkify').findLink(url)) || {}).href : undefined,
+            };
+            body = undefined;
+        } else if (!text) {
+            throw invalid('message', 'a message needs text, media or a location');
+        }
+
+        if (options.quotedMessageId) {
+            const quoted = await findMessage(options.quotedMessageId).catch(() => null);
+            if (!quoted) {
+                throw notFound('message_not_found', options.quotedMessageId);
+            }
+            const replyModule = optionalMod('WAWebMsgReply');
+            const canReply = replyModule && typeof replyModule.canReplyMsg === 'function'
+                ? replyModule.canReplyMsg(callMethod(quoted, 'unsafe', 'Msg.unsafe'))
+                : callMethod(quoted, 'canReply', 'Msg.canReply');
+            if (!canReply) {
+                throw failed('WhatsApp does not allow replying to that message');
+            }
+            Object.assign(attrs, callMethod(quoted, 'msgContextInfo', 'Msg.msgContextInfo', chat));
+        }
+
+        if (Array.isArray(options.mentions) && options.mentions.length) {
+            attrs.mentionedJidList = options.mentions.map((id) => createWid(id));
+        }
+
+        if (options.linkPreview && !args.media && !args.location && text) {
+            const link = safe(() => mod('WALinkify').findLink(text));
+            if (link) {
+                const preview = await Promise.resolve(
+                    invoke('WAWebLinkPreviewChatAction', 'getLinkPreview', link),
+                ).catch(() => null);
+                if (preview && preview.data) {
+                    Object.assign(attrs, preview.data, { preview: true, subtype: 'url' });
+                }
+            }
+        }
+
+        const { pnUser, lidUser } = meIds();
+        const useLid = (chat.id.isLid && chat.id.isLid())
+            || Boolean(chat.groupMetadata && chat.groupMetadata.isLidAddressingMode);
+        const from = useLid && lidUser ? lidUser : pnUser || lidUser;
+        if (!from) {
+            throw new BridgeError('not_connected', 'WhatsApp Web does not know the own account yet');
+        }
+        const MsgKey = mod('WAWebMsgKey');
+        const newId = await invoke('WAWebMsgKey', 'newId');
+        const isGroup = chat.id.isGroup && chat.id.isGroup();
+        const participant = isGroup ? invoke('WAWebWidFactory', 'asUserWidOrThrow', from) : undefined;
+        const key = new MsgKey({ from, to: chat.id, id: newId, participant, selfDir: 'out' });
+        const ephemeral = invoke('WAWebGetEphemeralFieldsMsgActionsUtils', 'getEphemeralFields', chat) || {};
+
+        const message = Object.assign(
+            {
+                id: key,
+                ack: 0,
+                body,
+                from,
+                to: chat.id,
+                local: true,
+                self: 'out',
+                t: Math.floor(Date.now() / 1000),
+                isNewMsg: true,
+                type: 'chat',
+            },
+            ephemeral,
+            attrs,
+        );
+        delete message.canonicalUrl;
+        if (message.body === undefined) {
+            delete message.body;
+        }
+        const [added, sent] = invoke('WAWebSendMsgChatAction', 'addAndSendMsgToChat', chat, message);
+        await added;
+        if (options.waitUntilSent) {
+            await sent;
+        }
+        const stored = collection('Msg').get(key._serialized);
+        return stored ? messageRecord(stored) : null;
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Operations, by name. Each takes one JSON object and returns JSON.
+
+    const toUnixSeconds = (value) => (value === null || value === undefined ? -1 : Math.floor(value));
+
+    const participantModels = (chat, ids) => {
+        const participants = chat.groupMetadata.participants;
+        return ids.map((id) => {
+            const model = participants.get(id);
+            if (!model) {
+                throw invalid('participants', `${id} is not a participant of the group`);
+            }
+            return model;
+        });
+    };
+
+    const operations = {
+        ping: () => ({ pong: true, ...stateSnapshot() }),
+
+        state: () => ({ ...stateSnapshot(), me: safe(meRecord) }),
+
+        me: () => meRecord(),
+
+        qr: async () => ({ qr: await buildQr(conn().ref), state: socket().state }),
+
+        requestPairingCode: async ({ phoneNumber }) => {
+            const api = mod('WAWebAltDeviceLinkingApi');
+            callMethod(api, 'setPairingType', 'WAWebAltDeviceLinkingApi.setPairingType', 'ALT_DEVICE_LINKING');
+            await callMethod(api, 'initializeAltDeviceLinking', 'WAWebAltDeviceLinkingApi.initializeAltDeviceLinking');
+            const code = await callMethod(api, 'startAltLinkingFlow', 'WAWebAltDeviceLinkingApi.startAltLinkingFlow', phoneNumber, true);
+            return { code };
+        },
+
+        logout: async () => {
+            await invoke('WAWebSocketModel', 'Socket.logout');
+            return true;
+        },
+
+        reconnect: async () => {
+            await invoke('WAWebSocketModel', 'Socket.reconnect');
+            return true;
+        },
+
+        takeover: async () => {
+            await invoke('WAWebSocketModel', 'Socket.takeover');
+            return true;
+        },
+
+        // Messages at or after a timestamp across every loaded chat, oldest first: the catch-up after
+        // a restart, so that nothing that arrived while the client was away is missed.
+        messagesSince: ({ since, limit }) => {
+            const found = [];
+            for (const chat of collection('Chat').getModelsArray()) {
+                if (!chat.msgs) {
+                    continue;
+                }
+                const loaded = chat.msgs.getModelsArray();
+                for (let index = loaded.length - 1; index >= 0; index -= 1) {
+                    const msg = loaded[index];
+                    if ((msg.t || 0) < since) {
+                        break;
+                    }
+                    found.push(msg);
+                }
+            }
+            found.sort((left, right) => (left.t || 0) - (right.t || 0));
+            return found.slice(0, limit || 1000).map((msg) => ({
+                message: messageRecord(msg),
+                kind: msg.type === 'gp2' ? 'group_notification' : 'message',
+            })).filter((item) => item.message);
+        },
+
+        getChats: () => collection('Chat').getModelsArray().map((chat) => chatRecord(chat)),
+
+        getChat: async ({ chatId }) => chatRecord(await findChat(chatId)),
+
+        deleteChat: async ({ chatId }) => {
+            await invoke('WAWebDeleteChatAction', 'sendDelete', existingChat(chatId));
+            return true;
+        },
+
+        archiveChat: async ({ chatId, archive }) => {
+            await invoke('WAWebCmd', 'Cmd.archiveChat', existingChat(chatId), Boolean(archive));
+            return true;
+        },
+
+        pinChat: async ({ chatId, pin }) => {
+            const chat = existingChat(chatId);
+            if (Boolean(chat.pin) === Boolean(pin)) {
+                return Boolean(chat.pin);
+            }
+            if (pin) {
+                const ordered = collection('Chat').getModelsArray();
+                if (ordered.length > 3 && ordered[2] && ordered[2].pin) {
+                    throw failed('WhatsApp allows at most 3 pinned chats');
+                }
+            }
+            await invoke('WAWebCmd', 'Cmd.pinChat', chat, Boolean(pin));
+            return Boolean(pin);
+        },
+
+        markChatRead: async ({ chatId }) => {
+            await sendSeen(existingChat(chatId));
+            return true;
+        },
+
+        markChatUnread: async ({ chatId }) => {
+            await invoke('WAWebCmd', 'Cmd.markChatUnread', existingChat(chatId), true);
+            return true;
+        },
+
+        chatState: async ({ chatId, state }) => {
+            const wid = createWid(chatId);
+            existingChat(chatId);
+            const name = { composing: 'sendChatStateComposing', recording: 'sendChatStateRecording', paused: 'sendChatStatePaused' }[state];
+            if (!name) {
+                throw invalid('state', 'expected composing, recording or paused');
+            }
+            await invoke('WAWebChatStateBridge', name, wid);
+            return true;
+        },
+
+        muteChat: async ({ chatId, until }) => {
+            const chats = collection('Chat');
+            const chat = chats.get(chatId) || (await chats.find(chatId));
+            if (!chat || !chat.mute) {
+                throw notFound('chat_not_found', chatId);
+            }
+            await callMethod(chat.mute, 'mute', 'Chat.mute.mute', { expiration: toUnixSeconds(until), sendDevice: true });
+            return { isMuted: chat.mute.expiration !== 0, muteExpiration: chat.mute.expiration };
+        },
+
+        unmuteChat: async ({ chatId }) => {
+            const chats = collection('Chat');
+            const chat = chats.get(chatId) || (await chats.find(chatId));
+            if (!chat || !chat.mute) {
+                throw notFound('chat_not_found', chatId);
+            }
+            await callMethod(chat.mute, 'unmute', 'Chat.mute.unmute', { sendDevice: true });
+            return { isMuted: chat.mute.expiration !== 0, muteExpiration: chat.mute.expiration };
+        },
+
+        clearChatMessages: async ({ chatId }) => {
+            await invoke('WAWebChatClearBridge', 'sendClear', existingChat(chatId), false);
+            return true;
+        },
+
+        isRegisteredUser: async ({ id }) => {
+            const result = await queryExists(id);
+            return { registered: Boolean(result), id: result ? widString(result.wid) : null };
+        },
+
+        // Newest first. `before` pages back from a message id; older messages are loaded on demand.
+        getMessages: async ({ chatId, limit, before, fromMe }) => {
+            const chat = existingChat(chatId);
+            const wanted = Math.max(1, Math.min(limit || 50, 1000));
+            const keep = (msg) => !msg.isNotification && (fromMe === undefined || fromMe === null || msg.id.fromMe === fromMe);
+            const window_ = () => {
+                const all = chat.msgs.getModelsArray().slice().sort((left, right) => (left.t || 0) - (right.t || 0));
+                let end = all.length;
+                if (before) {
+                    end = all.findIndex((msg) => msg.id._serialized === before);
+                    if (end < 0) {
+                        return null;
+                    }
+                }
+                return all.slice(0, end).filter(keep);
+            };
+            let candidates = window_();
+            while (candidates !== null && candidates.length < wanted) {
+                const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', chat, chat.msgs);
+                if (!earlier || earlier.length === 0) {
+                    break;
+                }
+                candidates = window_();
+            }
+            if (candidates === null) {
+                throw notFound('message_not_found', before);
+            }
+            return candidates.slice(-wanted).reverse().map(messageRecord).filter(Boolean);
+        },
+
+        getMessage: async ({ messageId }) => messageRecord(await findMessage(messageId)),
+
+        sendMessage,
+
+        deleteMessage: async ({ messageId, everyone }) => {
+            const msg = await findMessage(messageId);
+            const chat = await chatOfMessage(msg);
+            const capability = mod('WAWebMsgActionCapability');
+            const canRevoke = Boolean(
+                callMethod(capability, 'canSenderRevokeMsg', 'WAWebMsgActionCapability.canSenderRevokeMsg', msg)
+                || callMethod(capability, 'canAdminRevokeMsg', 'WAWebMsgActionCapability.canAdminRevokeMsg', msg),
+            );
+            if (everyone) {
+                if (!canRevoke) {
+                    throw failed('this message can no longer be deleted for everyone');
+                }
+                await invoke('WAWebCmd', 'Cmd.sendRevokeMsgs', chat, { list: [msg], type: 'message' }, { clearMedia: true });
+            } else {
+                await invoke('WAWebCmd', 'Cmd.sendDeleteMsgs', chat, { list: [msg], type: 'message' }, true);
+            }
+            return true;
+        },
+
+        starMessage: async ({ messageId, star }) => {
+            const msg = await findMessage(messageId);
+            if (!invoke('WAWebMsgActionCapability', 'canStarMsg', msg)) {
+                throw failed('WhatsApp does not allow starring this message');
+            }
+            const chat = await collection('Chat').find(msg.id.remote);
+            await invoke('WAWebCmd', star ? 'Cmd.sendStarMsgs' : 'Cmd.sendUnstarMsgs', chat, [msg], false);
+            return true;
+        },
+
+        reactMessage: async ({ messageId, emoji }) => {
+            const msg = await findMessage(messageId);
+            await invoke('WAWebSendReactionMsgAction', 'sendReactionToMsg', msg, emoji);
+            return true;
+        },
+
+        downloadMedia: async ({ messageId }) => {
+            const msg = await findMessage(messageId);
+            if (!msg.directPath || !msg.mediaData) {
+                throw notFound('media_not_found', messageId);
+            }
+            if (msg.mediaData.mediaStage === 'REUPLOADING') {
+                throw failed('WhatsApp is uploading this media again; try later');
+            }
+            if (msg.mediaData.mediaStage !== 'RESOLVED') {
+                await callMethod(msg, 'downloadMedia', 'Msg.downloadMedia', { downloadEvenIfExpensive: true, rmrReason: 1 });
+            }
+            const stage = String(msg.mediaData.mediaStage || '');
+            if (stage.includes('ERROR') || stage === 'FETCHING') {
+                throw notFound('media_not_found', messageId);
+            }
+            const chain = { addAnnotations: () => chain, addPoint: () => chain };
+            let buffer;
+            try {
+                buffer = await invoke('WAWebDownloadManager', 'downloadManager.downloadAndMaybeDecrypt', {
+                    directPath: msg.directPath,
+                    encFilehash: msg.encFilehash,
+                    filehash: msg.filehash,
+                    mediaKey: msg.mediaKey,
+                    mediaKeyTimestamp: msg.mediaKeyTimestamp,
+                    type: msg.type,
+                    signal: new AbortController().signal,
+                    downloadQpl: chain,
+                });
+            } catch (error) {
+                if (error && error.status === 404) {
+                    throw notFound('media_not_found', messageId);
+                }
+                throw error;
+            }
+            const bytes = new Uint8Array(buffer);
+            sweepBuffers();
+            const token = storeBuffer(bytes, { mimetype: msg.mimetype, filename: msg.filename });
+            return { token, size: bytes.length, mimetype: msg.mimetype || null, filename: msg.filename || null };
+        },
+
+        mediaBegin: ({ size, mimetype, filename }) => {
+            if (!Number.isInteger(size) || size < 0) {
+                throw invalid('media', 'bad media size');
+            }
+            sweepBuffers();
+            const token = storeBuffer(new Uint8Array(size), { mimetype, filename });
+            mediaBuffers.get(token).filled = 0;
+            return { token };
+        },
+
+        mediaWrite: ({ token, offset, data }) => {
+            const entry = takeBuffer(token);
+            const chunk = base64ToBytes(data);
+            if (offset !== entry.filled || offset + chunk.length > entry.bytes.length) {
+                throw invalid('media', 'media chunks arrived out of order');
+            }
+            entry.bytes.set(chunk, offset);
+            entry.filled += chunk.length;
+            return { filled: entry.filled };
+        },
+
+        mediaRead: ({ token, offset, length }) => {
+            const entry = takeBuffer(token);
+            return { data: bytesToBase64(entry.bytes.subarray(offset, offset + length)) };
+        },
+
+        mediaRelease: ({ token }) => {
+            mediaBuffers.delete(token);
+            return true;
+        },
+
+        toWebpSticker: async ({ token }) => {
+            const entry = takeBuffer(token);
+            const blob = await invoke('WAWebImageUtils', 'toWebpSticker', entryToFile(entry));
+            const bytes = new Uint8Array(await blob.arrayBuffer());
+            mediaBuffers.delete(token);
+            return { token: storeBuffer(bytes, { mimetype: 'image/webp', filename: entry.filename }), size: bytes.length };
+        },
+
+        // Groups (reference §5.5).
+
+        createGroup: async ({ title, participants }) => {
+            const found = [];
+            const missing = {};
+            for (const id of participants) {
+                const exists = await queryExists(id);
+                if (exists) {
+                    found.push({ phoneNumber: createWid(id) });
+                } else {
+                    missing[id] = { statusCode: 404, message: 'The participant is not registered on WhatsApp' };
+                }
+            }
+            const result = await invoke('WAWebGroupCreateJob', 'createGroup', {
+                addressingModeOverride: 'lid',
+                memberAddMode: false,
+                membershipApprovalMode: false,
+                announce: false,
+                restrict: false,
+                ephemeralDuration: 0,
+                parentGroupId: undefined,
+                title,
+            }, found);
+            const outcome = {};
+            for (const participant of result.participants || []) {
+                const wid = lidToPhone(participant.wid);
+                outcome[widString(wid)] = {
+                    statusCode: Number(participant.error || 200),
+                    message: participant.error ? 'The participant could not be added' : 'The participant was added to the group',
+                    isGroupCreator: participant.type === 'superadmin',
+                    isInviteV4Sent: false,
+                };
+            }
+            return { title: result.subject || title, gid: widToPlain(result.wid), participants: Object.assign(outcome, missing) };
+        },
+
+        getGroup: async ({ groupId }) => {
+            const chat = await groupChat(groupId);
+            const metadataCollection = optionalMod('WAWebCollections')?.GroupMetadata
+                || optionalMod('WAWebGroupMetadataCollection');
+            if (metadataCollection && typeof metadataCollection.update === 'function') {
+                await metadataCollection.update(createWid(groupId));
+            }
+            return chatRecord(chat);
+        },
+
+        setGroupSubject: async ({ groupId, subject }) => {
+            await groupChat(groupId);
+            await invoke('WAWebGroupModifyInfoJob', 'setGroupSubject', createWid(groupId), subject);
+            return true;
+        },
+
+        setGroupDescription: async ({ groupId, description }) => {
+            const chat = await groupChat(groupId);
+            const descId = await invoke('WAWebMsgKey', 'newId');
+            await invoke('WAWebGroupModifyInfoJob', 'setGroupDescription', createWid(groupId), description, descId, chat.groupMetadata.descId);
+            return true;
+        },
+
+        leaveGroup: async ({ groupId }) => {
+            await invoke('WAWebExitGroupAction', 'sendExitGroup', await groupChat(groupId));
+            return true;
+        },
+
+        getInviteCode: async ({ groupId }) => {
+            await groupChat(groupId);
+            const result = await invoke('WAWebMexFetchGroupInviteCodeJob', 'fetchMexGroupInviteCode', groupId);
+            const code = typeof result === 'string' ? result : result && result.code;
+            if (!code) {
+                throw failed('WhatsApp did not give an invite code (is the account an admin?)');
+            }
+            return { code };
+        },
+
+        revokeInviteCode: async ({ groupId }) => {
+            await groupChat(groupId);
+            const result = await invoke('WAWebGroupQueryJob', 'resetGroupInviteCode', createWid(groupId));
+            return { code: result && result.code ? result.code : null };
+        },
+
+        acceptInvite: async ({ code }) => {
+            const result = await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
+            if (!result || !result.gid) {
+                throw failed('WhatsApp refused the invite code');
+            }
+            return { gid: widString(result.gid) };
+        },
+
+        addParticipants: async ({ groupId, participants }) => {
+            const chat = await groupChat(groupId);
+            await invoke('WAWebGroupQueryJob', 'queryAndUpdateGroupMetadataById', { id: groupId });
+            if (!callMethod(chat, 'iAmAdmin', 'Chat.iAmAdmin')) {
+                throw failed('only group admins can add participants');
+            }
+            const current = new Set(
+                (toPlain(chat.groupMetadata.participants.serialize()) || []).map((item) => widString(item.id)),
+            );
+            const result = {};
+            for (const id of participants) {
+                if (current.has(id)) {
+                    result[id] = { code: 409, message: 'The participant is already a group member', isInviteV4Sent: false };
+                    continue;
+                }
+                const exists = await queryExists(id);
+                if (!exists) {
+                    result[id] = { code: 404, message: 'The participant is not registered on WhatsApp', isInviteV4Sent: false };
+                    continue;
+                }
+                const response = await invoke('WASmaxGroupsAddParticipantsRPC', 'sendAddParticipantsRPC', {
+                    participantArgs: [{ participantJid: invoke('WAWebWidToJid', 'widToUserJid', exists.wid) }],
+                    iqTo: invoke('WAWebWidToJid', 'widToGroupJid', createWid(groupId)),
+                });
+                const entry = response && response.value && response.value.addParticipant
+                    ? response.value.addParticipant[0] : null;
+                const mixins = entry && entry.addParticipantsParticipantMixins
+                    ? entry.addParticipantsParticipantMixins.value || {} : {};
+                const code = response && response.name === 'AddParticipantsResponseSuccess'
+                    ? Number(mixins.error || 200) : Number(mixins.error || 400);
+                result[id] = {
+                    code,
+                    message: code === 200 ? 'The participant was added to the group' : 'The participant could not be added',
+                    isInviteV4Sent: false,
+                };
+            }
+            return result;
+        },
+
+        changeParticipants: async ({ groupId, participants, action }) => {
+            const chat = await groupChat(groupId);
+            const name = { remove: 'removeParticipants', promote: 'promoteParticipants', demote: 'demoteParticipants' }[action];
+            if (!name) {
+                throw invalid('action', 'expected remove, promote or demote');
+            }
+            await invoke('WAWebModifyParticipantsGroupAction', name, chat, participantModels(chat, participants));
+            return { status: 200 };
+        },
+
+        // Contacts (reference §5.6).
+
+        getContacts: () => collection('Contact').getModelsArray().map(contactRecord),
+
+        getContact: async ({ contactId }) => {
+            const contacts = collection('Contact');
+            const contact = contacts.get(contactId) || (await contacts.find(createWid(contactId)));
+            if (!contact || !contact.id) {
+                throw notFound('contact_not_found', contactId);
+            }
+            return contactRecord(contact);
+        },
+
+        blockContact: async ({ contactId, block }) => {
+            const contact = collection('Contact').get(contactId);
+            if (!contact) {
+                throw notFound('contact_not_found', contactId);
+            }
+            if (block) {
+                await invoke('WAWebBlockContactAction', 'blockContact', { contact });
+            } else {
+                await invoke('WAWebBlockContactAction', 'unblockContact', contact);
+            }
+            return true;
+        },
+
+        getCommonGroups: async ({ contactId }) => {
+            const contact = collection('Contact').get(contactId);
+            if (!contact) {
+                throw notFound('contact_not_found', contactId);
+            }
+            if (!contact.commonGroups) {
+                await invoke('WAWebFindCommonGroupsContactAction', 'findCommonGroups', contact);
+            }
+            const groups = contact.commonGroups ? toPlain(contact.commonGroups.serialize()) : [];
+            return (groups || []).map((group) => widToPlain(group.id));
+        },
+
+        // The own account.
+
+        setPresence: async ({ available }) => {
+            await invoke('WAWebPresenceChatAction', available ? 'sendPresenceAvailable' : 'sendPresenceUnavailable');
+            return true;
+        },
+
+        setDisplayName: async ({ name }) => {
+            if (!callMethod(conn(), 'canSetMyPushname', 'WAWebConnModel.Conn.canSetMyPushname')) {
+                throw failed('WhatsApp does not allow changing the display name now');
+            }
+            await invoke('WAWebSetPushnameConnAction', 'setPushname', name);
+            return true;
+        },
+
+        setTextStatus: async ({ status }) => {
+            await invoke('WAWebContactStatusBridge', 'setMyStatus', status);
+            return true;
+        },
+    };
+
+    const errorToPlain = (error) => {
+        if (error instanceof BridgeError) {
+            return Object.assign({ code: error.code, message: error.message }, error.extra);
+        }
+        const message = error && error.message ? String(error.message) : String(error);
+        const name = error && error.name ? String(error.name) : 'Error';
+        return { code: 'page_error', message, name };
+    };
+
+    const bridge = Object.freeze({
+        version: BRIDGE_VERSION,
+        call: async (op, args) => {
+            const operation = Object.prototype.hasOwnProperty.call(operations, op) ? operations[op] : null;
+            if (!operation) {
+                return { ok: false, error: { code: 'unknown_operation', message: `unknown operation ${op}` } };
+            }
+            if (!booted && op !== 'ping') {
+                return { ok: false, error: { code: 'not_ready', message: 'WhatsApp Web has not started yet' } };
+            }
+            try {
+                return { ok: true, result: toPlain(await operation(args || {})) ?? null };
+            } catch (error) {
+                return { ok: false, error: errorToPlain(error) };
+            }
+        },
+    });
+    Object.defineProperty(globalThis, BRIDGE_GLOBAL, { value: bridge, enumerable: false });
+
+    boot();
+})();
