@@ -1,5 +1,70 @@
 """Constants of the WhatsApp Web integration."""
 
+from __future__ import annotations
+
+import logging
 from typing import Final
 
 DOMAIN: Final = "whatsapp_web"
+LOGGER: Final = logging.getLogger(__package__)
+
+# Config entry data.
+CONF_BROWSER: Final = "browser"
+BROWSER_LOCAL: Final = "local"
+BROWSER_REMOTE: Final = "remote"
+CONF_CHROMIUM_PATH: Final = "chromium_path"
+CONF_REMOTE_URL: Final = "remote_url"
+CONF_REMOTE_TOKEN: Final = "remote_token"
+CONF_PROFILE: Final = "profile"
+CONF_PAGE_URL: Final = "page_url"
+CONF_EXTRA_ARGS: Final = "extra_browser_args"
+
+# Options.
+CONF_EVENTS: Final = "events"
+CONF_NOTIFY_RECIPIENTS: Final = "notify_recipients"
+CONF_OUTBOX_TTL: Final = "outbox_ttl_minutes"
+DEFAULT_OUTBOX_TTL_MINUTES: Final = 24 * 60
+
+# Service and REST parameters shared by every operation.
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+QUERY_ACCOUNT: Final = "account"
+
+# Playwright is installed on demand for the local browser (never a hard requirement).
+PLAYWRIGHT_REQUIREMENT: Final = "playwright==1.65.2"
+
+# Where local browser profiles live, under the configuration directory.
+PROFILES_DIRECTORY: Final = ".whatsapp_web"
+
+# Events fired on the bus; the names are the add-on's, so automations keep working.
+EVENT_PREFIX: Final = "whatsapp_"
+EVENT_AUTHENTICATED: Final = "whatsapp_authenticated"
+EVENT_DISCONNECTED: Final = "whatsapp_disconnected"
+EVENT_STATE: Final = "whatsapp_state"
+EVENT_MESSAGE_RECEIVED: Final = "whatsapp_message_received"
+EVENT_MESSAGE_SENT: Final = "whatsapp_message_sent"
+EVENT_MESSAGE_ACK: Final = "whatsapp_message_ack"
+EVENT_MESSAGE_REVOKE_EVERYONE: Final = "whatsapp_message_revoke_for_everyone"
+EVENT_MESSAGE_REVOKE_ME: Final = "whatsapp_message_revoke_for_me"
+EVENT_GROUP_JOIN: Final = "whatsapp_group_join"
+EVENT_GROUP_LEAVE: Final = "whatsapp_group_leave"
+EVENT_GROUP_UPDATE: Final = "whatsapp_group_update"
+EVENT_CALL: Final = "whatsapp_call"
+EVENT_MESSAGE_REACTION: Final = "whatsapp_message_reaction"
+# Not the add-on's: a queued send that expired before the account came back.
+EVENT_OUTBOX_EXPIRED: Final = "whatsapp_outbox_expired"
+
+ALL_EVENTS: Final = (
+    EVENT_AUTHENTICATED,
+    EVENT_DISCONNECTED,
+    EVENT_STATE,
+    EVENT_MESSAGE_RECEIVED,
+    EVENT_MESSAGE_SENT,
+    EVENT_MESSAGE_ACK,
+    EVENT_MESSAGE_REVOKE_EVERYONE,
+    EVENT_MESSAGE_REVOKE_ME,
+    EVENT_GROUP_JOIN,
+    EVENT_GROUP_LEAVE,
+    EVENT_GROUP_UPDATE,
+    EVENT_CALL,
+    EVENT_MESSAGE_REACTION,
+)

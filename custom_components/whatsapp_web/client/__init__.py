@@ -2,3 +2,25 @@
 
 This package imports nothing from Home Assistant: it could be published on its own.
 """
+
+from .client import (
+    WHATSAPP_WEB_URL,
+    ClientStatus,
+    EventCursor,
+    EventCursorStore,
+    Location,
+    SendOptions,
+    WhatsAppWebClient,
+)
+from .models import ClientState
+
+__all__ = [
+    "WHATSAPP_WEB_URL",
+    "ClientState",
+    "ClientStatus",
+    "EventCursor",
+    "EventCursorStore",
+    "Location",
+    "SendOptions",
+    "WhatsAppWebClient",
+]

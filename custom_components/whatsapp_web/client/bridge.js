@@ -998,7 +998,10 @@
             throw new BridgeError('not_connected', 'WhatsApp Web does not know the own account yet');
         }
         const MsgKey = mod('WAWebMsgKey');
-        const newId = await invoke('WAWebMsgKey', 'newId');
+        // A caller-chosen id lets an outbox check, after a crash, whether a send already happened.
+        const newId = typeof options.messageId === 'string' && /^[0-9A-F]{16,32}$/.test(options.messageId)
+            ? options.messageId
+            : await invoke('WAWebMsgKey', 'newId');
         const isGroup = chat.id.isGroup && chat.id.isGroup();
         const participant = isGroup ? invoke('WAWebWidFactory', 'asUserWidOrThrow', from) : undefined;
         const key = new MsgKey({ from, to: chat.id, id: newId, participant, selfDir: 'out' });
@@ -1216,6 +1219,36 @@
         },
 
         getMessage: async ({ messageId }) => messageRecord(await findMessage(messageId)),
+
+        // A message of this chat by its short id (the part after the chat in a serialized id).
+        findMessageByKeyId: async ({ chatId, keyId, fromMe }) => {
+            const chat = existingChat(chatId);
+            const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
+            const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
+            if (local) {
+                return messageRecord(local);
+            }
+            const candidates = [];
+            const { pnUser, lidUser } = meIds();
+            for (const direction of fromMe === false ? [false] : fromMe === true ? [true] : [true, false]) {
+                const base = `${direction}_${chatId}_${keyId}`;
+                candidates.push(base);
+                if (direction && chat.groupMetadata) {
+                    for (const me of [pnUser, lidUser]) {
+                        if (me) {
+                            candidates.push(`${base}_${widString(me)}`);
+                        }
+                    }
+                }
+            }
+            for (const candidate of candidates) {
+                const msg = await findMessage(candidate).catch(() => null);
+                if (msg) {
+                    return messageRecord(msg);
+                }
+            }
+            return null;
+        },
 
         sendMessage,
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import json
 import logging
 from pathlib import Path
+import re
+import secrets
 import time
 from typing import Any, Final, Protocol, cast
 
@@ -46,6 +48,7 @@ from .models import (
     GROUP_NOTIFICATION_KINDS,
     Authenticated,
     Call,
+    CapabilityMissing,
     Chat,
     ClientEvent,
     ClientState,
@@ -79,6 +82,7 @@ BRIDGE_SOURCE: Final = (Path(__file__).parent / "bridge.js").read_text(encoding=
 _CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.call(op, args)"
 _PING_FUNCTION: Final = "() => typeof globalThis.__whatsappWebBridge === 'object'"
 _MEDIA_CHUNK: Final = 1024 * 1024
+_KEY_ID: Final = re.compile(r"[0-9A-F]{16,32}")
 _SEEN_IDS_KEPT: Final = 5000
 # Messages older than this before the newest one handled are not looked for again after a restart.
 _CATCH_UP_WINDOW: Final = 300
@@ -137,6 +141,8 @@ class SendOptions:
     as_sticker: bool = False
     sticker: StickerMetadata | None = None
     wait_until_sent: bool = False
+    # 16 to 32 upper-case hex digits; None lets WhatsApp Web choose. See new_message_key_id().
+    message_key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,11 +567,9 @@ class WhatsAppWebClient:
             case "call":
                 self._emit(IncomingCall(Call(data=event["call"])))
             case "capability_missing":
-                _LOGGER.warning(
-                    "WhatsApp Web changed: %s is missing; %s events are unavailable",
-                    event.get("missing"),
-                    event.get("feature"),
-                )
+                feature, missing = str(event.get("feature")), str(event.get("missing"))
+                _LOGGER.warning("WhatsApp Web changed: %s is missing; %s events are unavailable", missing, feature)
+                self._emit(CapabilityMissing(feature, missing))
             case "bridge_error":
                 _LOGGER.warning("The WhatsApp Web bridge failed in %s: %s", event.get("feature"), event.get("message"))
             case other:
@@ -829,7 +833,10 @@ class WhatsAppWebClient:
             raise NotConnected("page not ready")
         if answer.get("ok"):
             return answer.get("result")
-        raise _page_error(operation, answer.get("error") or {})
+        error = _page_error(operation, answer.get("error") or {})
+        if isinstance(error, WhatsAppWebChanged):
+            self._emit(CapabilityMissing(operation, error.missing))
+        raise error
 
     # -----------------------------------------------------------------------------------------
     # Chats
@@ -913,6 +920,16 @@ class WhatsAppWebClient:
         result = await self._page_call("getMessages", args, timeout=self._timing.call_timeout * 2)
         return [Message.from_page(item) for item in result]
 
+    async def find_message(self, chat_id: str, key_id: str, *, from_me: bool | None = None) -> Message | None:
+        """A message of a chat by its short id (``3EB0...``), as the add-on's routes name messages."""
+        if not isinstance(key_id, str) or not re.fullmatch(r"[0-9A-Za-z]{4,64}", key_id):
+            raise InvalidArgument("message_id", "expected a message id")
+        args: dict[str, Any] = {"chatId": ids.normalize_chat_id(chat_id), "keyId": key_id}
+        if from_me is not None:
+            args["fromMe"] = from_me
+        result = await self._page_call("findMessageByKeyId", args)
+        return Message.from_page(result) if isinstance(result, dict) else None
+
     async def get_message(self, message_id: str) -> Message:
         """One message."""
         result = await self._page_call("getMessage", {"messageId": ids.parse_message_id(message_id).serialized})
@@ -949,6 +966,10 @@ class WhatsAppWebClient:
             "asSticker": options.as_sticker,
             "waitUntilSent": options.wait_until_sent,
         }
+        if options.message_key_id is not None:
+            if not _KEY_ID.fullmatch(options.message_key_id):
+                raise InvalidArgument("message_key_id", "expected 16 to 32 upper-case hex digits")
+            page_options["messageId"] = options.message_key_id
         if options.quoted_message_id:
             page_options["quotedMessageId"] = ids.parse_message_id(options.quoted_message_id).serialized
         args: dict[str, Any] = {"chatId": chat, "text": text or "", "options": page_options}
@@ -1172,6 +1193,11 @@ class WhatsAppWebClient:
         if not isinstance(status, str) or len(status) > 139:
             raise InvalidArgument("status", "expected at most 139 characters")
         await self._page_call("setTextStatus", {"status": status})
+
+
+def new_message_key_id() -> str:
+    """A message id in WhatsApp Web's own form (``3EB0`` and 16 hex digits), chosen before sending."""
+    return "3EB0" + secrets.token_hex(8).upper()
 
 
 _NOT_FOUND_ERRORS: Final[dict[str, type[NotFound]]] = {

@@ -353,7 +353,6 @@ class Chat:
                 "id": wid_json(data["id"]),
                 "name": data.get("formattedTitle"),
                 "isGroup": self.is_group,
-                "isReadOnly": bool(data.get("isReadOnly")),
                 "unreadCount": data.get("unreadCount", 0),
                 "timestamp": data.get("t"),
                 "archived": bool(data.get("archive")),
@@ -362,6 +361,9 @@ class Chat:
                 "muteExpiration": data.get("muteExpiration", 0),
             }
         )
+        if self.is_group:
+            # whatsapp-web.js sets isReadOnly for groups only (an announcement group).
+            result["isReadOnly"] = bool(data.get("isReadOnly"))
         if last is not None:
             result["lastMessage"] = last.as_json()
         return result
@@ -454,7 +456,8 @@ class GroupNotification:
             "timestamp": data.get("t"),
             "chatId": self.chat_id,
             "author": serialized_id(data.get("author")),
-            "recipientIds": self.recipients,
+            # whatsapp-web.js passes WhatsApp's recipients through as id objects.
+            "recipientIds": [wid_json(item) or item for item in data.get("recipients") or []],
         }
 
 
@@ -660,8 +663,17 @@ class MessageReaction:
     reaction: Reaction
 
 
+@dataclass(frozen=True, slots=True)
+class CapabilityMissing:
+    """WhatsApp Web lacks a module or member: ``feature`` no longer works until it is updated."""
+
+    feature: str
+    missing: str
+
+
 type ClientEvent = (
     Authenticated
+    | CapabilityMissing
     | Disconnected
     | StateChanged
     | MessageReceived

@@ -1,0 +1,212 @@
+"""One linked WhatsApp account inside Home Assistant: its client, outbox, events and repairs.
+
+This is the config entry's ``runtime_data``. Everything the platforms, services and views need goes
+through it: one way in (operations call the client or the outbox), one way out (client events become bus
+events and entity updates here, once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import logging
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.storage import Store
+
+from .browser import driver_factory
+from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
+from .client.models import CapabilityMissing, ClientEvent
+from .const import (
+    ALL_EVENTS,
+    CONF_EVENTS,
+    CONF_OUTBOX_TTL,
+    CONF_PAGE_URL,
+    DEFAULT_OUTBOX_TTL_MINUTES,
+    DOMAIN,
+    EVENT_PREFIX,
+)
+from .events import bus_event
+from .outbox import Outbox, OutboxItem
+
+_LOGGER = logging.getLogger(__name__)
+
+type WhatsAppConfigEntry = ConfigEntry[WhatsAppAccount]
+
+CURSOR_STORAGE_VERSION: Final = 1
+ISSUE_LOGGED_OUT: Final = "logged_out"
+ISSUE_WHATSAPP_WEB_CHANGED: Final = "whatsapp_web_changed"
+ISSUE_BLOCKED: Final = "blocked"
+ISSUE_BROWSER_FAILED: Final = "browser_failed"
+
+
+def signal_state(entry_id: str) -> str:
+    """Dispatcher signal: the client's state changed."""
+    return f"{DOMAIN}_{entry_id}_state"
+
+
+def signal_event(entry_id: str) -> str:
+    """Dispatcher signal: a client event (for entities), with its bus type and payload."""
+    return f"{DOMAIN}_{entry_id}_event"
+
+
+class _CursorStore:
+    """The client's message high-water mark, kept in Home Assistant's storage."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        self._store: Store[dict[str, Any]] = Store(
+            hass, CURSOR_STORAGE_VERSION, f"{DOMAIN}.cursor.{entry_id}", private=True, atomic_writes=True
+        )
+
+    async def load(self) -> EventCursor | None:
+        data = await self._store.async_load()
+        return EventCursor.from_json(data) if data else None
+
+    async def save(self, cursor: EventCursor) -> None:
+        await self._store.async_save(cursor.as_json())
+
+    async def remove(self) -> None:
+        await self._store.async_remove()
+
+
+class WhatsAppAccount:
+    """Runtime data of a config entry."""
+
+    def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
+        """Build the account's parts; nothing starts before ``async_start``."""
+        self.hass = hass
+        self.entry = entry
+        self.cursor_store = _CursorStore(hass, entry.entry_id)
+        self.client = WhatsAppWebClient(
+            driver_factory(hass, dict(entry.data)),
+            url=entry.data.get(CONF_PAGE_URL) or WHATSAPP_WEB_URL,
+            cursor_store=self.cursor_store,
+        )
+        self.outbox = Outbox(
+            hass,
+            entry.entry_id,
+            self.client,
+            ttl_seconds=60 * float(entry.options.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)),
+            on_dropped=self._outbox_dropped,
+        )
+        self.missing_capabilities: dict[str, str] = {}
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    @property
+    def account_id(self) -> str:
+        """The own WhatsApp id (``<number>@c.us``): the entry's unique id."""
+        return str(self.entry.unique_id)
+
+    @property
+    def number(self) -> str:
+        """The own phone number."""
+        return self.account_id.split("@", 1)[0]
+
+    async def async_start(self) -> None:
+        """Load what was stored and start the browser in the background."""
+        await self.outbox.async_load()
+        self._unsubscribe.append(self.client.add_event_listener(self._on_client_event))
+        self._unsubscribe.append(self.client.add_state_listener(self._on_client_state))
+        self.outbox.start(self._create_task)
+        await self.client.start()
+
+    async def async_stop(self) -> None:
+        """Stop the browser; the outbox worker ends with the entry's tasks."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        await self.client.stop()
+
+    def _create_task(self, coroutine: Any, name: str) -> Any:
+        return self.entry.async_create_background_task(self.hass, coroutine, name)
+
+    # -----------------------------------------------------------------------------------------
+
+    @callback
+    def _on_client_state(self, state: ClientState) -> None:
+        hass = self.hass
+        self.outbox.wake()
+        if state == ClientState.CONNECTED:
+            _LOGGER.info("WhatsApp account %s is connected", self.number)
+            ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_LOGGED_OUT))
+            ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BLOCKED))
+            ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BROWSER_FAILED))
+        elif state == ClientState.LOGGED_OUT:
+            _LOGGER.warning("The phone unlinked WhatsApp account %s; link it again", self.number)
+            self._create_issue(ISSUE_LOGGED_OUT, {"account": self.number})
+            self.entry.async_start_reauth(hass)
+        elif state == ClientState.FAILED:
+            reason = self.client.last_error or "unknown"
+            if self.client.whatsapp_state:
+                self._create_issue(ISSUE_BLOCKED, {"account": self.number, "state": self.client.whatsapp_state})
+            else:
+                self._create_issue(ISSUE_BROWSER_FAILED, {"account": self.number, "error": reason})
+        elif state == ClientState.RECONNECTING:
+            _LOGGER.info("WhatsApp account %s is reconnecting", self.number)
+        async_dispatcher_send(hass, signal_state(self.entry.entry_id), state)
+
+    @callback
+    def _on_client_event(self, event: ClientEvent) -> None:
+        if isinstance(event, CapabilityMissing):
+            self._capability_missing(event)
+            return
+        converted = bus_event(event)
+        if converted is None:
+            return
+        event_type, payload = converted
+        payload = {**payload, "account": self.account_id, "config_entry_id": self.entry.entry_id}
+        async_dispatcher_send(self.hass, signal_event(self.entry.entry_id), event_type, payload)
+        if event_type in self.enabled_events:
+            self.hass.bus.async_fire(event_type, payload)
+
+    @property
+    def enabled_events(self) -> frozenset[str]:
+        """The event types the options let through to the bus."""
+        chosen = self.entry.options.get(CONF_EVENTS)
+        return frozenset(ALL_EVENTS if chosen is None else chosen)
+
+    def _capability_missing(self, event: CapabilityMissing) -> None:
+        if self.missing_capabilities.get(event.missing) == event.feature:
+            return
+        self.missing_capabilities[event.missing] = event.feature
+        self._create_issue(
+            ISSUE_WHATSAPP_WEB_CHANGED,
+            {"missing": ", ".join(sorted(self.missing_capabilities)), "account": self.number},
+        )
+
+    def _outbox_dropped(self, reason: str, item: OutboxItem, error_code: str | None) -> None:
+        payload: dict[str, Any] = {
+            "outbox_id": item.id,
+            "chat_id": item.chat_id,
+            "created": item.created,
+            "attempts": item.attempts,
+            "account": self.account_id,
+            "config_entry_id": self.entry.entry_id,
+        }
+        if error_code:
+            payload["error"] = error_code
+        _LOGGER.warning("A queued WhatsApp send to %s was dropped (%s)", item.chat_id, reason)
+        self.hass.bus.async_fire(f"{EVENT_PREFIX}outbox_{reason}", payload)
+
+    def _issue_id(self, kind: str) -> str:
+        return f"{kind}_{self.entry.entry_id}"
+
+    def _create_issue(self, kind: str, placeholders: dict[str, str]) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(kind),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=kind,
+            translation_placeholders=placeholders,
+        )
+
+    def clear_issues(self) -> None:
+        """Remove every repair issue of this account (on unload)."""
+        for kind in (ISSUE_LOGGED_OUT, ISSUE_WHATSAPP_WEB_CHANGED, ISSUE_BLOCKED, ISSUE_BROWSER_FAILED):
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(kind))

@@ -1,0 +1,111 @@
+"""Which browser an account uses, and how to get it.
+
+Local: Chromium on the Home Assistant host, driven by Playwright. Playwright ships wheels for glibc Linux
+(x86_64 and aarch64) and macOS only, so it is never a requirement of the manifest: it is installed on
+demand when someone picks the local browser, and where it cannot be (Home Assistant OS, the Alpine-based
+container) the config flow says so and offers the remote browser.
+
+Remote: any Chromium that exposes the DevTools protocol (the add-on in ``addon/``, a browserless-style
+container, a desktop Chromium started with ``--remote-debugging-port``), reached over aiohttp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import platform
+import shutil
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.importlib import async_import_module
+from homeassistant.requirements import RequirementsNotFound, async_process_requirements
+
+from .client.drivers.base import BrowserDriver
+from .client.drivers.cdp import CdpDriver
+from .const import (
+    BROWSER_LOCAL,
+    CONF_BROWSER,
+    CONF_CHROMIUM_PATH,
+    CONF_EXTRA_ARGS,
+    CONF_PROFILE,
+    CONF_REMOTE_TOKEN,
+    CONF_REMOTE_URL,
+    DOMAIN,
+    PLAYWRIGHT_REQUIREMENT,
+    PROFILES_DIRECTORY,
+)
+
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_PLAYWRIGHT_MACHINES = frozenset({"x86_64", "amd64", "aarch64", "arm64"})
+
+
+class LocalBrowserUnavailable(Exception):
+    """The local browser cannot work on this installation; ``reason`` is a translation key."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        """Keep the reason for the config flow."""
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def find_chromium() -> str | None:
+    """The first Chromium on PATH, or None."""
+    for name in _CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def playwright_platform_supported() -> bool:
+    """Whether Playwright publishes wheels for this machine (glibc Linux on x86_64/aarch64, macOS)."""
+    system = platform.system()
+    if system == "Darwin":
+        return True
+    libc, _ = platform.libc_ver()
+    return system == "Linux" and libc == "glibc" and platform.machine().lower() in _PLAYWRIGHT_MACHINES
+
+
+async def async_prepare_local_browser(hass: HomeAssistant, chromium_path: str) -> None:
+    """Make sure the local browser can start: Playwright installed and Chromium present."""
+    if not playwright_platform_supported():
+        raise LocalBrowserUnavailable("local_unsupported_platform")
+    executable = await hass.async_add_executor_job(shutil.which, chromium_path)
+    if executable is None:
+        raise LocalBrowserUnavailable("chromium_not_found", chromium_path)
+    try:
+        await async_process_requirements(hass, DOMAIN, [PLAYWRIGHT_REQUIREMENT])
+        await async_import_module(hass, "playwright.async_api")
+    except (RequirementsNotFound, ImportError) as error:
+        raise LocalBrowserUnavailable("playwright_unavailable", str(error)) from error
+
+
+def profile_directory(hass: HomeAssistant, profile: str) -> str:
+    """Where a local account keeps its browser profile (the linked session)."""
+    return hass.config.path(PROFILES_DIRECTORY, profile)
+
+
+def driver_factory(hass: HomeAssistant, data: dict[str, Any]) -> Callable[[], BrowserDriver]:
+    """Build the function the client calls for each (re)start of the browser."""
+    if data[CONF_BROWSER] == BROWSER_LOCAL:
+        profile = profile_directory(hass, data[CONF_PROFILE])
+        chromium = data.get(CONF_CHROMIUM_PATH)
+        extra_args = list(data.get(CONF_EXTRA_ARGS, ()))
+
+        def local() -> BrowserDriver:
+            # Imported here: Playwright may have been installed only a moment ago.
+            from .client.drivers.playwright import PlaywrightDriver  # noqa: PLC0415
+
+            return PlaywrightDriver(profile_dir=profile, executable_path=chromium, extra_args=extra_args)
+
+        return local
+
+    session = async_get_clientsession(hass)
+    url = data[CONF_REMOTE_URL]
+    token = data.get(CONF_REMOTE_TOKEN) or None
+
+    def remote() -> BrowserDriver:
+        return CdpDriver(url, token=token, session=session)
+
+    return remote

@@ -1,0 +1,86 @@
+"""Client events as ``whatsapp_*`` events on Home Assistant's bus, with the add-on's payloads.
+
+The payloads are what the ``ha-whatsapp-web-rest-api`` add-on posted (see docs/addon-api.md §9): the raw
+message for message events (``from`` is an id object, ``t`` the time), ``{"message", "ack"}`` for acks,
+``{"notification": ...}`` for group changes, the reaction at the top level, ``{"state": ...}``. Every
+payload also carries ``account`` (the own id) and ``config_entry_id``; message events carry ``offline``
+(true when the message arrived while Home Assistant or the browser was away). Where the add-on lost events
+(``whatsapp_call`` was never sent; a revoke without the earlier copy was dropped) these are fired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .client.models import (
+    Authenticated,
+    ClientEvent,
+    Disconnected,
+    GroupChanged,
+    IncomingCall,
+    MessageAcknowledged,
+    MessageReaction,
+    MessageReceived,
+    MessageRevokedForEveryone,
+    MessageRevokedForMe,
+    MessageSent,
+    StateChanged,
+)
+from .const import (
+    EVENT_AUTHENTICATED,
+    EVENT_CALL,
+    EVENT_DISCONNECTED,
+    EVENT_GROUP_JOIN,
+    EVENT_GROUP_LEAVE,
+    EVENT_GROUP_UPDATE,
+    EVENT_MESSAGE_ACK,
+    EVENT_MESSAGE_REACTION,
+    EVENT_MESSAGE_RECEIVED,
+    EVENT_MESSAGE_REVOKE_EVERYONE,
+    EVENT_MESSAGE_REVOKE_ME,
+    EVENT_MESSAGE_SENT,
+    EVENT_STATE,
+)
+
+_GROUP_EVENTS = {
+    "join": EVENT_GROUP_JOIN,
+    "leave": EVENT_GROUP_LEAVE,
+    # The add-on never forwarded promotions and demotions; they are group updates here.
+    "admin_changed": EVENT_GROUP_UPDATE,
+    "update": EVENT_GROUP_UPDATE,
+}
+_STATUS_BROADCAST = "status@broadcast"
+
+
+def bus_event(event: ClientEvent) -> tuple[str, dict[str, Any]] | None:
+    """The event type and payload (without the account fields) for a client event, or None."""
+    match event:
+        case Authenticated():
+            return EVENT_AUTHENTICATED, {}
+        case Disconnected(reason=reason):
+            return EVENT_DISCONNECTED, {"reason": reason}
+        case StateChanged(state=state):
+            return EVENT_STATE, {"state": state}
+        case MessageReceived(message=message, offline=offline):
+            if message.chat_id == _STATUS_BROADCAST or message.data.get("isStatusV3"):
+                # Status updates of contacts are not messages (the add-on dropped them too).
+                return None
+            return EVENT_MESSAGE_RECEIVED, {**message.data, "offline": offline}
+        case MessageSent(message=message, offline=offline):
+            return EVENT_MESSAGE_SENT, {**message.data, "offline": offline}
+        case MessageAcknowledged(message=message, ack=ack):
+            return EVENT_MESSAGE_ACK, {"message": message.data, "ack": ack}
+        case MessageRevokedForEveryone(message=message, revoked=revoked):
+            return EVENT_MESSAGE_REVOKE_EVERYONE, {
+                "message": message.data,
+                "revokedMessage": revoked.data if revoked else None,
+            }
+        case MessageRevokedForMe(message=message):
+            return EVENT_MESSAGE_REVOKE_ME, {"message": message.data}
+        case GroupChanged(kind=kind, notification=notification, offline=offline):
+            return _GROUP_EVENTS[kind], {"notification": notification.as_json(), "offline": offline}
+        case IncomingCall(call=call):
+            return EVENT_CALL, {"call": call.as_json()}
+        case MessageReaction(reaction=reaction):
+            return EVENT_MESSAGE_REACTION, reaction.as_json()
+    return None
