@@ -7,9 +7,12 @@ events and entity updates here, once).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
 import logging
-from typing import Any, Final
+from pathlib import Path
+import shutil
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -17,20 +20,25 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
-from .browser import driver_factory
+from .browser import driver_factory, profile_directory
 from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
 from .client.models import CapabilityMissing, ClientEvent
 from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
+    CONF_IGNORED_CHATS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
+    CONF_PROFILE,
     DEFAULT_OUTBOX_TTL_MINUTES,
     DOMAIN,
     EVENT_PREFIX,
 )
-from .events import bus_event
+from .events import bus_event, event_chat_id
 from .outbox import Outbox, OutboxItem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +49,8 @@ ISSUE_LOGGED_OUT: Final = "logged_out"
 ISSUE_WHATSAPP_WEB_CHANGED: Final = "whatsapp_web_changed"
 ISSUE_BLOCKED: Final = "blocked"
 ISSUE_BROWSER_FAILED: Final = "browser_failed"
+# States in which the account is not linked any more and needs the reauthentication flow.
+_UNLINKED_STATES: Final = frozenset({ClientState.LOGGED_OUT, ClientState.NEEDS_PAIRING})
 
 
 def signal_state(entry_id: str) -> str:
@@ -58,7 +68,11 @@ class _CursorStore:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         self._store: Store[dict[str, Any]] = Store(
-            hass, CURSOR_STORAGE_VERSION, f"{DOMAIN}.cursor.{entry_id}", private=True, atomic_writes=True
+            hass,
+            CURSOR_STORAGE_VERSION,
+            f"{DOMAIN}.cursor.{entry_id}",
+            private=True,
+            atomic_writes=True,
         )
 
     async def load(self) -> EventCursor | None:
@@ -94,6 +108,8 @@ class WhatsAppAccount:
         )
         self.missing_capabilities: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
+        self._last_state = ClientState.STOPPED
+        self._start_task: asyncio.Task[None] | None = None
 
     @property
     def account_id(self) -> str:
@@ -105,16 +121,30 @@ class WhatsAppAccount:
         """The own phone number."""
         return self.account_id.split("@", 1)[0]
 
-    async def async_start(self) -> None:
-        """Load what was stored and start the browser in the background."""
+    async def async_load(self) -> None:
+        """Read what was stored (the outbox) before anything may use the account."""
         await self.outbox.async_load()
+
+    async def async_start(self) -> None:
+        """Start the outbox worker and the browser; returns once the client runs in the background."""
         self._unsubscribe.append(self.client.add_event_listener(self._on_client_event))
         self._unsubscribe.append(self.client.add_state_listener(self._on_client_state))
         self.outbox.start(self._create_task)
         await self.client.start()
 
+    def start_in_background(self) -> None:
+        """Start the account in a task the config entry owns: Home Assistant's start never waits for it."""
+        self._start_task = self.entry.async_create_background_task(
+            self.hass, self.async_start(), f"{DOMAIN} start {self.entry.entry_id}"
+        )
+
     async def async_stop(self) -> None:
-        """Stop the browser; the outbox worker ends with the entry's tasks."""
+        """Stop the browser and every task of the client; the outbox worker ends with the entry."""
+        if self._start_task is not None and not self._start_task.done():
+            self._start_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._start_task
+        self._start_task = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -128,20 +158,24 @@ class WhatsAppAccount:
     @callback
     def _on_client_state(self, state: ClientState) -> None:
         hass = self.hass
+        previous, self._last_state = self._last_state, state
         self.outbox.wake()
         if state == ClientState.CONNECTED:
             _LOGGER.info("WhatsApp account %s is connected", self.number)
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_LOGGED_OUT))
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BLOCKED))
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BROWSER_FAILED))
-        elif state == ClientState.LOGGED_OUT:
+        elif state in _UNLINKED_STATES and previous not in _UNLINKED_STATES:
+            # NEEDS_PAIRING on a linked entry: the session is gone (profile lost, browser changed).
             _LOGGER.warning("The phone unlinked WhatsApp account %s; link it again", self.number)
             self._create_issue(ISSUE_LOGGED_OUT, {"account": self.number})
             self.entry.async_start_reauth(hass)
         elif state == ClientState.FAILED:
             reason = self.client.last_error or "unknown"
             if self.client.whatsapp_state:
-                self._create_issue(ISSUE_BLOCKED, {"account": self.number, "state": self.client.whatsapp_state})
+                self._create_issue(
+                    ISSUE_BLOCKED, {"account": self.number, "state": self.client.whatsapp_state}
+                )
             else:
                 self._create_issue(ISSUE_BROWSER_FAILED, {"account": self.number, "error": reason})
         elif state == ClientState.RECONNECTING:
@@ -157,6 +191,9 @@ class WhatsAppAccount:
         if converted is None:
             return
         event_type, payload = converted
+        chat_id = event_chat_id(event)
+        if chat_id is not None and chat_id in self.ignored_chats:
+            return
         payload = {**payload, "account": self.account_id, "config_entry_id": self.entry.entry_id}
         async_dispatcher_send(self.hass, signal_event(self.entry.entry_id), event_type, payload)
         if event_type in self.enabled_events:
@@ -167,6 +204,11 @@ class WhatsAppAccount:
         """The event types the options let through to the bus."""
         chosen = self.entry.options.get(CONF_EVENTS)
         return frozenset(ALL_EVENTS if chosen is None else chosen)
+
+    @property
+    def ignored_chats(self) -> frozenset[str]:
+        """Chats whose events the options keep off the bus and the entities."""
+        return frozenset(self.entry.options.get(CONF_IGNORED_CHATS, ()))
 
     def _capability_missing(self, event: CapabilityMissing) -> None:
         if self.missing_capabilities.get(event.missing) == event.feature:
@@ -208,5 +250,22 @@ class WhatsAppAccount:
 
     def clear_issues(self) -> None:
         """Remove every repair issue of this account (on unload)."""
-        for kind in (ISSUE_LOGGED_OUT, ISSUE_WHATSAPP_WEB_CHANGED, ISSUE_BLOCKED, ISSUE_BROWSER_FAILED):
+        for kind in (
+            ISSUE_LOGGED_OUT,
+            ISSUE_WHATSAPP_WEB_CHANGED,
+            ISSUE_BLOCKED,
+            ISSUE_BROWSER_FAILED,
+        ):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(kind))
+
+
+async def async_remove_account_data(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete what an account kept on disk: its outbox, its event cursor and its browser profile."""
+    outbox_store: Store[dict[str, Any]] = Store(hass, 1, f"{DOMAIN}.outbox.{entry.entry_id}")
+    await outbox_store.async_remove()
+    await _CursorStore(hass, entry.entry_id).remove()
+    directories = [Path(hass.config.path(".storage", f"{DOMAIN}_outbox", entry.entry_id))]
+    if profile := entry.data.get(CONF_PROFILE):
+        directories.append(Path(profile_directory(hass, profile)))
+    for directory in directories:
+        await hass.async_add_executor_job(shutil.rmtree, directory, True)

@@ -22,6 +22,7 @@ CONF_EXTRA_ARGS: Final = "extra_browser_args"
 # Options.
 CONF_EVENTS: Final = "events"
 CONF_NOTIFY_RECIPIENTS: Final = "notify_recipients"
+CONF_IGNORED_CHATS: Final = "ignored_chats"
 CONF_OUTBOX_TTL: Final = "outbox_ttl_minutes"
 DEFAULT_OUTBOX_TTL_MINUTES: Final = 24 * 60
 
@@ -68,3 +69,16 @@ ALL_EVENTS: Final = (
     EVENT_CALL,
     EVENT_MESSAGE_REACTION,
 )
+
+# The operations table's REST mirror (operations.py, http.py).
+API_BASE: Final = "/api/whatsapp_web"
+OPENAPI_PATH: Final = f"{API_BASE}/openapi.json"
+# Seconds a REST caller is told to wait when the account is not loaded or not connected.
+RETRY_AFTER_NOT_LOADED: Final = 60
+RETRY_AFTER_NOT_CONNECTED: Final = 15
+# How long a send waits for WhatsApp before answering "queued" (it still leaves later).
+SEND_WAIT_CONNECTED: Final = 60.0
+SEND_WAIT_RECONNECTING: Final = 0.5
+# Media fetched from a URL for a send: the add-on's defaults (50 MiB, 15 s).
+MEDIA_URL_MAX_BYTES: Final = 50 * 1024 * 1024
+MEDIA_URL_TIMEOUT: Final = 15.0

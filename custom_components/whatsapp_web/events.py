@@ -25,6 +25,7 @@ from .client.models import (
     MessageRevokedForMe,
     MessageSent,
     StateChanged,
+    serialized_id,
 )
 from .const import (
     EVENT_AUTHENTICATED,
@@ -84,3 +85,51 @@ def bus_event(event: ClientEvent) -> tuple[str, dict[str, Any]] | None:
         case MessageReaction(reaction=reaction):
             return EVENT_MESSAGE_REACTION, reaction.as_json()
     return None
+
+
+def event_chat_id(event: ClientEvent) -> str | None:
+    """The chat a client event is about (for the options' ignored chats), or None."""
+    match event:
+        case (
+            MessageReceived(message=message)
+            | MessageSent(message=message)
+            | MessageAcknowledged(message=message)
+            | MessageRevokedForEveryone(message=message)
+            | MessageRevokedForMe(message=message)
+        ):
+            return message.chat_id
+        case GroupChanged(notification=notification):
+            return notification.chat_id
+    return None
+
+
+def message_summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """The few routing fields of a message event's payload (the raw message), flat.
+
+    Used by the event entity's attributes, the logbook and the device trigger, which must not depend on
+    the nesting of whatsapp-web.js's message JSON.
+    """
+    key = payload.get("id") if isinstance(payload.get("id"), dict) else {}
+    chat_id = serialized_id(key.get("remote")) or serialized_id(payload.get("from"))
+    sender = serialized_id(payload.get("author")) or serialized_id(payload.get("from"))
+    return {
+        "chat_id": chat_id,
+        "sender": sender,
+        "sender_name": payload.get("notifyName"),
+        "message_id": serialized_id(key) if key else None,
+        "message_type": payload.get("type"),
+        "body": payload.get("body") or payload.get("caption") or "",
+        "has_media": bool(payload.get("directPath") or payload.get("mimetype")),
+        "offline": bool(payload.get("offline")),
+    }
+
+
+def call_summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """The routing fields of a ``whatsapp_call`` payload, flat."""
+    call = payload.get("call") if isinstance(payload.get("call"), dict) else {}
+    return {
+        "caller": call.get("from"),
+        "call_id": call.get("id"),
+        "is_video": bool(call.get("isVideo")),
+        "is_group": bool(call.get("isGroup")),
+    }

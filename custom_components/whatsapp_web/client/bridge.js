@@ -1041,6 +1041,25 @@
 
     const toUnixSeconds = (value) => (value === null || value === undefined ? -1 : Math.floor(value));
 
+    // The per-participant outcome sits in `addParticipantsParticipantMixins`, wrapped in a union
+    // member whose long name WhatsApp Web changes between releases: look one level down for it.
+    const participantMixins = (entry) => {
+        if (!entry || typeof entry !== 'object') {
+            return {};
+        }
+        if (entry.addParticipantsParticipantMixins) {
+            return entry.addParticipantsParticipantMixins.value || {};
+        }
+        for (const key of Object.keys(entry)) {
+            const wrapped = entry[key];
+            const mixins = wrapped && wrapped.value && wrapped.value.addParticipantsParticipantMixins;
+            if (mixins) {
+                return mixins.value || {};
+            }
+        }
+        return {};
+    };
+
     const participantModels = (chat, ids) => {
         const participants = chat.groupMetadata.participants;
         return ids.map((id) => {
@@ -1480,8 +1499,7 @@
                 });
                 const entry = response && response.value && response.value.addParticipant
                     ? response.value.addParticipant[0] : null;
-                const mixins = entry && entry.addParticipantsParticipantMixins
-                    ? entry.addParticipantsParticipantMixins.value || {} : {};
+                const mixins = participantMixins(entry);
                 const code = response && response.name === 'AddParticipantsResponseSuccess'
                     ? Number(mixins.error || 200) : Number(mixins.error || 400);
                 result[id] = {

@@ -1,0 +1,549 @@
+"""A driver that speaks the Chrome DevTools protocol to a Chromium running elsewhere.
+
+Only aiohttp is needed: the browser may be a container (browserless and the like), another
+machine, or a desktop Chromium started with ``--remote-debugging-port``. The driver opens one tab of
+its own in that browser and closes only that tab when it stops; the browser keeps running.
+
+Wire facts this module relies on:
+
+* ``GET http://host:port/json/version`` answers ``{"webSocketDebuggerUrl": "ws://.../devtools/browser/<id>"}``.
+* Commands are ``{"id", "method", "params", "sessionId"?}``; answers carry the same ``id`` and either
+  ``result`` or ``error``; events carry ``method`` and ``params`` (and ``sessionId`` when they come
+  from an attached target). With ``Target.attachToTarget(flatten=true)`` every page command travels
+  on the browser socket, tagged with the page's ``sessionId``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+import contextlib
+import json
+import logging
+import math
+from typing import Any, Final
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+
+from .base import (
+    BindingHandler,
+    BrowserDriver,
+    DisconnectHandler,
+    DisconnectReason,
+    DriverClosed,
+    DriverError,
+    DriverTimeout,
+    PageError,
+    first_line_of_error,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+# Media crosses the socket as base64 inside one JSON message; the default 4 MiB cap would cut it.
+MAX_MESSAGE_SIZE: Final = 256 * 1024 * 1024
+# Set-up commands (open a tab, enable domains) answer in milliseconds on a healthy browser.
+COMMAND_TIMEOUT: Final = 30.0
+# Closing our tab at stop() must not hold the client up when the browser is already unwell.
+CLOSE_TIMEOUT: Final = 5.0
+# Load events of navigations nobody waits for (yet) are kept this long to close a race.
+_RECENT_LOADS: Final = 32
+
+
+class CdpCommandError(DriverError):
+    """The browser answered a DevTools command with an error."""
+
+    def __init__(self, method: str, message: str) -> None:
+        """Name the command and the browser's reason."""
+        super().__init__(f"{method} failed: {message}")
+        self.method = method
+        self.reason = message
+
+
+def _redact(url: str) -> str:
+    """The URL without its query and credentials, fit for a message (tokens live there)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<invalid URL>"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _with_token(url: str, token: str | None) -> str:
+    """Add ``token=...`` to the query, as browserless-style services expect, unless present."""
+    if not token:
+        return url
+    parts = urlsplit(url)
+    if "token=" in parts.query:
+        return url
+    query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _remote_value(remote: dict[str, Any]) -> Any:
+    """The Python value of a ``Runtime.RemoteObject`` returned by value."""
+    if "value" in remote:
+        return remote["value"]
+    special = remote.get("unserializableValue")
+    if special is None:
+        return None  # undefined, or a value that has no JSON form (a function, a symbol)
+    if isinstance(special, str) and special.endswith("n"):
+        with contextlib.suppress(ValueError):
+            return int(special[:-1])  # a BigInt
+    specials: dict[str, float] = {
+        "NaN": math.nan,
+        "Infinity": math.inf,
+        "-Infinity": -math.inf,
+        "-0": -0.0,
+    }
+    return specials.get(str(special))
+
+
+def _exception_message(details: dict[str, Any]) -> str:
+    """The message of a thrown JavaScript value, from ``Runtime.ExceptionDetails``."""
+    exception = details.get("exception") or {}
+    description = exception.get("description")
+    if isinstance(description, str) and description:
+        return first_line_of_error(description)
+    if "value" in exception:
+        value = exception["value"]
+        return value if isinstance(value, str) else json.dumps(value)
+    return str(details.get("text") or "JavaScript exception")
+
+
+class CdpDriver(BrowserDriver):
+    """One tab in a remote Chromium, driven over the DevTools protocol."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        connect_timeout: float = COMMAND_TIMEOUT,
+    ) -> None:
+        """Remember where the browser is.
+
+        ``url`` is either ``http(s)://host:port`` (the WebSocket address is discovered from
+        ``/json/version``) or the browser's ``ws(s)://`` address. ``token`` is sent both as a bearer
+        header and as a ``token`` query parameter. ``session`` is used as is and never closed; without
+        one the driver makes its own and closes it in :meth:`stop`.
+        """
+        self._url = url.strip()
+        self._token = token or None
+        self._session = session
+        self._owns_session = session is None
+        self._connect_timeout = connect_timeout
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._next_id = 0
+        # command id -> (answer, session id it was sent on, method)
+        self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], str | None, str]] = {}
+        self._stopping = False
+        self._stopped = False
+        # The page.
+        self._target_id: str | None = None
+        self._session_id: str | None = None
+        self._main_frame_id: str | None = None
+        self._page_alive = False
+        self._page_gone_reason: str | None = None
+        self._binding_name = ""
+        self._on_binding: BindingHandler | None = None
+        self._on_disconnect: DisconnectHandler | None = None
+        self._context_id: int | None = None
+        self._context_ready = asyncio.Event()
+        self._load_waiters: dict[str, asyncio.Future[None]] = {}
+        self._recent_loads: deque[str] = deque(maxlen=_RECENT_LOADS)
+
+    # -----------------------------------------------------------------------------------------
+    # Contract
+
+    async def start(self) -> None:
+        """Connect to the browser's DevTools socket."""
+        if self._ws is not None or self._stopped:
+            raise DriverError("this driver was already started")
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                ws_url = await self._discover()
+                self._ws = await self._session.ws_connect(
+                    _with_token(ws_url, self._token),
+                    headers=self._auth_headers(),
+                    max_msg_size=MAX_MESSAGE_SIZE,
+                    autoping=True,
+                )
+        except TimeoutError as error:
+            raise DriverError(
+                f"the browser at {_redact(self._url)} did not answer within {self._connect_timeout:g} s"
+            ) from error
+        except aiohttp.WSServerHandshakeError as error:
+            raise DriverError(
+                f"the browser at {_redact(self._url)} refused the DevTools connection "
+                f"(HTTP {error.status}; check the URL and the token)"
+            ) from error
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            raise DriverError(
+                f"could not connect to the browser at {_redact(self._url)}: {error or type(error).__name__}"
+            ) from error
+        self._reader = asyncio.create_task(self._read_loop(self._ws), name="whatsapp_web cdp reader")
+        # Lets the browser socket report that our tab was destroyed or crashed.
+        await self._command("Target.setDiscoverTargets", {"discover": True})
+
+    async def open_page(
+        self,
+        *,
+        init_script: str,
+        binding_name: str,
+        on_binding: BindingHandler,
+        on_disconnect: DisconnectHandler,
+    ) -> None:
+        """Open a tab of our own, with the init script and the binding installed before any load."""
+        if self._ws is None or self._stopping:
+            raise DriverClosed("the driver is not connected to a browser")
+        if self._target_id is not None:
+            raise DriverError("this driver already has a page")
+        self._binding_name = binding_name
+        self._on_binding = on_binding
+        self._on_disconnect = on_disconnect
+        created = await self._command("Target.createTarget", {"url": "about:blank"})
+        self._target_id = str(created["targetId"])
+        attached = await self._command(
+            "Target.attachToTarget", {"targetId": self._target_id, "flatten": True}
+        )
+        self._session_id = str(attached["sessionId"])
+        self._page_alive = True
+        await self._page_command("Page.enable")
+        tree = await self._page_command("Page.getFrameTree")
+        self._main_frame_id = str(tree["frameTree"]["frame"]["id"])
+        await self._page_command("Page.setLifecycleEventsEnabled", {"enabled": True})
+        await self._page_command("Inspector.enable")
+        await self._page_command("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
+        await self._page_command("Runtime.addBinding", {"name": binding_name})
+        await self._page_command("Runtime.enable")
+
+    async def navigate(self, url: str, *, timeout: float) -> None:
+        """Load ``url`` in our tab and wait for that document's ``load`` lifecycle event."""
+        self._require_page()
+        try:
+            async with asyncio.timeout(timeout):
+                answer = await self._page_command("Page.navigate", {"url": url}, timeout=None)
+                error_text = answer.get("errorText")
+                if error_text:
+                    raise DriverError(f"could not load {_redact(url)}: {error_text}")
+                loader_id = answer.get("loaderId")
+                if not loader_id:
+                    return  # a same-document navigation (only the fragment changed): no load event
+                await self._wait_for_load(str(loader_id))
+        except TimeoutError as error:
+            # Abandon the navigation so the current document stays usable.
+            with contextlib.suppress(DriverError):
+                await self._page_command("Page.stopLoading", timeout=CLOSE_TIMEOUT)
+            raise DriverTimeout(f"loading {_redact(url)}", timeout) from error
+
+    async def evaluate(self, function_source: str, *args: Any, timeout: float) -> Any:
+        """Call ``function_source`` in the main frame's current document with JSON ``args``."""
+        self._require_page()
+        arguments = [{"value": value} for value in args]
+        try:
+            async with asyncio.timeout(timeout):
+                context_id = await self._current_context()
+                answer = await self._page_command(
+                    "Runtime.callFunctionOn",
+                    {
+                        "functionDeclaration": function_source,
+                        "executionContextId": context_id,
+                        "arguments": arguments,
+                        "awaitPromise": True,
+                        "returnByValue": True,
+                    },
+                    timeout=None,
+                )
+        except TimeoutError as error:
+            raise DriverTimeout("evaluating in the page", timeout) from error
+        except CdpCommandError as error:
+            if not self._page_alive:
+                raise DriverClosed(self._gone_message()) from error
+            # e.g. "Execution context was destroyed." when a navigation replaced the document.
+            raise PageError(error.reason) from error
+        details = answer.get("exceptionDetails")
+        if details:
+            raise PageError(_exception_message(details))
+        return _remote_value(answer.get("result") or {})
+
+    async def stop(self) -> None:
+        """Close our tab and the socket; the remote browser keeps running."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        ws = self._ws
+        if ws is not None and not ws.closed and self._target_id is not None and self._page_alive:
+            with contextlib.suppress(DriverError, TimeoutError):
+                await self._command(
+                    "Target.closeTarget", {"targetId": self._target_id}, timeout=CLOSE_TIMEOUT
+                )
+        self._page_alive = False
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        self._fail_pending(None, "the driver was stopped")
+        self._context_ready.set()
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def browser_pids(self) -> list[int]:
+        """A remote browser's processes are not ours to count or kill."""
+        return []
+
+    # -----------------------------------------------------------------------------------------
+    # Connecting
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    async def _discover(self) -> str:
+        """The browser's WebSocket address: given directly, or read from ``/json/version``."""
+        parts = urlsplit(self._url)
+        scheme = parts.scheme.lower()
+        if scheme in ("ws", "wss"):
+            if not parts.hostname:
+                raise DriverError(f"the browser URL {_redact(self._url)} has no host")
+            return self._url
+        if scheme not in ("http", "https"):
+            raise DriverError(
+                f"the browser URL {_redact(self._url)} must start with http://, https://, ws:// or wss://"
+            )
+        if not parts.hostname:
+            raise DriverError(f"the browser URL {_redact(self._url)} has no host")
+        base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        version_url = _with_token(f"{base}/json/version", self._token)
+        assert self._session is not None
+        async with self._session.get(version_url, headers=self._auth_headers()) as response:
+            body = await response.text()
+            if response.status != 200:
+                raise DriverError(
+                    f"{_redact(self._url)}/json/version answered HTTP {response.status}: {body[:200]!r}"
+                )
+        try:
+            ws_url = json.loads(body)["webSocketDebuggerUrl"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise DriverError(
+                f"{_redact(self._url)}/json/version did not name a webSocketDebuggerUrl; "
+                "is this a Chromium DevTools endpoint?"
+            ) from error
+        # The browser names itself as it sees itself (often 127.0.0.1 or 0.0.0.0 inside a
+        # container); the host and port the user reached it at are the ones that work from here.
+        found = urlsplit(str(ws_url))
+        ws_scheme = "wss" if scheme == "https" else "ws"
+        return urlunsplit((ws_scheme, parts.netloc, found.path, found.query, ""))
+
+    # -----------------------------------------------------------------------------------------
+    # Commands and events
+
+    async def _command(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+        timeout: float | None = COMMAND_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Send one command and wait for its answer."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise DriverClosed("the DevTools connection is closed")
+        self._next_id += 1
+        command_id = self._next_id
+        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
+        if session_id is not None:
+            message["sessionId"] = session_id
+        # allow_nan=False: NaN is not JSON and the browser would reject the whole message.
+        text = json.dumps(message, allow_nan=False)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[command_id] = (answer, session_id, method)
+        try:
+            try:
+                await ws.send_str(text)
+            except (ConnectionError, aiohttp.ClientError) as error:
+                raise DriverClosed(f"the DevTools connection is closed: {error}") from error
+            if timeout is None:
+                return await answer
+            try:
+                async with asyncio.timeout(timeout):
+                    return await answer
+            except TimeoutError as error:
+                raise DriverTimeout(method, timeout) from error
+        finally:
+            self._pending.pop(command_id, None)
+
+    async def _page_command(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = COMMAND_TIMEOUT,
+    ) -> dict[str, Any]:
+        self._require_page()
+        return await self._command(method, params, session_id=self._session_id, timeout=timeout)
+
+    async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        detail = "the browser closed the DevTools connection"
+        try:
+            while True:
+                message = await ws.receive()
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    try:
+                        data = json.loads(message.data)
+                    except ValueError:
+                        _LOGGER.debug("Ignoring a DevTools message that is not JSON")
+                        continue
+                    self._dispatch(data)
+                elif message.type is aiohttp.WSMsgType.ERROR:
+                    detail = f"the DevTools connection failed: {ws.exception()}"
+                    break
+                elif message.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                ):
+                    break
+        finally:
+            self._fail_pending(None, detail)
+            self._page_gone("connection_lost", detail)
+
+    def _dispatch(self, data: dict[str, Any]) -> None:
+        if "id" in data:
+            entry = self._pending.get(data["id"])
+            if entry is None:
+                return  # the caller gave up waiting (timeout) before the answer came
+            answer, _, method = entry
+            if answer.done():
+                return
+            if "error" in data:
+                error = data["error"] or {}
+                answer.set_exception(CdpCommandError(method, str(error.get("message"))))
+            else:
+                answer.set_result(data.get("result") or {})
+            return
+        method = data.get("method")
+        params: dict[str, Any] = data.get("params") or {}
+        session_id = data.get("sessionId")
+        if session_id is not None:
+            if session_id == self._session_id:
+                self._on_page_event(str(method), params)
+            return
+        if method == "Target.detachedFromTarget":
+            if params.get("sessionId") == self._session_id and self._session_id is not None:
+                self._page_gone("target_closed", "the tab was closed")
+        elif method == "Target.targetDestroyed":
+            if params.get("targetId") == self._target_id and self._target_id is not None:
+                self._page_gone("target_closed", "the tab was closed")
+        elif (
+            method == "Target.targetCrashed"
+            and params.get("targetId") == self._target_id
+            and self._target_id is not None
+        ):
+            self._page_gone("page_crashed", f"the page's renderer crashed ({params.get('status')})")
+
+    def _on_page_event(self, method: str, params: dict[str, Any]) -> None:
+        if method == "Runtime.bindingCalled":
+            if params.get("name") == self._binding_name and self._on_binding is not None:
+                try:
+                    self._on_binding(str(params.get("payload", "")))
+                except Exception:
+                    _LOGGER.exception("The page binding handler failed")
+        elif method == "Runtime.executionContextCreated":
+            context = params.get("context") or {}
+            aux = context.get("auxData") or {}
+            if aux.get("isDefault") and aux.get("frameId") == self._main_frame_id:
+                self._context_id = int(context["id"])
+                self._context_ready.set()
+        elif method == "Runtime.executionContextDestroyed":
+            if params.get("executionContextId") == self._context_id:
+                self._forget_context()
+        elif method == "Runtime.executionContextsCleared":
+            self._forget_context()
+        elif method == "Page.lifecycleEvent":
+            if params.get("name") == "load" and params.get("frameId") == self._main_frame_id:
+                loader_id = str(params.get("loaderId"))
+                waiter = self._load_waiters.pop(loader_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+                else:
+                    self._recent_loads.append(loader_id)
+        elif method == "Inspector.targetCrashed":
+            self._page_gone("page_crashed", "the page's renderer crashed")
+        # Not "Inspector.detached": it says "Render process gone." for a tab that was merely
+        # closed; Target.detachedFromTarget follows it at once and tells the truth.
+
+    def _forget_context(self) -> None:
+        self._context_id = None
+        self._context_ready.clear()
+
+    def _page_gone(self, reason: DisconnectReason, detail: str) -> None:
+        """The page can no longer be used; tell the client once (unless we are stopping)."""
+        if not self._page_alive:
+            return
+        self._page_alive = False
+        self._page_gone_reason = detail
+        self._fail_pending(self._session_id, detail)
+        self._context_ready.set()  # wake evaluate() calls waiting for a document
+        for waiter in self._load_waiters.values():
+            if not waiter.done():
+                waiter.set_exception(DriverClosed(detail))
+        self._load_waiters.clear()
+        if self._stopping or self._on_disconnect is None:
+            return
+        _LOGGER.debug("The page went away: %s (%s)", reason, detail)
+        try:
+            self._on_disconnect(reason, detail)
+        except Exception:
+            _LOGGER.exception("The disconnect handler failed")
+
+    def _fail_pending(self, session_id: str | None, detail: str) -> None:
+        """Fail commands waiting for answers: those of one session, or all (``None``)."""
+        for answer, sent_on, _ in list(self._pending.values()):
+            if (session_id is None or sent_on == session_id) and not answer.done():
+                answer.set_exception(DriverClosed(detail))
+
+    # -----------------------------------------------------------------------------------------
+    # Page state
+
+    def _gone_message(self) -> str:
+        return self._page_gone_reason or "the page is closed"
+
+    def _require_page(self) -> None:
+        if self._stopping:
+            raise DriverClosed("the driver was stopped")
+        if self._session_id is None:
+            raise DriverError("open_page() has not been called")
+        if not self._page_alive:
+            raise DriverClosed(self._gone_message())
+
+    async def _current_context(self) -> int:
+        """The id of the main frame's current document, waiting while a navigation swaps it."""
+        while True:
+            self._require_page()
+            if self._context_id is not None:
+                return self._context_id
+            await self._context_ready.wait()
+
+    async def _wait_for_load(self, loader_id: str) -> None:
+        if loader_id in self._recent_loads:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._load_waiters[loader_id] = waiter
+        try:
+            await waiter
+        finally:
+            self._load_waiters.pop(loader_id, None)

@@ -1,0 +1,428 @@
+"""A driver that launches a local Chromium through Playwright, with a persistent profile.
+
+The profile directory holds the linked WhatsApp session (IndexedDB, localStorage), so it lives as
+long as the account and is private to the user running Home Assistant (mode 0700).
+
+Playwright is imported inside :meth:`PlaywrightDriver.start`: the integration may install it only
+when a local browser is chosen, after this module was imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+import contextlib
+import logging
+import os
+from pathlib import Path
+import shutil
+import signal
+from typing import TYPE_CHECKING, Any, Final
+
+from .base import (
+    BindingHandler,
+    BrowserDriver,
+    DisconnectHandler,
+    DisconnectReason,
+    DriverClosed,
+    DriverError,
+    DriverTimeout,
+    PageError,
+    first_line_of_error,
+)
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, CDPSession, Page, Playwright
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_EXECUTABLES: Final = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+PREFERRED_EXECUTABLE: Final = "/usr/bin/chromium"
+
+# Flags that keep one always-open WhatsApp tab cheap on a small server (a Raspberry Pi, a VM):
+LOW_MEMORY_ARGS: Final = (
+    # No GPU on a server; software compositing is enough for a page nobody looks at.
+    "--disable-gpu",
+    # Docker gives /dev/shm 64 MiB; renderers that run out of it crash. /tmp has room.
+    "--disable-dev-shm-usage",
+    # No extension processes, no sync, no component/update downloads, no first-run work.
+    "--disable-extensions",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    # Voice notes and calls must never play on the server.
+    "--mute-audio",
+    # One site in one tab: one renderer process is enough (site isolation may still add one).
+    "--renderer-process-limit=1",
+)
+
+LAUNCH_TIMEOUT: Final = 60.0
+CLOSE_TIMEOUT: Final = 10.0
+STOP_LOADING_TIMEOUT: Final = 2.0
+# A page "close" that is really the whole browser going away is followed by the context's
+# "close" within milliseconds; wait this long before calling it a closed tab.
+_CLOSE_GRACE: Final = 0.5
+_EVALUATE_PREFIX: Final = "Page.evaluate: "
+
+
+def default_executable() -> str | None:
+    """Debian's ``/usr/bin/chromium`` if present, else the first Chromium/Chrome on ``PATH``."""
+    if os.access(PREFERRED_EXECUTABLE, os.X_OK):
+        return PREFERRED_EXECUTABLE
+    for name in DEFAULT_EXECUTABLES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def prepare_profile_directory(profile_dir: str) -> str:
+    """Create the profile directory (and parents) readable only by its owner; return its path."""
+    path = Path(profile_dir).expanduser().absolute()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkdir's mode is filtered by the umask and ignored for an existing directory.
+    path.chmod(0o700)
+    return str(path)
+
+
+def processes_using_profile(profile_dir: str) -> list[int]:
+    """Ids of the live processes of the Chromium that uses ``profile_dir`` (Linux ``/proc``).
+
+    The browser process carries ``--user-data-dir=<profile_dir>`` on its command line; its
+    zygotes, renderers, GPU and utility processes are its descendants (their command lines are
+    rewritten, so they are found through their parents). The crash handler detaches itself and
+    exits on its own once the browser is gone.
+    """
+    wanted = f"--user-data-dir={profile_dir}".encode()
+    parents: dict[int, int] = {}
+    seeds: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []  # not Linux: nothing to report
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                # "pid (name) S ppid ...": the state and the parent follow the last ")".
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command_line = handle.read()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if fields[0] == b"Z":
+            continue  # a zombie has exited already; it only waits for its parent
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        if _names_profile(command_line, wanted):
+            seeds.append(pid)
+    found = set(seeds)
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return sorted(found)
+
+
+def _names_profile(command_line: bytes, wanted: bytes) -> bool:
+    """Whether a NUL- (or, once rewritten, space-) separated command line has the exact flag."""
+    start = command_line.find(wanted)
+    while start != -1:
+        before = command_line[start - 1 : start] if start else b"\0"
+        after = command_line[start + len(wanted) : start + len(wanted) + 1]
+        if before in (b"\0", b" ") and after in (b"", b"\0", b" "):
+            return True
+        start = command_line.find(wanted, start + 1)
+    return False
+
+
+def _is_sandbox_failure(error: Exception) -> bool:
+    text = str(error).lower()
+    return "sandbox" in text and ("no usable" in text or "setuid" in text or "namespace" in text)
+
+
+class PlaywrightDriver(BrowserDriver):
+    """A local headless Chromium with a persistent profile, launched through Playwright."""
+
+    def __init__(
+        self,
+        *,
+        profile_dir: str,
+        executable_path: str | None = None,
+        extra_args: Sequence[str] = (),
+        headless: bool = True,
+        launch_timeout: float = LAUNCH_TIMEOUT,
+    ) -> None:
+        """Remember how to launch; nothing starts before :meth:`start`.
+
+        ``executable_path`` is a path or a command name; by default Debian's ``/usr/bin/chromium``
+        or the first Chromium/Chrome on ``PATH``. ``extra_args`` are appended to the driver's flags.
+        """
+        self._profile_dir = str(Path(profile_dir).expanduser().absolute())
+        self._executable_path = executable_path
+        self._extra_args = list(extra_args)
+        self._headless = headless
+        self._launch_timeout = launch_timeout
+        self._playwright: Playwright | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._devtools: CDPSession | None = None
+        self._on_disconnect: DisconnectHandler | None = None
+        self._gone_detail: str | None = None
+        self._stopping = False
+        self._stopped = False
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def profile_dir(self) -> str:
+        """The absolute profile directory."""
+        return self._profile_dir
+
+    # -----------------------------------------------------------------------------------------
+    # Contract
+
+    async def start(self) -> None:
+        """Launch Chromium with the persistent profile."""
+        if self._playwright is not None or self._stopped:
+            raise DriverError("this driver was already started")
+        executable = self._resolve_executable()
+        try:
+            prepare_profile_directory(self._profile_dir)
+        except OSError as error:
+            raise DriverError(
+                f"cannot use {self._profile_dir} as the browser profile: {error.strerror or error}"
+            ) from error
+        try:
+            from playwright.async_api import async_playwright  # noqa: PLC0415
+        except ImportError as error:
+            raise DriverError("Playwright is not installed") from error
+        try:
+            self._playwright = await async_playwright().start()
+        except Exception as error:
+            raise DriverError(f"could not start Playwright: {error}") from error
+        # Chromium refuses its sandbox as root; elsewhere keep it unless the kernel cannot give it.
+        sandbox = os.geteuid() != 0 if hasattr(os, "geteuid") else True
+        try:
+            self._context = await self._launch(executable, sandbox=sandbox)
+        except DriverError as error:
+            if not (sandbox and _is_sandbox_failure(error)):
+                raise
+            _LOGGER.warning("Chromium's sandbox is unavailable here; starting it without one")
+            self._context = await self._launch(executable, sandbox=False)
+        self._context.on("close", self._on_context_close)
+
+    async def open_page(
+        self,
+        *,
+        init_script: str,
+        binding_name: str,
+        on_binding: BindingHandler,
+        on_disconnect: DisconnectHandler,
+    ) -> None:
+        """Use the profile's first tab, with the binding and the init script installed."""
+        context = self._context
+        if context is None or self._stopping:
+            raise DriverClosed("the browser is not running")
+        if self._page is not None:
+            raise DriverError("this driver already has a page")
+        self._on_disconnect = on_disconnect
+        page = context.pages[0] if context.pages else await context.new_page()
+        self._page = page
+        page.on("crash", self._on_page_crash)
+        page.on("close", self._on_page_close)
+
+        def binding(_source: Any, text: Any) -> None:
+            try:
+                on_binding(text if isinstance(text, str) else str(text))
+            except Exception:
+                _LOGGER.exception("The page binding handler failed")
+
+        try:
+            # The binding first: the init script may call it as soon as a document starts.
+            await page.expose_binding(binding_name, binding)
+            await page.add_init_script(script=init_script)
+            # For what Playwright does not offer: stopping a navigation that timed out.
+            self._devtools = await context.new_cdp_session(page)
+        except Exception as error:
+            raise self._translate(error, "opening the page") from error
+
+    async def navigate(self, url: str, *, timeout: float) -> None:
+        """Load ``url`` and wait for its ``load`` event."""
+        page = self._require_page()
+        try:
+            # Playwright's own timeout stops its waiting too; ours is a backstop.
+            async with asyncio.timeout(timeout + 5):
+                await page.goto(url, wait_until="load", timeout=max(timeout, 0.001) * 1000)
+        except TimeoutError as error:
+            await self._stop_loading()
+            raise DriverTimeout(f"loading {url.split('?', 1)[0]}", timeout) from error
+        except Exception as error:
+            if type(error).__name__ == "TimeoutError":
+                await self._stop_loading()
+                raise DriverTimeout(f"loading {url.split('?', 1)[0]}", timeout) from error
+            raise self._translate(error, "loading the page") from error
+
+    async def _stop_loading(self) -> None:
+        """Abandon a navigation that timed out, so the current document answers evaluate() again.
+
+        Playwright waits for a pending navigation before it evaluates anything in the frame.
+        """
+        if self._devtools is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(STOP_LOADING_TIMEOUT):
+                await self._devtools.send("Page.stopLoading")
+
+    async def evaluate(self, function_source: str, *args: Any, timeout: float) -> Any:
+        """Call ``function_source`` with JSON ``args`` in the page's current document."""
+        page = self._require_page()
+        # Only the trusted function source is pasted (on its own lines, so a trailing comment
+        # cannot swallow the call); the user's data travels as Playwright's serialised argument.
+        wrapper = f"(args) => (\n{function_source}\n)(...args)"
+        try:
+            async with asyncio.timeout(timeout):
+                return await page.evaluate(wrapper, list(args))
+        except TimeoutError as error:
+            raise DriverTimeout("evaluating in the page", timeout) from error
+        except Exception as error:
+            closed = self._translate_closed(error)
+            if closed is not None:
+                raise closed from error
+            message = str(getattr(error, "message", None) or error)
+            message = message.removeprefix(_EVALUATE_PREFIX)
+            raise PageError(first_line_of_error(message)) from error
+
+    async def stop(self) -> None:
+        """Close the browser and Playwright; kill whatever Chromium process is left."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        pids = self.browser_pids()
+        context, self._context = self._context, None
+        self._page = None
+        self._devtools = None
+        if context is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await context.close()
+        playwright, self._playwright = self._playwright, None
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await playwright.stop()
+        # A hung browser survives a polite close; it must not keep the profile locked.
+        for pid in set(pids) & set(self.browser_pids()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def browser_pids(self) -> list[int]:
+        """Every live Chromium process using this driver's profile."""
+        return processes_using_profile(self._profile_dir)
+
+    # -----------------------------------------------------------------------------------------
+    # Internals
+
+    def _resolve_executable(self) -> str:
+        wanted = self._executable_path
+        if not wanted:
+            found = default_executable()
+            if found is None:
+                raise DriverError(
+                    "no Chromium found: install chromium or give the path of a Chromium/Chrome binary"
+                )
+            return found
+        if os.sep in wanted:
+            if not os.access(wanted, os.X_OK):
+                raise DriverError(f"{wanted} is not an executable Chromium")
+            return wanted
+        found = shutil.which(wanted)
+        if found is None:
+            raise DriverError(f"{wanted} was not found on PATH")
+        return found
+
+    async def _launch(self, executable: str, *, sandbox: bool) -> BrowserContext:
+        assert self._playwright is not None
+        try:
+            return await self._playwright.chromium.launch_persistent_context(
+                self._profile_dir,
+                executable_path=executable,
+                headless=self._headless,
+                args=[*LOW_MEMORY_ARGS, *self._extra_args],
+                chromium_sandbox=sandbox,
+                timeout=self._launch_timeout * 1000,
+            )
+        except Exception as error:
+            detail = first_line_of_error(str(getattr(error, "message", None) or error))
+            raise DriverError(f"could not start Chromium ({executable}): {detail}") from error
+
+    def _require_page(self) -> Page:
+        if self._stopping:
+            raise DriverClosed("the driver was stopped")
+        if self._page is None:
+            raise DriverError("open_page() has not been called")
+        if self._gone_detail is not None:
+            raise DriverClosed(self._gone_detail)
+        return self._page
+
+    def _translate_closed(self, error: Exception) -> DriverClosed | None:
+        """A :class:`DriverClosed` when ``error`` means the page or browser is gone."""
+        if self._gone_detail is not None:
+            return DriverClosed(self._gone_detail)
+        page = self._page
+        if (
+            type(error).__name__ == "TargetClosedError"
+            or page is None
+            or page.is_closed()
+            or "Target crashed" in str(error)
+        ):
+            return DriverClosed(f"the page is closed: {first_line_of_error(str(error))}")
+        return None
+
+    def _translate(self, error: Exception, doing: str) -> DriverError:
+        closed = self._translate_closed(error)
+        if closed is not None:
+            return closed
+        detail = first_line_of_error(str(getattr(error, "message", None) or error))
+        return DriverError(f"{doing} failed: {detail}")
+
+    def _report(self, reason: DisconnectReason, detail: str) -> None:
+        """Mark the page gone and tell the client, once, unless we are stopping on purpose."""
+        if self._gone_detail is not None:
+            return
+        self._gone_detail = detail
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if self._stopping or self._on_disconnect is None:
+            return
+        try:
+            self._on_disconnect(reason, detail)
+        except Exception:
+            _LOGGER.exception("The disconnect handler failed")
+
+    def _on_context_close(self, *_: Any) -> None:
+        self._report("browser_closed", "the browser exited")
+
+    def _on_page_crash(self, *_: Any) -> None:
+        self._report("page_crashed", "the page's renderer crashed")
+
+    def _on_page_close(self, *_: Any) -> None:
+        if self._gone_detail is not None or self._stopping:
+            return
+        # When the browser dies the page closes first and the context a moment later.
+        loop = asyncio.get_running_loop()
+        self._close_timer = loop.call_later(
+            _CLOSE_GRACE, self._report, "target_closed", "the tab was closed"
+        )

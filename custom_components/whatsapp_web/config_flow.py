@@ -1,0 +1,696 @@
+"""Set-up: choose the browser, then link the phone with a QR code or an 8-character code.
+
+Steps of a new account::
+
+    user (menu) -> local | remote (forms) -> start (progress: the browser opens WhatsApp Web)
+        -> link_method (menu) -> link (progress: the QR code, renewed as WhatsApp rotates it)
+                                   -> link_expired (menu) -> reload | phone
+                              -> phone (form) -> phone_code (progress: the code to type on the phone)
+        -> finish (the entry, or an abort)
+
+The flow keeps one WhatsAppWebClient for linking. The entry uses the same browser profile afterwards
+(the local profile directory chosen here; a remote browser keeps its own), so the phone links once.
+The flow stops its client before it creates the entry: a Chromium profile is used by one process at a
+time.
+
+Progress steps are called again whenever their task ends and whenever the frontend re-reads the flow,
+so each returns the same task and the same placeholders until something really changed (a new QR
+string, a linked phone, a failure); see ``_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import shutil
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+import uuid
+
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .account import WhatsAppAccount
+from .browser import (
+    LocalBrowserUnavailable,
+    async_prepare_local_browser,
+    driver_factory,
+    find_chromium,
+    playwright_platform_supported,
+    profile_directory,
+)
+from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient, ids
+from .client.drivers.base import DriverError
+from .client.drivers.cdp import CdpDriver
+from .client.errors import InvalidArgument, WhatsAppWebError
+from .const import (
+    ALL_EVENTS,
+    BROWSER_LOCAL,
+    BROWSER_REMOTE,
+    CONF_BROWSER,
+    CONF_CHROMIUM_PATH,
+    CONF_EVENTS,
+    CONF_IGNORED_CHATS,
+    CONF_NOTIFY_RECIPIENTS,
+    CONF_OUTBOX_TTL,
+    CONF_PAGE_URL,
+    CONF_PROFILE,
+    CONF_REMOTE_TOKEN,
+    CONF_REMOTE_URL,
+    DEFAULT_OUTBOX_TTL_MINUTES,
+    DOMAIN,
+    LOGGER,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+CONF_PHONE_NUMBER: Final = "phone_number"
+
+# How long the browser may take to open WhatsApp Web and say whether it is linked.
+START_TIMEOUT: Final = 120.0
+# How long connecting to a remote browser may take while checking its address.
+REMOTE_CHECK_TIMEOUT: Final = 15.0
+# WhatsApp's pairing codes are short-lived; after this the user is offered a new one or a QR code.
+PAIRING_CODE_TIMEOUT: Final = 180.0
+# WhatsApp Web's Socket state once it stopped rotating QR codes (reference §2.1).
+WHATSAPP_IDLE_STATE: Final = "UNPAIRED_IDLE"
+_UNLINKED: Final = frozenset({ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT})
+_REMOTE_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
+
+
+def qr_code_element(qr: str) -> str:
+    """The frontend's own QR element for a progress step's description (ha-conventions §4)."""
+    return (
+        f'<ha-qr-code data="{html.escape(qr, quote=True)}" scale="4" '
+        'error-correction-level="quartile"></ha-qr-code>'
+    )
+
+
+def format_pairing_code(code: str) -> str:
+    """``ABCDEFGH`` as WhatsApp shows it on the phone: ``ABCD-EFGH``."""
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
+
+class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Link a WhatsApp account."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no browser."""
+        self._data: dict[str, Any] = {}
+        self._client: WhatsAppWebClient | None = None
+        self._owns_client = False
+        self._browser_step = "local"
+        self._errors: dict[str, str] = {}
+        self._wait_task: asyncio.Task[None] | None = None
+        self._wait_key: tuple[Any, ...] | None = None
+        self._start_deadline = 0.0
+        self._pairing_code: str | None = None
+        self._pairing_deadline = 0.0
+        # True once this flow showed a QR or a code: only then may it unlink what got linked.
+        self._linked_here = False
+        # A local profile directory this flow created; removed again if no entry takes it.
+        self._new_profile: str | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> WhatsAppOptionsFlow:
+        """Event filters and notify recipients."""
+        return WhatsAppOptionsFlow()
+
+    # -----------------------------------------------------------------------------------------
+    # Choosing the browser
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Local Chromium or a remote one."""
+        return self.async_show_menu(step_id="user", menu_options=["local", "remote"])
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the browser of an account."""
+        return self.async_show_menu(step_id="reconfigure", menu_options=["local", "remote"])
+
+    async def async_step_local(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Chromium on this machine, driven by Playwright (installed now if needed)."""
+        if not playwright_platform_supported():
+            return self.async_abort(reason="local_unsupported_platform")
+        self._browser_step = "local"
+        errors = self._take_errors()
+        if user_input is not None:
+            path = user_input[CONF_CHROMIUM_PATH].strip()
+            try:
+                await async_prepare_local_browser(self.hass, path)
+            except LocalBrowserUnavailable as error:
+                LOGGER.debug("The local browser cannot start: %s", error)
+                if error.reason == "chromium_not_found":
+                    errors[CONF_CHROMIUM_PATH] = error.reason
+                else:
+                    errors["base"] = error.reason
+            else:
+                data = {
+                    CONF_BROWSER: BROWSER_LOCAL,
+                    CONF_CHROMIUM_PATH: path,
+                    CONF_PROFILE: self._local_profile(),
+                    **self._page_url(user_input),
+                }
+                return await self._async_use_browser(data)
+        default_path = (user_input or {}).get(CONF_CHROMIUM_PATH) or self._current(
+            CONF_CHROMIUM_PATH
+        )
+        if not default_path:
+            default_path = await self.hass.async_add_executor_job(find_chromium) or ""
+        schema: dict[Any, Any] = {
+            vol.Required(CONF_CHROMIUM_PATH, default=default_path): TextSelector(),
+        }
+        return self.async_show_form(
+            step_id="local",
+            data_schema=vol.Schema(self._with_page_url(schema, user_input)),
+            errors=errors,
+        )
+
+    async def async_step_remote(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Chromium elsewhere that speaks the DevTools protocol."""
+        self._browser_step = "remote"
+        errors = self._take_errors()
+        if user_input is not None:
+            url = user_input[CONF_REMOTE_URL].strip()
+            token = (user_input.get(CONF_REMOTE_TOKEN) or "").strip()
+            if urlsplit(url).scheme not in _REMOTE_SCHEMES or not urlsplit(url).netloc:
+                errors[CONF_REMOTE_URL] = "invalid_url"
+            elif not await self._async_remote_reachable(url, token or None):
+                errors["base"] = "cannot_connect"
+            else:
+                data: dict[str, Any] = {
+                    CONF_BROWSER: BROWSER_REMOTE,
+                    CONF_REMOTE_URL: url,
+                    **self._page_url(user_input),
+                }
+                if token:
+                    data[CONF_REMOTE_TOKEN] = token
+                return await self._async_use_browser(data)
+        values = user_input or {}
+        schema: dict[Any, Any] = {
+            vol.Required(
+                CONF_REMOTE_URL,
+                default=values.get(CONF_REMOTE_URL) or self._current(CONF_REMOTE_URL) or "",
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+            vol.Optional(
+                CONF_REMOTE_TOKEN,
+                description={
+                    "suggested_value": values.get(CONF_REMOTE_TOKEN)
+                    or self._current(CONF_REMOTE_TOKEN)
+                },
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+        }
+        return self.async_show_form(
+            step_id="remote",
+            data_schema=vol.Schema(self._with_page_url(schema, user_input)),
+            errors=errors,
+        )
+
+    async def _async_remote_reachable(self, url: str, token: str | None) -> bool:
+        """Connect to the remote browser once, the way the account will."""
+        driver = CdpDriver(url, token=token, session=async_get_clientsession(self.hass))
+        try:
+            async with asyncio.timeout(REMOTE_CHECK_TIMEOUT):
+                await driver.start()
+        except (DriverError, TimeoutError) as error:
+            LOGGER.debug("The remote browser at %s cannot be used: %s", url, error)
+            return False
+        finally:
+            await driver.stop()
+        return True
+
+    def _local_profile(self) -> str:
+        """The profile directory's name: the account's own when reconfiguring, else a new one."""
+        if self.source == SOURCE_RECONFIGURE and (profile := self._current(CONF_PROFILE)):
+            return str(profile)
+        if self._new_profile is None:
+            self._new_profile = uuid.uuid4().hex
+        return self._new_profile
+
+    def _current(self, key: str) -> Any:
+        """A value of the entry being reconfigured (None in a new flow)."""
+        if self.source != SOURCE_RECONFIGURE:
+            return None
+        return self._get_reconfigure_entry().data.get(key)
+
+    def _page_url(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """The page to open, when it is not WhatsApp Web itself (tests and demos use the simulator)."""
+        url = (user_input.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
+        return {CONF_PAGE_URL: url} if url and url != WHATSAPP_WEB_URL else {}
+
+    def _with_page_url(
+        self, schema: dict[Any, Any], user_input: dict[str, Any] | None
+    ) -> dict[Any, Any]:
+        """Offer the page address only in advanced mode."""
+        if self.show_advanced_options:
+            default = (
+                (user_input or {}).get(CONF_PAGE_URL)
+                or self._current(CONF_PAGE_URL)
+                or WHATSAPP_WEB_URL
+            )
+            schema[vol.Optional(CONF_PAGE_URL, default=default)] = TextSelector(
+                TextSelectorConfig(type=TextSelectorType.URL)
+            )
+        return schema
+
+    def _take_errors(self) -> dict[str, str]:
+        errors, self._errors = self._errors, {}
+        return errors
+
+    async def _async_use_browser(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Open WhatsApp Web in the chosen browser, or just save it when the session stays."""
+        self._data = data
+        if self.source == SOURCE_RECONFIGURE and data.get(CONF_PROFILE) == self._current(
+            CONF_PROFILE
+        ):
+            # The same local profile keeps the linked session: no new link, just the new Chromium.
+            return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=data)
+        await self._async_release_client()
+        client = WhatsAppWebClient(
+            driver_factory(self.hass, data), url=data.get(CONF_PAGE_URL) or WHATSAPP_WEB_URL
+        )
+        self._client, self._owns_client = client, True
+        self._start_deadline = self.hass.loop.time() + START_TIMEOUT
+        await client.start()
+        return await self.async_step_start()
+
+    # -----------------------------------------------------------------------------------------
+    # Opening WhatsApp Web
+
+    async def async_step_start(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Wait until WhatsApp Web says whether this browser is linked."""
+        client = self._require_client()
+        if client.state == ClientState.CONNECTED:
+            return self._progress_done("finish")
+        if client.state in _UNLINKED:
+            return self._progress_done("link_method")
+        remaining = self._start_deadline - self.hass.loop.time()
+        if client.state == ClientState.FAILED or remaining <= 0:
+            LOGGER.warning(
+                "The browser could not open WhatsApp Web: %s", client.last_error or "timed out"
+            )
+            self._errors = {
+                "base": "browser_failed" if client.state == ClientState.FAILED else "timeout"
+            }
+            await self._async_release_client()
+            return self._progress_done(self._browser_step)
+        task = self._wait(
+            ("start",),
+            lambda: (
+                client.state in _UNLINKED
+                or client.state in (ClientState.CONNECTED, ClientState.FAILED)
+            ),
+            remaining,
+        )
+        return self.async_show_progress(
+            step_id="start", progress_action="start_browser", progress_task=task
+        )
+
+    async def async_step_link_method(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """QR code or phone number."""
+        return self.async_show_menu(step_id="link_method", menu_options=["link", "phone"])
+
+    # -----------------------------------------------------------------------------------------
+    # Linking with a QR code
+
+    async def async_step_link(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show WhatsApp Web's QR code, a new one each time it rotates, until the phone links."""
+        client = self._require_client()
+        self._linked_here = True
+        if client.state == ClientState.CONNECTED:
+            return self._progress_done("finish")
+        if client.state == ClientState.FAILED:
+            return self._progress_done("link_failed")
+        qr = client.qr
+        if self._qr_idle():
+            return self._progress_done("link_expired")
+        task = self._wait(
+            ("link", qr),
+            lambda: (
+                client.state in (ClientState.CONNECTED, ClientState.FAILED)
+                or client.qr != qr
+                or self._qr_idle()
+            ),
+            None,
+        )
+        if qr is None:
+            return self.async_show_progress(
+                step_id="link", progress_action="wait_for_qr_code", progress_task=task
+            )
+        return self.async_show_progress(
+            step_id="link",
+            progress_action="scan_qr_code",
+            description_placeholders={"qr_code": qr_code_element(qr)},
+            progress_task=task,
+        )
+
+    def _qr_idle(self) -> bool:
+        """WhatsApp Web stopped rotating QR codes; it shows a new one only after a reload."""
+        client = self._require_client()
+        return client.qr is not None and client.whatsapp_state == WHATSAPP_IDLE_STATE
+
+    async def async_step_link_expired(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The QR code (or the pairing code) expired: a new QR code or the phone number."""
+        return self.async_show_menu(step_id="link_expired", menu_options=["reload", "phone"])
+
+    async def async_step_reload(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Load WhatsApp Web again for a fresh QR code."""
+        client = self._require_client()
+        try:
+            await client.reload()
+        except WhatsAppWebError as error:
+            LOGGER.warning("Could not reload WhatsApp Web: %s", error)
+            return await self._async_abort_with_browser_error(str(error))
+        return await self.async_step_link()
+
+    # -----------------------------------------------------------------------------------------
+    # Linking with a phone number
+
+    async def async_step_phone(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the phone number, then for WhatsApp's 8-character code for it."""
+        client = self._require_client()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                code = await client.request_pairing_code(user_input[CONF_PHONE_NUMBER])
+            except InvalidArgument:
+                errors[CONF_PHONE_NUMBER] = "invalid_phone_number"
+            except WhatsAppWebError as error:
+                LOGGER.warning("WhatsApp Web gave no pairing code: %s", error)
+                errors["base"] = "pairing_code_failed"
+            else:
+                self._pairing_code = code
+                self._pairing_deadline = self.hass.loop.time() + PAIRING_CODE_TIMEOUT
+                return await self.async_step_phone_code()
+        return self.async_show_form(
+            step_id="phone",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_PHONE_NUMBER, default=(user_input or {}).get(CONF_PHONE_NUMBER, "")
+                    ): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_phone_code(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the code until the phone links with it or it expires."""
+        client = self._require_client()
+        self._linked_here = True
+        if client.state == ClientState.CONNECTED:
+            return self._progress_done("finish")
+        if client.state == ClientState.FAILED:
+            return self._progress_done("link_failed")
+        remaining = self._pairing_deadline - self.hass.loop.time()
+        if remaining <= 0 or self._pairing_code is None:
+            return self._progress_done("link_expired")
+        task = self._wait(
+            ("phone", self._pairing_code),
+            lambda: client.state in (ClientState.CONNECTED, ClientState.FAILED),
+            remaining,
+        )
+        return self.async_show_progress(
+            step_id="phone_code",
+            progress_action="enter_pairing_code",
+            description_placeholders={"code": format_pairing_code(self._pairing_code)},
+            progress_task=task,
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # The end
+
+    async def async_step_link_failed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The browser failed while linking."""
+        return await self._async_abort_with_browser_error(self._require_client().last_error or "")
+
+    async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The phone is linked: create the entry, or update the one being re-linked."""
+        client = self._require_client()
+        me = client.me
+        if me is None:
+            await self._async_release_client()
+            return self.async_abort(reason="no_account_info")
+        await self.async_set_unique_id(me.id, raise_on_progress=False)
+        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
+            entry = (
+                self._get_reauth_entry()
+                if self.source == SOURCE_REAUTH
+                else self._get_reconfigure_entry()
+            )
+            if entry.unique_id != me.id:
+                await self._async_discard_link()
+                return self.async_abort(
+                    reason="wrong_account", description_placeholders={"account": entry.title}
+                )
+            reload = self._owns_client
+            await self._async_release_client()
+            if self.source == SOURCE_REAUTH:
+                return self.async_update_reload_and_abort(
+                    entry, reload_even_if_entry_is_unchanged=reload
+                )
+            return self.async_update_reload_and_abort(entry, data=self._data)
+        if any(
+            entry.unique_id == me.id for entry in self._async_current_entries(include_ignore=False)
+        ):
+            await self._async_discard_link()
+            return self.async_abort(reason="already_configured")
+        await self._async_release_client()
+        self._new_profile = None
+        number = f"+{me.number}"
+        title = f"{me.pushname} ({number})" if me.pushname else number
+        return self.async_create_entry(title=title, data=self._data)
+
+    # -----------------------------------------------------------------------------------------
+    # Re-linking after the phone unlinked the device
+
+    async def async_step_reauth(self, entry_data: dict[str, Any]) -> ConfigFlowResult:
+        """The phone unlinked this device (a repair issue says so too)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Link the account again, in the browser it already uses."""
+        entry = self._get_reauth_entry()
+        self._browser_step = "reauth_confirm"
+        errors = self._take_errors()
+        if user_input is None:
+            return self.async_show_form(
+                step_id="reauth_confirm",
+                description_placeholders={"account": entry.title},
+                errors=errors,
+            )
+        self._data = dict(entry.data)
+        account = getattr(entry, "runtime_data", None)
+        if entry.state is ConfigEntryState.LOADED and isinstance(account, WhatsAppAccount):
+            # The account's own browser holds the profile: link in it rather than start another.
+            await self._async_release_client()
+            self._client, self._owns_client = account.client, False
+            self._start_deadline = self.hass.loop.time() + START_TIMEOUT
+            account.client.pair_again()
+            return await self.async_step_start()
+        return await self._async_use_browser(self._data)
+
+    # -----------------------------------------------------------------------------------------
+    # Helpers
+
+    def _require_client(self) -> WhatsAppWebClient:
+        if self._client is None:
+            # Only reachable by a caller that skips steps; the flow has no browser to use.
+            raise RuntimeError("the flow has no WhatsApp Web client")
+        return self._client
+
+    def _progress_done(self, next_step_id: str) -> ConfigFlowResult:
+        self._cancel_wait()
+        return self.async_show_progress_done(next_step_id=next_step_id)
+
+    def _wait(
+        self, key: tuple[Any, ...], condition: Callable[[], bool], timeout: float | None
+    ) -> asyncio.Task[None]:
+        """The progress task for ``key``: the same one while it runs, so a re-entry changes nothing."""
+        if self._wait_task is not None and self._wait_key == key and not self._wait_task.done():
+            return self._wait_task
+        self._cancel_wait()
+        self._wait_key = key
+        self._wait_task = self.hass.async_create_background_task(
+            self._async_wait_until(condition, timeout), f"{DOMAIN} config flow {key[0]}"
+        )
+        return self._wait_task
+
+    def _cancel_wait(self) -> None:
+        if self._wait_task is not None and not self._wait_task.done():
+            self._wait_task.cancel()
+        self._wait_task = None
+        self._wait_key = None
+
+    async def _async_wait_until(self, condition: Callable[[], bool], limit: float | None) -> None:
+        """Return when ``condition`` holds after a change of the client, or after ``limit`` seconds."""
+        client = self._require_client()
+        changed = asyncio.Event()
+
+        def poke(*_: Any) -> None:
+            changed.set()
+
+        removers = [
+            client.add_state_listener(poke),
+            client.add_qr_listener(poke),
+            client.add_event_listener(poke),
+        ]
+        try:
+            async with asyncio.timeout(limit):
+                while not condition():
+                    await changed.wait()
+                    changed.clear()
+        except TimeoutError:
+            pass
+        finally:
+            for remove in removers:
+                remove()
+
+    async def _async_abort_with_browser_error(self, error: str) -> ConfigFlowResult:
+        await self._async_release_client()
+        return self.async_abort(reason="browser_failed", description_placeholders={"error": error})
+
+    async def _async_discard_link(self) -> None:
+        """Unlink what this flow linked (a second link of a configured number, a wrong account)."""
+        client = self._client
+        if client is not None and self._linked_here:
+            with contextlib.suppress(WhatsAppWebError):
+                await client.logout()
+        await self._async_release_client()
+
+    async def _async_release_client(self) -> None:
+        """Stop the flow's own client (never the client of a loaded entry)."""
+        self._cancel_wait()
+        client, owned = self._client, self._owns_client
+        self._client, self._owns_client = None, False
+        if client is not None and owned:
+            await client.stop()
+
+    async def _async_cleanup(self) -> None:
+        await self._async_release_client()
+        if self._new_profile is not None:
+            path = profile_directory(self.hass, self._new_profile)
+            self._new_profile = None
+            await self.hass.async_add_executor_job(shutil.rmtree, path, True)
+
+    @callback
+    def async_remove(self) -> None:
+        """The flow ended (or the dialog was closed): close its browser, drop an unused profile."""
+        if (self._client is not None and self._owns_client) or self._new_profile is not None:
+            self.hass.async_create_background_task(
+                self._async_cleanup(), f"{DOMAIN} config flow clean-up"
+            )
+        else:
+            self._cancel_wait()
+
+
+class WhatsAppOptionsFlow(OptionsFlow):
+    """Which events reach the bus, which chats are ignored, who gets notifications."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form for every option."""
+        errors: dict[str, str] = {}
+        options = self.config_entry.options
+        if user_input is not None:
+            recipients = _chat_ids(user_input.get(CONF_NOTIFY_RECIPIENTS, []))
+            ignored = _chat_ids(user_input.get(CONF_IGNORED_CHATS, []))
+            if recipients is None:
+                errors[CONF_NOTIFY_RECIPIENTS] = "invalid_recipient"
+            if ignored is None:
+                errors[CONF_IGNORED_CHATS] = "invalid_chat"
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        CONF_EVENTS: [
+                            event for event in ALL_EVENTS if event in user_input[CONF_EVENTS]
+                        ],
+                        CONF_IGNORED_CHATS: ignored,
+                        CONF_NOTIFY_RECIPIENTS: recipients,
+                        CONF_OUTBOX_TTL: int(user_input[CONF_OUTBOX_TTL]),
+                    }
+                )
+        values = {**options, **(user_input or {})}
+        schema = vol.Schema(
+            {
+                vol.Optional(
+                    CONF_EVENTS, default=list(values.get(CONF_EVENTS, ALL_EVENTS))
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(ALL_EVENTS),
+                        multiple=True,
+                        mode=SelectSelectorMode.LIST,
+                        translation_key="events",
+                    )
+                ),
+                vol.Optional(
+                    CONF_IGNORED_CHATS, default=list(values.get(CONF_IGNORED_CHATS, []))
+                ): TextSelector(TextSelectorConfig(multiple=True)),
+                vol.Optional(
+                    CONF_NOTIFY_RECIPIENTS, default=list(values.get(CONF_NOTIFY_RECIPIENTS, []))
+                ): TextSelector(TextSelectorConfig(multiple=True)),
+                vol.Required(
+                    CONF_OUTBOX_TTL, default=values.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=7 * 24 * 60,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="min",
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+def _chat_ids(values: list[str]) -> list[str] | None:
+    """Chat ids or phone numbers, normalised and without repeats; None when one is not valid."""
+    result: list[str] = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            chat_id = ids.normalize_chat_id(value)
+        except InvalidArgument:
+            return None
+        if chat_id not in result:
+            result.append(chat_id)
+    return result

@@ -1,0 +1,398 @@
+"""The REST mirror of the operations table under ``/api/whatsapp_web``, and its OpenAPI document.
+
+One ``HomeAssistantView`` per path, with a method per operation routed there. Every route needs Home
+Assistant authentication (a bearer token); routes that change something need an administrator (403 with
+a JSON body otherwise). Request bodies are the add-on's JSON; answers use its status codes and shapes.
+Errors are ``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409, 413, 502, 503 (with
+``Retry-After``) or 504: nothing a caller sends produces a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import logging
+from typing import Any, Final
+from urllib.parse import quote
+
+from aiohttp import web
+from homeassistant.components.http import KEY_HASS, KEY_HASS_USER, HomeAssistantView
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util.json import json_loads
+from voluptuous_openapi import UNSUPPORTED, convert
+
+from .const import API_BASE, DOMAIN, OPENAPI_PATH, QUERY_ACCOUNT
+from .operations import (
+    OPERATIONS,
+    DownloadedMedia,
+    Face,
+    Method,
+    Operation,
+    OperationContext,
+    OperationError,
+    ResultKind,
+    Route,
+    Where,
+    account_for_query,
+    describe_error,
+)
+from .outbox import Queued
+
+_LOGGER = logging.getLogger(__name__)
+
+type RouteHandler = Callable[..., Awaitable[web.StreamResponse]]
+
+# Every error status the REST mirror answers, with what it means (for the OpenAPI document).
+ERROR_STATUSES: Final[dict[int, str]] = {
+    400: "The request is invalid; error.field names the field.",
+    401: "Home Assistant authentication is missing or invalid.",
+    403: "An administrator is needed, or a local file or URL is not allowed.",
+    404: "The account, chat, message, group or contact does not exist.",
+    409: "WhatsApp refused the operation.",
+    413: "The media is larger than the limit.",
+    502: "WhatsApp Web or a media server failed.",
+    503: "The account is not loaded or not connected; see Retry-After.",
+    504: "WhatsApp Web or a media server did not answer in time.",
+}
+
+
+def error_response(error: BaseException) -> web.Response:
+    """The JSON answer for any failure."""
+    info = describe_error(error)
+    if info.code == "unexpected_error":
+        _LOGGER.error("Unexpected failure of a WhatsApp REST call", exc_info=error)
+    headers = {"Retry-After": str(info.retry_after)} if info.retry_after else None
+    return HomeAssistantView.json(info.as_json(), info.status, headers=headers)
+
+
+def _content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII name and, for other names, the RFC 6266 UTF-8 form."""
+    ascii_name = "".join(
+        char if 32 <= ord(char) < 127 and char not in '"\\' else "_" for char in filename
+    )
+    value = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
+def _success_response(operation: Operation, result: Any) -> web.Response:
+    """The add-on's answer: 204 for changes, 201 for a created group, 200 with JSON (or the file)."""
+    if operation.result is ResultKind.FILE:
+        downloaded: DownloadedMedia = result
+        return web.Response(
+            body=downloaded.media.data,
+            status=200,
+            headers={
+                "Content-Type": downloaded.media.mimetype,
+                "Content-Disposition": _content_disposition(downloaded.filename),
+            },
+        )
+    if operation.result is ResultKind.SEND:
+        if isinstance(result, Queued):
+            return HomeAssistantView.json({"queued": True, "outbox_id": result.outbox_id}, 202)
+        # The add-on answered the sent message's raw form.
+        return HomeAssistantView.json(result.data, 200)
+    if operation.status == 204:
+        return web.Response(status=204)
+    return HomeAssistantView.json(result, operation.status)
+
+
+async def _request_data(
+    request: web.Request, operation: Operation, match_info: dict[str, str]
+) -> dict[str, Any]:
+    """The operation's input from the path, the query string and the JSON body, validated."""
+    data: dict[str, Any] = {}
+    body_fields = {item.key for item in operation.rest_fields(Where.BODY)}
+    if body_fields and request.body_exists:
+        text = await request.text()
+        if text.strip():
+            try:
+                body = json_loads(text)
+            except ValueError as error:
+                raise OperationError(
+                    "invalid_json", 400, "the request body is not valid JSON"
+                ) from error
+            if not isinstance(body, dict):
+                raise OperationError("invalid_json", 400, "the request body must be a JSON object")
+            for alias, key in operation.body_aliases.items():
+                if alias in body and key not in body:
+                    body[key] = body.pop(alias)
+            # The add-on ignored keys it did not know; so does this mirror.
+            data.update({key: value for key, value in body.items() if key in body_fields})
+    for item in operation.rest_fields(Where.QUERY):
+        if item.key in request.query:
+            data[item.key] = request.query[item.key]
+    data.update(match_info)
+    validated: dict[str, Any] = operation.schema(Face.REST)(data)
+    return validated
+
+
+def _route_handler(operation: Operation) -> RouteHandler:
+    """The aiohttp handler of one operation's routes."""
+
+    async def handle(request: web.Request, **match_info: str) -> web.StreamResponse:
+        hass: HomeAssistant = request.app[KEY_HASS]
+        user = request[KEY_HASS_USER]
+        if operation.mutating and not user.is_admin:
+            return error_response(
+                OperationError(
+                    "admin_required",
+                    403,
+                    f"{operation.name} changes WhatsApp and needs an administrator",
+                )
+            )
+        try:
+            data = await _request_data(request, operation, match_info)
+            account = account_for_query(hass, request.query.get(QUERY_ACCOUNT), QUERY_ACCOUNT)
+            result = await operation.handler(
+                OperationContext(hass=hass, account=account, user=user), data
+            )
+            return _success_response(operation, result)
+        except Exception as error:  # noqa: BLE001 - every failure gets a JSON answer, never a 500
+            return error_response(error)
+
+    return handle
+
+
+class OperationView(HomeAssistantView):
+    """Every operation routed to one path; methods are set per instance from the table."""
+
+    requires_auth = True
+
+    def __init__(self, url: str, handlers: dict[Method, RouteHandler]) -> None:
+        """Serve ``url`` with one handler per method."""
+        self.url = url
+        self.name = f"api:{DOMAIN}:{url.removeprefix(API_BASE)}"
+        for method, handler in handlers.items():
+            # HomeAssistantView.register looks the methods up by name on the instance.
+            setattr(self, method.lower(), handler)
+
+
+class OpenApiView(HomeAssistantView):
+    """``GET /api/whatsapp_web/openapi.json``: the document generated from the table."""
+
+    url = OPENAPI_PATH
+    name = f"api:{DOMAIN}:openapi"
+    requires_auth = True
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer the document."""
+        return self.json(build_openapi())
+
+
+def route_table() -> dict[str, dict[Method, tuple[Operation, Route]]]:
+    """Each served path with the operation behind each of its methods."""
+    table: dict[str, dict[Method, tuple[Operation, Route]]] = {}
+    for operation in OPERATIONS:
+        for route in operation.routes:
+            methods = table.setdefault(route.url, {})
+            if route.method in methods:
+                raise ValueError(f"{route.method} {route.path} is declared twice")
+            methods[route.method] = (operation, route)
+    return table
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register every REST route of the table and the OpenAPI view (once, from ``async_setup``)."""
+    handlers = {operation.name: _route_handler(operation) for operation in OPERATIONS}
+    for url, methods in route_table().items():
+        hass.http.register_view(
+            OperationView(
+                url,
+                {method: handlers[operation.name] for method, (operation, _) in methods.items()},
+            )
+        )
+    hass.http.register_view(OpenApiView())
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI 3.1
+
+
+def _serializer(validator: Any) -> Any:
+    """JSON schemas of Home Assistant's own validators, which the converter does not know."""
+    if validator is cv.string:
+        return {"type": "string"}
+    if validator is cv.boolean:
+        return {"type": "boolean"}
+    return UNSUPPORTED
+
+
+def _field_schemas(operation: Operation) -> dict[str, dict[str, Any]]:
+    """The JSON schema of each REST field, converted from the operation's voluptuous schema."""
+    converted = convert(operation.schema(Face.REST), custom_serializer=_serializer)
+    properties: dict[str, dict[str, Any]] = converted.get("properties", {})
+    return properties
+
+
+def _parameters(
+    operation: Operation, route: Route, schemas: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    for key in route.path_fields:
+        schema = dict(schemas[key])
+        description = schema.pop("description", "")
+        parameters.append(
+            {
+                "name": key,
+                "in": "path",
+                "required": True,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    for item in operation.rest_fields(Where.QUERY):
+        schema = dict(schemas[item.key])
+        description = schema.pop("description", "")
+        parameters.append(
+            {
+                "name": item.key,
+                "in": "query",
+                "required": item.required,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    parameters.append(
+        {
+            "name": QUERY_ACCOUNT,
+            "in": "query",
+            "required": False,
+            "description": "The account: its config entry id or its own phone number; needed only when several "
+            "accounts are set up.",
+            "schema": {"type": "string"},
+        }
+    )
+    return parameters
+
+
+def _request_body(operation: Operation) -> dict[str, Any] | None:
+    schema = operation.body_schema()
+    if schema is None:
+        return None
+    converted = convert(schema, custom_serializer=_serializer)
+    if not converted.get("required"):
+        converted.pop("required", None)
+    return {
+        "required": bool(converted.get("required")),
+        "content": {"application/json": {"schema": converted}},
+    }
+
+
+def _responses(operation: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if operation.result is ResultKind.FILE:
+        responses["200"] = {
+            "description": "The file, with its content type and a Content-Disposition file name.",
+            "content": {"*/*": {"schema": operation.response_schema}},
+        }
+    elif operation.result is ResultKind.SEND:
+        responses["200"] = {
+            "description": "The sent message.",
+            "content": {"application/json": {"schema": operation.response_schema}},
+        }
+        responses["202"] = {
+            "description": "The account is reconnecting: the message waits in the outbox.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Queued"}}},
+        }
+    elif operation.status == 204:
+        responses["204"] = {"description": "Done."}
+    else:
+        responses[str(operation.status)] = {
+            "description": "Created." if operation.status == 201 else "The result.",
+            "content": {"application/json": {"schema": operation.response_schema}},
+        }
+    for status in ERROR_STATUSES:
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    return responses
+
+
+def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the REST mirror, generated from the operations table."""
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        schemas = _field_schemas(operation)
+        for index, route in enumerate(operation.routes):
+            entry: dict[str, Any] = {
+                "operationId": operation.name if index == 0 else f"{operation.name}_{index}",
+                "summary": operation.title,
+                "description": operation.description,
+                "tags": [operation.tag],
+                "parameters": _parameters(operation, route, schemas),
+                "responses": _responses(operation),
+                "x-admin-required": operation.mutating,
+                "x-service": f"{DOMAIN}.{operation.service}",
+            }
+            if route.alias:
+                entry["deprecated"] = True
+                entry["description"] += " (The form the add-on's documentation used.)"
+            if (body := _request_body(operation)) is not None:
+                entry["requestBody"] = body
+            paths.setdefault(route.path, {})[route.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "WhatsApp Web for Home Assistant",
+            "version": version,
+            "description": "The REST mirror of the whatsapp_web integration's services, compatible with the "
+            "ha-whatsapp-web-rest-api add-on.",
+        },
+        "servers": [{"url": API_BASE}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": tag} for tag in dict.fromkeys(operation.tag for operation in OPERATIONS)],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A Home Assistant access token (a long-lived token works).",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "field": {"type": "string"},
+                            },
+                            "required": ["code", "message"],
+                        }
+                    },
+                    "required": ["error"],
+                },
+                "Queued": {
+                    "type": "object",
+                    "properties": {"queued": {"const": True}, "outbox_id": {"type": "string"}},
+                    "required": ["queued", "outbox_id"],
+                },
+            },
+            "responses": {
+                f"Error{status}": {
+                    "description": description,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                    **(
+                        {
+                            "headers": {
+                                "Retry-After": {
+                                    "schema": {"type": "integer"},
+                                    "description": "Seconds.",
+                                }
+                            }
+                        }
+                        if status == 503
+                        else {}
+                    ),
+                }
+                for status, description in ERROR_STATUSES.items()
+            },
+        },
+    }

@@ -1,0 +1,96 @@
+"""
+`python -m simulator --host 127.0.0.1 --port P`: serve one simulated WhatsApp account.
+
+Prints one JSON line `{"url": "http://HOST:PORT/"}` when ready; SIGINT/SIGTERM stop it (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+import signal
+import sys
+
+from aiohttp import web
+
+from . import DEFAULT_VERSION
+from .server import SimulatorOptions, SimulatorServer
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description="A local WhatsApp Web simulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
+    parser.add_argument("--chats", type=int, default=12, help="seeded chats (groups included)")
+    parser.add_argument("--messages", type=int, default=20, help="seeded messages per chat")
+    parser.add_argument("--contacts", type=int, default=20, help="seeded address-book contacts")
+    parser.add_argument("--groups", type=int, default=3, help="how many of the chats are groups")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the data set")
+    parser.add_argument(
+        "--qr-interval", type=float, default=20.0, help="seconds between QR changes"
+    )
+    parser.add_argument("--qr-max", type=int, default=6, help="QR changes before idle")
+    parser.add_argument("--version", default=DEFAULT_VERSION, help="the Debug.VERSION string")
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, help="keep the account here (default: memory)"
+    )
+    parser.add_argument("--log-level", default="WARNING", help="Python logging level")
+    args = parser.parse_args(argv)
+    for name in ("chats", "messages", "contacts", "groups", "qr_max"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    if args.qr_interval <= 0:
+        parser.error("--qr-interval must be positive")
+    return args
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run until SIGINT or SIGTERM."""
+    options = SimulatorOptions(
+        chats=args.chats,
+        messages=args.messages,
+        contacts=args.contacts,
+        groups=args.groups,
+        seed=args.seed,
+        qr_interval=args.qr_interval,
+        qr_max=args.qr_max,
+        version=args.version,
+        state_dir=args.state_dir,
+    )
+    server = SimulatorServer(options)
+    runner = web.AppRunner(
+        server.app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        sys.stdout.write(json.dumps({"url": f"http://{host}:{port}/"}) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await server.close()
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Helpers shared by the test directories: a linked client on the simulator, in-memory stores."""
