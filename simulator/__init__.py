@@ -1,5 +1,4 @@
-"""
-A local stand-in for WhatsApp Web: the page, WhatsApp's servers and the user's phone.
+"""A local stand-in for WhatsApp Web: the page, WhatsApp's servers and the user's phone.
 
 `python -m simulator` serves it; `simulator.testing.Simulator` runs it inside a test. The page talks
 to the server over the protocol of `simulator/PROTOCOL.md`; tests drive the phone side through the

@@ -1,5 +1,4 @@
-"""
-`python -m simulator --host 127.0.0.1 --port P`: serve one simulated WhatsApp account.
+"""`python -m simulator --host 127.0.0.1 --port P`: serve one simulated WhatsApp account.
 
 Prints one JSON line `{"url": "http://HOST:PORT/"}` when ready; SIGINT/SIGTERM stop it (exit 0).
 """
@@ -64,9 +63,7 @@ async def serve(args: argparse.Namespace) -> None:
         state_dir=args.state_dir,
     )
     server = SimulatorServer(options)
-    runner = web.AppRunner(
-        server.app, handle_signals=False, access_log=None, shutdown_timeout=1.0
-    )
+    runner = web.AppRunner(server.app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,5 +1,4 @@
-"""
-The account the simulator plays: me, chats, contacts, groups, messages, media, devices, outbox.
+"""The account the simulator plays: me, chats, contacts, groups, messages, media, devices, outbox.
 
 Everything here is plain data with JSON (de)serialization; the server (`simulator.server`) decides
 when things change and what the page is told. Wire shapes follow `simulator/PROTOCOL.md` "Shapes".

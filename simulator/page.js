@@ -1412,7 +1412,9 @@
         return items.map((msg) => keyOf(msg && msg.id ? msg.id : msg));
     };
 
-    const loadEarlierMsgs = async (chat) => {
+    // Called as (chat, msgs) and, by newer clients, as ({chat}).
+    const loadEarlierMsgs = async (chatOrOptions) => {
+        const chat = chatOrOptions && !chatOrOptions.id && chatOrOptions.chat ? chatOrOptions.chat : chatOrOptions;
         const target = Chats.get(chat.id) || chat;
         const loaded = target.msgs.getModelsArray();
         const oldest = loaded.length ? loaded[0].id._serialized : null;
@@ -1856,7 +1858,9 @@
         },
         WAWebSetPropertyGroupAction: {
             setGroupProperty: async (chat, property, value) => {
-                await rpc('group_property', { group: chatIdOf(chat), property: String(property), value });
+                // WhatsApp Web passes 1/0 for these switches.
+                const flag = typeof value === 'number' ? value !== 0 : value;
+                await rpc('group_property', { group: chatIdOf(chat), property: String(property), value: flag });
                 return true;
             },
         },
@@ -2003,6 +2007,7 @@
         WAWebBackendJobsCommon: { mediaTypeFromProtobuf: () => undefined },
         WAWebE2EProtoUtils: { typeAttributeFromProtobuf: () => undefined },
         WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
+        WAWebNonMessageDataRequestPlaceholderMessageResendUtils: { handlePlaceholderMsgsSeen: async () => true },
 
         // Settings and the rest of the surface whatsapp-web.js loads eagerly (Appendix B).
         WAWebUserPrefsGeneral: {
@@ -2118,7 +2123,14 @@
 
     defineMethods(SocketModel, {
         logout: async () => {
-            await rpc('logout', {});
+            try {
+                await rpc('logout', {});
+            } catch (error) {
+                // The server may unlink (and the page log out) before its answer arrives.
+                if (!loggedOut) {
+                    throw error;
+                }
+            }
             return true;
         },
         reconnect: () => {
@@ -2391,6 +2403,10 @@
             old.onclose = null;
             old.close();
         }
+        for (const [, pending] of pendingCalls) {
+            pending.reject(serverError(401, 'logged out'));
+        }
+        pendingCalls.clear();
         setTimeout(() => {
             location.assign(`${location.pathname}?post_logout=1`);
         }, 200);

@@ -1,5 +1,4 @@
-"""
-A deterministic data set: the same seed gives the same ids, names and message bodies.
+"""A deterministic data set: the same seed gives the same ids, names and message bodies.
 
 Media messages carry real, valid files generated here (PNG, WAV, Ogg Opus, PDF, WebP, MP4
 container), so that clients that download and inspect media see genuine bytes.
@@ -411,8 +410,7 @@ def build_account(
     seed: int = 1,
     now: int | None = None,
 ) -> Account:
-    """
-    The seeded account: `chats` chats of which `groups` are groups, `messages` per chat.
+    """The seeded account: `chats` chats of which `groups` are groups, `messages` per chat.
 
     Ids, names and bodies depend only on the arguments; times are relative to `now`
     (default: the current time), so that mutes "until" stay in the future.

@@ -1,5 +1,4 @@
-"""
-The simulator's server: WhatsApp's servers and the user's phone, as one aiohttp app.
+"""The simulator's server: WhatsApp's servers and the user's phone, as one aiohttp app.
 
 - `GET /` serves the page (`render_page`), `GET /_sim/ws` is the page's WebSocket
   (`simulator/PROTOCOL.md`), `/_sim/*` is the control API (`docs/internals.md` §1).
@@ -357,6 +356,7 @@ class SimulatorServer:
         self.pairing_codes: dict[str, PageSession] = {}
         self.last_pairing_code: str | None = None
         self._save_handle: asyncio.TimerHandle | None = None
+        self.closing = False
         self.app = self._make_app()
         self.ops: dict[str, OpHandler] = {
             "request_pairing_code": self.op_request_pairing_code,
@@ -446,6 +446,7 @@ class SimulatorServer:
 
     async def close(self) -> None:
         """Close every page socket, stop timers and write pending state."""
+        self.closing = True
         for page in list(self.pages):
             page.stop_rotation()
         for ws in list(self.sockets):
@@ -560,7 +561,7 @@ class SimulatorServer:
 
     async def handle_ws(self, request: web.Request) -> web.StreamResponse:
         """The page's WebSocket: `hello`, then `call`s; pushes go out through `send`."""
-        if self.connection == "dropped":
+        if self.connection == "dropped" or self.closing:
             return web.json_response(
                 {"error": {"field": "", "message": "connection dropped"}}, status=503
             )
@@ -691,26 +692,44 @@ class SimulatorServer:
 
     async def connect(self, page: PageSession, *, resume: bool) -> None:
         """CONNECTED, the snapshot (unless resuming), then the offline delivery."""
-        assert page.device_id is not None
-        pending_keys = self.account.pending.pop(page.device_id, [])
-        self.account.pending[page.device_id] = []
-        snapshot = None if resume else self.account.snapshot(exclude=set(pending_keys))
-        # From here on, new messages go to this page live (frames keep their order).
-        page.live = True
+        device_id = page.device_id
+        assert device_id is not None
+        delivered = list(self.account.pending.get(device_id, []))
+        snapshot = None if resume else self.account.snapshot(exclude=set(delivered))
         page.state = "CONNECTED"
         await self.send(page, {"t": "state", "state": "CONNECTED"})
         if snapshot is not None:
             await self.send(page, snapshot)
-        pending = [self.account.messages[k] for k in pending_keys if k in self.account.messages]
-        await self.send(page, {"t": "offline", "pending": len(pending)})
-        for chat_id in dict.fromkeys(m.chat for m in pending):
+        await self.send(page, {"t": "offline", "pending": len(delivered)})
+        await self.send_queued(page, delivered)
+        # Messages that arrived during the awaits above were queued (the page is not live yet):
+        # deliver them too, then go live with no await in between, so none can slip through.
+        while True:
+            seen = set(delivered)
+            extra = [k for k in self.account.pending.get(device_id, []) if k not in seen]
+            if not extra:
+                break
+            delivered.extend(extra)
+            await self.send_queued(page, extra)
+        if page.closed:
+            return  # the queue stays: the next connection delivers it
+        seen = set(delivered)
+        self.account.pending[device_id] = [
+            k for k in self.account.pending.get(device_id, []) if k not in seen
+        ]
+        page.live = True
+        await self.send(page, {"t": "offline_done"})
+        self.changed()
+
+    async def send_queued(self, page: PageSession, keys: list[str]) -> None:
+        """The offline part of a connection: `chat_upsert` per chat, then each `msg_add`."""
+        messages = [self.account.messages[k] for k in keys if k in self.account.messages]
+        for chat_id in dict.fromkeys(m.chat for m in messages):
             chat = self.account.chats.get(chat_id)
             if chat is not None:
                 await self.send(page, {"t": "chat_upsert", "chat": chat.wire()})
-        for message in pending:
+        for message in messages:
             await self.send(page, {"t": "msg_add", "msg": {**message.wire, "isNewMsg": True}})
-        await self.send(page, {"t": "offline_done"})
-        self.changed()
 
     async def link(self, page: PageSession) -> None:
         """The phone scanned this page's QR (or entered its code): a new linked device."""

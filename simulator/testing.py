@@ -1,5 +1,4 @@
-"""
-In-process helpers for tests: run a simulator and drive its control API.
+"""In-process helpers for tests: run a simulator and drive its control API.
 
     async with Simulator(chats=5, qr_interval=0.2) as sim:
         await sim.control.wait_qr()
@@ -190,7 +189,7 @@ class SimulatorControl:
         self,
         probe: Callable[[], Awaitable[T]],
         predicate: Callable[[T], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109  (a polling deadline, part of the helper's API)
+        timeout: float = 10.0,
         interval: float = 0.05,
     ) -> T:
         """Poll `probe()` until `predicate(value)`; TimeoutError with the last value."""
@@ -203,13 +202,13 @@ class SimulatorControl:
                 raise TimeoutError(f"condition not met within {timeout} s; last value: {value!r}")
             await asyncio.sleep(interval)
 
-    async def wait_state(self, state: str | None, timeout: float = 10.0) -> JSONDict:  # noqa: ASYNC109
+    async def wait_state(self, state: str | None, timeout: float = 10.0) -> JSONDict:
         """Wait until the newest page's `Socket.state` is `state`."""
         return await self.wait_for(self.state, lambda s: s["state"] == state, timeout)
 
     async def wait_qr(
         self,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
         *,
         other_than: str | None = None,
     ) -> str:
@@ -219,7 +218,7 @@ class SimulatorControl:
         )
         return str(result["qr"])
 
-    async def wait_linked(self, timeout: float = 10.0) -> JSONDict:  # noqa: ASYNC109
+    async def wait_linked(self, timeout: float = 10.0) -> JSONDict:
         """Wait until a device is linked and the newest page is CONNECTED."""
         return await self.wait_for(
             self.state, lambda s: s["linked"] and s["state"] == "CONNECTED", timeout
@@ -228,7 +227,7 @@ class SimulatorControl:
     async def wait_sent(
         self,
         predicate: Callable[[JSONDict], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
     ) -> JSONDict:
         """Wait for an outbox entry matching `predicate`; returns it."""
         entries = await self.wait_for(

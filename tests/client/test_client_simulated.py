@@ -444,3 +444,30 @@ async def test_pairing_code_flow(tmp_root: Path) -> None:
             await client.wait_for_state(ClientState.CONNECTED, timeout=30)
         finally:
             await client.stop()
+
+
+async def test_qr_stream_follows_rotation_and_reload_after_idle(tmp_root: Path) -> None:
+    async with Simulator(chats=2, messages=1, qr_interval=0.4, qr_max=2) as simulator, browser_for("playwright", tmp_root) as (factory, _remote):
+        client = new_client(simulator, factory)
+        try:
+            await client.start()
+            seen: list[str] = []
+            async with asyncio.timeout(20):
+                async for qr in client.qr_codes():
+                    assert qr == (await simulator.control.state())["qr"]
+                    seen.append(qr)
+                    if len(seen) == 3:
+                        break
+            assert len(set(seen)) == 3
+            async with asyncio.timeout(10):
+                while client.whatsapp_state != "UNPAIRED_IDLE":
+                    await asyncio.sleep(0.05)
+            assert client.state is ClientState.NEEDS_PAIRING
+            await client.reload()
+            async with asyncio.timeout(15):
+                while client.qr is None or client.qr in seen or client.whatsapp_state != "UNPAIRED":
+                    await asyncio.sleep(0.05)
+            await simulator.control.link(qr=client.qr)
+            await client.wait_for_state(ClientState.CONNECTED, timeout=20)
+        finally:
+            await client.stop()

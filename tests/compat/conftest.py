@@ -43,6 +43,8 @@ SIMULATOR_START_TIMEOUT = 30.0
 #: The simulator's data set; `seeded_account()` builds the same one for expectations.
 SEED = {"chats": 12, "messages": 8, "contacts": 20, "groups": 3, "seed": 7}
 DEFAULT_EVENT_TIMEOUT = 30.0
+#: `--qr-max` of the `compat_rotating_qr` simulator.
+QR_MAX_ROTATIONS = 2
 
 
 def require_wwebjs() -> None:
@@ -458,12 +460,12 @@ class CompatHarness:
             await runner.close()
 
 
-@pytest.fixture
-async def compat(socket_enabled: None, tmp_path: Path) -> AsyncIterator[CompatHarness]:
-    """A running simulator with its page in a web cache; runners are started by the test."""
+@contextlib.asynccontextmanager
+async def running_harness(work_dir: Path, *qr_arguments: str) -> AsyncIterator[CompatHarness]:
+    """Start a simulator (SEED's data set plus `qr_arguments`) and end everything at exit."""
     require_wwebjs()
     simulator = SimulatorProcess()
-    harness = CompatHarness(simulator, tmp_path)
+    harness = CompatHarness(simulator, work_dir)
     try:
         if external_url := os.environ.get("COMPAT_SIMULATOR_URL"):
             # For debugging against a simulator started by hand with SEED's options.
@@ -472,9 +474,25 @@ async def compat(socket_enabled: None, tmp_path: Path) -> AsyncIterator[CompatHa
             seed_arguments = [
                 part for key, value in SEED.items() for part in (f"--{key}", str(value))
             ]
-            await simulator.start(*seed_arguments, "--qr-interval", "60")
+            await simulator.start(*seed_arguments, *qr_arguments)
         harness.write_page()
         yield harness
     finally:
         await harness.close()
         await simulator.stop()
+
+
+@pytest.fixture
+async def compat(socket_enabled: None, tmp_path: Path) -> AsyncIterator[CompatHarness]:
+    """A running simulator with its page in a web cache; runners are started by the test."""
+    # A long QR interval: no rotation interferes with a test's linking.
+    async with running_harness(tmp_path, "--qr-interval", "60") as harness:
+        yield harness
+
+
+@pytest.fixture
+async def compat_rotating_qr(socket_enabled: None, tmp_path: Path) -> AsyncIterator[CompatHarness]:
+    """Like `compat`, with the QR rotating every second, at most QR_MAX_ROTATIONS times."""
+    arguments = ("--qr-interval", "1", "--qr-max", str(QR_MAX_ROTATIONS))
+    async with running_harness(tmp_path, *arguments) as harness:
+        yield harness

@@ -89,16 +89,18 @@ class ObservedLocalAuth extends LocalAuth {
     }
 }
 
+const lines = readline.createInterface({ input: process.stdin, terminal: false });
+/** Set while the config is expected as the first stdin line (no argument given). */
+let configWaiter = null;
+
 function readConfig() {
     const argument = process.argv[2];
     if (argument) return Promise.resolve(JSON.parse(argument));
-    // Without an argument the first stdin line is the config; later lines are commands.
     return new Promise((resolve) => {
-        lines.once('line', (line) => resolve(JSON.parse(line)));
+        configWaiter = resolve;
     });
 }
 
-const lines = readline.createInterface({ input: process.stdin, terminal: false });
 let client = null;
 let shuttingDown = null;
 
@@ -260,10 +262,6 @@ async function main() {
     }
     client = new Client(options);
     subscribeToEvents();
-    lines.on('line', (line) => {
-        handleCommand(line).catch((error) => logError(`command failed: ${error}`));
-    });
-    lines.on('close', () => shutdown(0));
     try {
         await client.initialize();
         writeLine({ event: 'initialized' });
@@ -272,6 +270,16 @@ async function main() {
     }
 }
 
+lines.on('line', (line) => {
+    if (configWaiter) {
+        const resolve = configWaiter;
+        configWaiter = null;
+        resolve(JSON.parse(line));
+        return;
+    }
+    handleCommand(line).catch((error) => logError(`command failed: ${error}`));
+});
+lines.on('close', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 process.on('SIGINT', () => shutdown(0));
 // wwebjs starts some page work without awaiting it (pairing code, re-injection after a

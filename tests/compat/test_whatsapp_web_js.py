@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import zlib
 
 from .conftest import (
+    QR_MAX_ROTATIONS,
     SEED,
     CompatHarness,
     WwebjsRunner,
@@ -137,6 +138,32 @@ async def test_qr_login_and_client_info(compat: CompatHarness, tmp_path: Path) -
     state = await compat.simulator.get("/_sim/state")
     assert state["linked"] is True
     assert state["state"] == "CONNECTED"
+    await close_cleanly(runner)
+
+
+async def test_qr_rotation(compat_rotating_qr: CompatHarness, tmp_path: Path) -> None:
+    """Each QR rotation reaches the client as a new `qr`; only the newest one links."""
+    compat = compat_rotating_qr
+    runner = await compat.start_runner("rotation", tmp_path / "auth-rotation")
+    first = (await runner.wait_event("qr"))["args"][0]
+    second = (await runner.wait_event("qr", lambda e: e["args"][0] != first, within=10))["args"][0]
+    # Only the ref changes; the keys and the platform stay.
+    assert first.split(",")[0] != second.split(",")[0]
+    assert first.split(",")[1:] == second.split(",")[1:]
+    status, _ = await compat.simulator.post("/_sim/link", {"qr": first})
+    assert status == 400, "a QR the client no longer shows must not link"
+
+    # After --qr-max rotations the page goes idle and stops rotating.
+    for _ in range(100):
+        state = await compat.simulator.get("/_sim/state")
+        if state["state"] == "UNPAIRED_IDLE":
+            break
+        await asyncio.sleep(0.1)
+    assert state["state"] == "UNPAIRED_IDLE", state
+    await asyncio.sleep(1.5)
+    shown = runner.events_named("qr")
+    assert len(shown) == QR_MAX_ROTATIONS + 1, [e["args"][0][:12] for e in shown]
+    assert len({e["args"][0] for e in shown}) == len(shown)
     await close_cleanly(runner)
 
 

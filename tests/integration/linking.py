@@ -6,14 +6,20 @@ Test modules import the fixtures they use from here (``from .linking import simu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 import html
 from pathlib import Path
 import re
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import (
+    EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+    FlowResultType,
+    UnknownFlow,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -27,14 +33,15 @@ from custom_components.whatsapp_web.const import (
     DOMAIN,
     PROFILES_DIRECTORY,
 )
-from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType, UnknownFlow
 from simulator.testing import Simulator
-from tests.support.clients import CHROMIUM, link, new_client
-from tests.support.clients import driver_factory as test_driver_factory
+from tests.support.clients import CHROMIUM, driver_factory as test_driver_factory, link, new_client
 
-QR_ELEMENT = re.compile(r'<ha-qr-code data="([^"]+)" scale="4" error-correction-level="quartile"></ha-qr-code>')
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+QR_ELEMENT = re.compile(
+    r'<ha-qr-code data="([^"]+)" scale="4" error-correction-level="quartile"></ha-qr-code>'
+)
 FLOW_TIMEOUT = 60.0
 
 
@@ -76,7 +83,9 @@ class FlowDriver:
         self.hass = hass
         self.refreshes: list[str] = []
         self._events: asyncio.Queue[str] = asyncio.Queue()
-        self._unsubscribe = hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, self._progressed)
+        self._unsubscribe = hass.bus.async_listen(
+            EVENT_DATA_ENTRY_FLOW_PROGRESSED, self._progressed
+        )
 
     @callback
     def _progressed(self, event: Event) -> None:
@@ -86,7 +95,9 @@ class FlowDriver:
     def close(self) -> None:
         self._unsubscribe()
 
-    async def next(self, result: ConfigFlowResult, timeout: float = FLOW_TIMEOUT) -> ConfigFlowResult:
+    async def next(
+        self, result: ConfigFlowResult, timeout: float = FLOW_TIMEOUT
+    ) -> ConfigFlowResult:
         """Wait for the next refresh of a progress step and return the flow's new result."""
         assert result["type"] is FlowResultType.SHOW_PROGRESS, result
         flow_id = result["flow_id"]
@@ -128,11 +139,16 @@ def shown_qr(result: ConfigFlowResult) -> str:
 
 
 def is_step(step_id: str) -> Any:
-    return lambda result: result.get("step_id") == step_id and result["type"] is not FlowResultType.SHOW_PROGRESS_DONE
+    return lambda result: (
+        result.get("step_id") == step_id and result["type"] is not FlowResultType.SHOW_PROGRESS_DONE
+    )
 
 
 def showing_qr(result: ConfigFlowResult) -> bool:
-    return result["type"] is FlowResultType.SHOW_PROGRESS and result.get("progress_action") == "scan_qr_code"
+    return (
+        result["type"] is FlowResultType.SHOW_PROGRESS
+        and result.get("progress_action") == "scan_qr_code"
+    )
 
 
 async def start_local_flow(
@@ -142,7 +158,9 @@ async def start_local_flow(
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context=context or {"source": "user", "show_advanced_options": True}
     )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     return await choose_local_browser(hass, flows, sim, result)
 
 
@@ -157,19 +175,25 @@ async def choose_local_browser(
     return await pick_qr(hass, flows, result)
 
 
-async def pick_qr(hass: HomeAssistant, flows: FlowDriver, result: ConfigFlowResult) -> ConfigFlowResult:
+async def pick_qr(
+    hass: HomeAssistant, flows: FlowDriver, result: ConfigFlowResult
+) -> ConfigFlowResult:
     """From the start step to the link menu, then the QR code."""
     result = await flows.until(result, is_step("link_method"))
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["link", "phone"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "link"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "link"}
+    )
     return await flows.until(result, showing_qr)
 
 
 async def scan(flows: FlowDriver, sim: Simulator, result: ConfigFlowResult) -> ConfigFlowResult:
     """Link with the QR the dialog shows, as the phone would; returns the flow's final result."""
     await sim.control.link(qr=shown_qr(result))
-    return await flows.until(result, lambda result: result["type"] is not FlowResultType.SHOW_PROGRESS)
+    return await flows.until(
+        result, lambda result: result["type"] is not FlowResultType.SHOW_PROGRESS
+    )
 
 
 def profile_path(hass: HomeAssistant, profile: str) -> Path:
@@ -188,7 +212,11 @@ async def link_profile(hass: HomeAssistant, sim: Simulator, profile: str) -> Non
 
 
 async def add_linked_entry(
-    hass: HomeAssistant, sim: Simulator, *, options: dict[str, Any] | None = None, profile: str = "main"
+    hass: HomeAssistant,
+    sim: Simulator,
+    *,
+    options: dict[str, Any] | None = None,
+    profile: str = "main",
 ) -> MockConfigEntry:
     """A local entry whose profile is linked; set up and connected."""
     await link_profile(hass, sim, profile)
@@ -209,3 +237,18 @@ async def add_linked_entry(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=FLOW_TIMEOUT)
     return entry
+
+
+async def wait_until(predicate: Any, timeout: float = 20.0) -> None:
+    """Poll ``predicate()`` (state written by callbacks that offer nothing to await)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - the observed state has no event of its own
+            await asyncio.sleep(0.05)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="ascii").split()[2] != "Z"
+    except FileNotFoundError:
+        return False

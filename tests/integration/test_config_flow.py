@@ -7,10 +7,13 @@ the frontend's ``<ha-qr-code>`` element, and the simulated phone scans exactly t
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import re
+from typing import TYPE_CHECKING
 from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.requirements import RequirementsNotFound
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -34,30 +37,29 @@ from custom_components.whatsapp_web.const import (
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
 )
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.requirements import RequirementsNotFound
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, RemoteChromium
 
-from .linking import (  # noqa: F401 - fixtures
+from .linking import (
     FlowDriver,
     add_linked_entry,
     choose_local_browser,
     close_everything,
-    config_dir,
-    flows,
     is_step,
     pick_qr,
+    process_alive,
     profile_path,
     scan,
-    shown_qr,
     showing_qr,
-    simulator,
+    shown_qr,
     start_local_flow,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers import issue_registry as ir
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -73,14 +75,6 @@ def _flow(hass: HomeAssistant, flow_id: str):
     return hass.config_entries.flow._progress[flow_id]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 # ---------------------------------------------------------------------------------------------
 # Choosing the browser (no browser needed)
 
@@ -94,7 +88,9 @@ async def test_user_step_offers_local_and_remote(hass: HomeAssistant) -> None:
 
 async def test_local_form_defaults_to_the_detected_chromium(hass: HomeAssistant) -> None:
     result = await _user_flow(hass, advanced=False)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "local"
     schema = result["data_schema"].schema
@@ -105,7 +101,9 @@ async def test_local_form_defaults_to_the_detected_chromium(hass: HomeAssistant)
 
 async def test_page_address_only_in_advanced_mode(hass: HomeAssistant) -> None:
     result = await _user_flow(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "remote"}
+    )
     fields = {str(key): key for key in result["data_schema"].schema}
     assert set(fields) == {CONF_REMOTE_URL, CONF_REMOTE_TOKEN, CONF_PAGE_URL}
     assert fields[CONF_PAGE_URL].default() == "https://web.whatsapp.com/"
@@ -114,9 +112,12 @@ async def test_page_address_only_in_advanced_mode(hass: HomeAssistant) -> None:
 async def test_local_browser_on_a_platform_without_playwright_aborts(hass: HomeAssistant) -> None:
     result = await _user_flow(hass)
     with patch(
-        "custom_components.whatsapp_web.config_flow.playwright_platform_supported", return_value=False
+        "custom_components.whatsapp_web.config_flow.playwright_platform_supported",
+        return_value=False,
     ):
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "local"}
+        )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "local_unsupported_platform"
 
@@ -125,9 +126,12 @@ async def test_local_chromium_not_found_then_fixed(
     hass: HomeAssistant, config_dir: Path, flows: FlowDriver, simulator: Simulator
 ) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: "/nonexistent/chromium", CONF_PAGE_URL: simulator.url}
+        result["flow_id"], {"next_step_id": "local"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: "/nonexistent/chromium", CONF_PAGE_URL: simulator.url},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_CHROMIUM_PATH: "chromium_not_found"}
@@ -138,7 +142,9 @@ async def test_local_chromium_not_found_then_fixed(
 
 async def test_playwright_that_cannot_be_installed_is_an_error(hass: HomeAssistant) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     with patch(
         "custom_components.whatsapp_web.browser.async_process_requirements",
         side_effect=RequirementsNotFound(DOMAIN, ["playwright==1.65.2"]),
@@ -152,7 +158,9 @@ async def test_playwright_that_cannot_be_installed_is_an_error(hass: HomeAssista
 
 async def test_remote_address_must_be_a_url(hass: HomeAssistant) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "remote"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_REMOTE_URL: "browser:9222"}
     )
@@ -160,9 +168,13 @@ async def test_remote_address_must_be_a_url(hass: HomeAssistant) -> None:
     assert result["errors"] == {CONF_REMOTE_URL: "invalid_url"}
 
 
-async def test_remote_browser_that_does_not_answer(hass: HomeAssistant, socket_enabled: None) -> None:
+async def test_remote_browser_that_does_not_answer(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "remote"}
+    )
     # Port 9 (discard) has no DevTools server on this machine.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_REMOTE_URL: "http://127.0.0.1:9", CONF_REMOTE_TOKEN: "secret"}
@@ -268,22 +280,30 @@ async def test_link_with_phone_number(
     hass: HomeAssistant, flows: FlowDriver, simulator: Simulator
 ) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
     )
     result = await flows.until(result, is_step("link_method"))
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "phone"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "phone"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "phone"
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"phone_number": "0600 11"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"phone_number": "0600 11"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"phone_number": "invalid_phone_number"}
 
     me = (await simulator.control.state())["me"]
     number = me["id"].split("@")[0]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"phone_number": f"+{number}"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"phone_number": f"+{number}"}
+    )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["step_id"] == "phone_code"
     assert result["progress_action"] == "enter_pairing_code"
@@ -292,7 +312,9 @@ async def test_link_with_phone_number(
     assert result["description_placeholders"] == {"code": f"{code[:4]}-{code[4:]}"}
 
     await simulator.control.link(code=code)
-    result = await flows.until(result, lambda result: result["type"] is not FlowResultType.SHOW_PROGRESS)
+    result = await flows.until(
+        result, lambda result: result["type"] is not FlowResultType.SHOW_PROGRESS
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == me["id"]
 
@@ -307,19 +329,25 @@ async def test_expired_pairing_code_offers_a_new_qr_or_number(
     await hass.async_block_till_done(wait_background_tasks=True)
     with patch("custom_components.whatsapp_web.config_flow.PAIRING_CODE_TIMEOUT", 0.5):
         result = await _user_flow(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "local"}
+        )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
         )
         result = await flows.until(result, is_step("link_method"))
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "phone"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "phone"}
+        )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"phone_number": "+44 20 7946 0000"}
         )
         assert result["step_id"] == "phone_code"
         result = await flows.until(result, is_step("link_expired"))
     assert result["type"] is FlowResultType.MENU
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "reload"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reload"}
+    )
     result = await flows.until(result, showing_qr)
     result = await scan(flows, simulator, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -330,7 +358,9 @@ async def test_linking_the_same_number_again_aborts_and_unlinks_the_extra_device
 ) -> None:
     result = await start_local_flow(hass, flows, simulator)
     me = (await simulator.control.state())["me"]
-    MockConfigEntry(domain=DOMAIN, unique_id=me["id"], data={CONF_BROWSER: BROWSER_REMOTE}).add_to_hass(hass)
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=me["id"], data={CONF_BROWSER: BROWSER_REMOTE}
+    ).add_to_hass(hass)
     profile = _flow(hass, result["flow_id"])._data[CONF_PROFILE]
     pids = _flow(hass, result["flow_id"])._client.browser_pids
     assert pids
@@ -342,7 +372,7 @@ async def test_linking_the_same_number_again_aborts_and_unlinks_the_extra_device
     # The device linked by this flow was unlinked again, its browser closed and its profile removed.
     state = await simulator.control.state()
     assert not state["linked"]
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
     assert not profile_path(hass, profile).exists()
 
 
@@ -353,11 +383,12 @@ async def test_closing_the_dialog_closes_the_browser(
     flow = _flow(hass, result["flow_id"])
     pids = flow._client.browser_pids
     profile = flow._data[CONF_PROFILE]
-    assert pids and profile_path(hass, profile).is_dir()
+    assert pids
+    assert profile_path(hass, profile).is_dir()
 
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
     assert not profile_path(hass, profile).exists()
 
 
@@ -365,7 +396,9 @@ async def test_browser_that_cannot_start_is_reported_on_the_form(
     hass: HomeAssistant, flows: FlowDriver, simulator: Simulator
 ) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     # An executable that is not a browser: Playwright cannot launch it.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_CHROMIUM_PATH: "/bin/true", CONF_PAGE_URL: simulator.url}
@@ -379,10 +412,13 @@ async def test_page_that_never_becomes_whatsapp_web_times_out(
     hass: HomeAssistant, flows: FlowDriver, simulator: Simulator
 ) -> None:
     result = await _user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     with patch("custom_components.whatsapp_web.config_flow.START_TIMEOUT", 3.0):
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: f"{simulator.url}_sim/state"}
+            result["flow_id"],
+            {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: f"{simulator.url}_sim/state"},
         )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["progress_action"] == "start_browser"
@@ -398,7 +434,9 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
     url = await remote.start()
     try:
         result = await _user_flow(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "remote"}
+        )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
         )
@@ -419,7 +457,9 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
 
         # A second flow on the same remote browser finds it linked to the configured number.
         result = await _user_flow(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "remote"}
+        )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
         )
@@ -440,7 +480,9 @@ async def test_remote_browser_that_dies_while_linking_aborts(
     url = await remote.start()
     try:
         result = await _user_flow(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "remote"}
+        )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
         )
@@ -520,7 +562,9 @@ async def test_reconfigure_local_chromium_keeps_the_session(
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["local", "remote"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "local"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     fields = {str(key): key for key in result["data_schema"].schema}
     assert fields[CONF_CHROMIUM_PATH].default() == CHROMIUM
     result = await hass.config_entries.flow.async_configure(
@@ -547,8 +591,12 @@ async def test_reconfigure_to_a_remote_browser_links_it(
     url = await remote.start()
     try:
         result = await entry.start_reconfigure_flow(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "remote"})
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REMOTE_URL: url})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "remote"}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_REMOTE_URL: url}
+        )
         result = await pick_qr(hass, flows, result)
         result = await scan(flows, simulator, result)
         assert result["type"] is FlowResultType.ABORT
@@ -570,7 +618,9 @@ async def test_reconfigure_to_a_remote_browser_links_it(
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE})
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE}
+    )
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM

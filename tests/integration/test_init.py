@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -17,33 +20,23 @@ from custom_components.whatsapp_web.const import (
     CONF_PROFILE,
     DOMAIN,
 )
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.setup import async_setup_component
-from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM
 
-from .linking import (  # noqa: F401 - fixtures
-    add_linked_entry,
-    config_dir,
-    link_profile,
-    profile_path,
-    simulator,
-)
+from .linking import add_linked_entry, link_profile, process_alive, profile_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from homeassistant.core import HomeAssistant
+
+    from simulator.testing import Simulator
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _local_entry(sim: Simulator, profile: str, unique_id: str, **options: object) -> MockConfigEntry:
+def _local_entry(
+    sim: Simulator, profile: str, unique_id: str, **options: object
+) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Sam (+1)",
@@ -76,14 +69,15 @@ async def test_setup_returns_before_the_browser_is_up_and_unload_stops_it(
     client.add_state_listener(states.append)
     await client.wait_for_state(ClientState.CONNECTED, timeout=60)
     assert ClientState.NEEDS_PAIRING not in states
-    assert client.me is not None and client.me.id == me["id"]
+    assert client.me is not None
+    assert client.me.id == me["id"]
     pids = client.browser_pids
     assert pids
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert client.state is ClientState.STOPPED
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
 
 
 async def test_unload_right_after_setup_leaves_nothing_behind(

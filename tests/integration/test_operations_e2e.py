@@ -22,7 +22,7 @@ from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import API_BASE, DOMAIN
 from simulator.testing import Simulator
 
-from .linking import add_linked_entry, config_dir, simulator  # noqa: F401 - fixtures
+from .linking import add_linked_entry
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -20,7 +20,9 @@ type Frame = dict[str, Any]
 
 def random_keys() -> dict[str, str]:
     """Three base64 32-byte keys, as a page makes them once per document."""
-    return {name: base64.b64encode(os.urandom(32)).decode() for name in ("noise", "identity", "adv")}
+    return {
+        name: base64.b64encode(os.urandom(32)).decode() for name in ("noise", "identity", "adv")
+    }
 
 
 class PageClient:
@@ -57,8 +59,11 @@ class PageClient:
     async def _receive(self, timeout: float) -> Frame:
         assert self.ws is not None
         message = await self.ws.receive(timeout=timeout)
-        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                            aiohttp.WSMsgType.CLOSING):
+        if message.type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.CLOSING,
+        ):
             raise ConnectionError(f"socket closed: {message.data!r} {message.extra!r}")
         assert message.type == aiohttp.WSMsgType.TEXT, message
         frame: Frame = json.loads(message.data)

@@ -39,8 +39,7 @@ async def test_unlinked_page_rotates_ref_then_goes_idle(
     assert fields[0].startswith("2@")
     assert all(len(base64.b64decode(k)) == 32 for k in fields[1:4])
     assert fields[4] == "1"
-    for _ in range(3):
-        refs.append((await page.expect("ref", timeout=2))["ref"])
+    refs.extend([(await page.expect("ref", timeout=2))["ref"] for _ in range(3)])
     idle = await page.expect("state", timeout=2)
     elapsed = loop.time() - start
     assert idle["state"] == "UNPAIRED_IDLE"
@@ -82,7 +81,14 @@ async def test_link_by_qr_connects_and_syncs(sim: Simulator, make_page: MakePage
     # The order is part of the protocol: linked, states, sync, offline, offline_done.
     kinds = [f["t"] for f in page.frames]
     assert kinds == [
-        "unpaired", "linked", "state", "state", "state", "sync", "offline", "offline_done",
+        "unpaired",
+        "linked",
+        "state",
+        "state",
+        "state",
+        "sync",
+        "offline",
+        "offline_done",
     ]
 
 
@@ -395,3 +401,22 @@ async def test_page_html(sim: Simulator, session: aiohttp.ClientSession) -> None
     html = render_page("ws://x/</script><b>", "2.3000.1")
     assert "</script><b>" not in html
     assert '"ws://x/<\\/script><b>"' in html
+
+
+async def test_five_thousand_chats_link_and_sync_over_the_socket(
+    make_sim: SimFactory, make_page: MakePage
+) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    simulator = await make_sim(chats=5000, messages=10, contacts=50, groups=20)
+    page = make_page(simulator)
+    await page.connect()
+    unpaired = await page.expect("unpaired")
+    await simulator.control.link(qr=page.qr(unpaired["ref"]))
+    sync = await page.expect("sync", timeout=10)
+    await page.expect("offline_done")
+    elapsed = loop.time() - started
+    assert len(sync["chats"]) == 5000
+    assert sum(c["isGroup"] for c in sync["chats"]) == 20
+    assert len(sync["messages"]) == 3 * 5000
+    assert elapsed < 5.0, elapsed

@@ -28,7 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def start_cli(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", "0", *args,
+        sys.executable,
+        "-m",
+        "simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -57,7 +64,9 @@ async def stop_cli(process: asyncio.subprocess.Process, signum: int = signal.SIG
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_cli_prints_url_and_stops_cleanly(socket_enabled: None, signum: int) -> None:
-    process, url = await start_cli("--chats", "4", "--version", "2.3000.999", "--qr-interval", "0.5")
+    process, url = await start_cli(
+        "--chats", "4", "--version", "2.3000.999", "--qr-interval", "0.5"
+    )
     try:
         assert url.startswith("http://127.0.0.1:")
         assert url.endswith("/")
@@ -71,15 +80,22 @@ async def test_cli_prints_url_and_stops_cleanly(socket_enabled: None, signum: in
         code = await stop_cli(process, signum)
     assert code == 0
     assert time.monotonic() - started < 5
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     assert await process.stdout.read() == b""
     assert b"Traceback" not in await process.stderr.read()
 
 
 async def test_cli_rejects_bad_options(socket_enabled: None) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--qr-interval", "0", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "simulator",
+        "--qr-interval",
+        "0",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
     assert process.returncode == 2
@@ -170,10 +186,16 @@ async def test_state_dir_in_process_keeps_media(
 
 
 def test_seed_is_deterministic() -> None:
-    first = seed.build_account(chats=30, messages=12, contacts=25, groups=5, seed=7, now=1_800_000_000)
-    second = seed.build_account(chats=30, messages=12, contacts=25, groups=5, seed=7, now=1_800_000_000)
+    first = seed.build_account(
+        chats=30, messages=12, contacts=25, groups=5, seed=7, now=1_800_000_000
+    )
+    second = seed.build_account(
+        chats=30, messages=12, contacts=25, groups=5, seed=7, now=1_800_000_000
+    )
     assert first.to_json() == second.to_json()
-    other = seed.build_account(chats=30, messages=12, contacts=25, groups=5, seed=8, now=1_800_000_000)
+    other = seed.build_account(
+        chats=30, messages=12, contacts=25, groups=5, seed=8, now=1_800_000_000
+    )
     assert other.me.id != first.me.id
     # Ids, names and bodies do not depend on the clock.
     later = seed.build_account(chats=30, messages=12, contacts=25, groups=5, seed=7)
@@ -205,11 +227,22 @@ def test_seed_covers_the_data_set() -> None:
     me = {account.me.id, account.me.lid}
     groups = [account.groups[c.id] for c in chats if c.is_group]
     admin = [any(p.id in me and p.is_admin for p in g.participants) for g in groups]
-    assert True in admin and False in admin
+    assert True in admin
+    assert False in admin
     assert all(g.owner and g.creation and g.desc for g in groups)
     types = {m.wire["type"] for m in account.messages.values()}
-    assert types >= {"chat", "image", "video", "audio", "ptt", "document", "sticker",
-                     "location", "vcard", "gp2"}
+    assert types >= {
+        "chat",
+        "image",
+        "video",
+        "audio",
+        "ptt",
+        "document",
+        "sticker",
+        "location",
+        "vcard",
+        "gp2",
+    }
     texts = [m.wire for m in account.messages.values() if m.wire["type"] == "chat"]
     assert any("https://" in w["body"] for w in texts)
     assert any(w["mentionedJidList"] for w in texts)
@@ -221,18 +254,18 @@ def test_seed_covers_the_data_set() -> None:
             + ([key["participant"]] if key.get("participant") else [])
         )
         if key["fromMe"]:
-            assert key["id"].startswith("3EB0") and len(key["id"]) == 20
+            assert key["id"].startswith("3EB0")
+            assert len(key["id"]) == 20
         else:
-            assert key["id"].startswith("3A") and len(key["id"]) == 20
+            assert key["id"].startswith("3A")
+            assert len(key["id"]) == 20
         if message.wire.get("directPath"):
             blob = account.media[message.wire["directPath"]]
             assert blob.filehash == message.wire["filehash"]
             assert len(blob.data) == message.wire["size"]
 
 
-@pytest.mark.parametrize(
-    ("maker", "size"), [(seed.make_png, (16, 16)), (seed.make_webp, (64, 64))]
-)
+@pytest.mark.parametrize(("maker", "size"), [(seed.make_png, (16, 16)), (seed.make_webp, (64, 64))])
 def test_generated_images_decode(maker: Any, size: tuple[int, int]) -> None:
     image = Image.open(io.BytesIO(maker()))
     image.load()
@@ -246,10 +279,13 @@ def test_generated_containers_are_well_formed() -> None:
         assert audio.getframerate() == 8000
         assert audio.getnframes() == 2000
     ogg = seed.make_ogg_opus()
-    assert ogg.startswith(b"OggS") and b"OpusHead" in ogg and b"OpusTags" in ogg
+    assert ogg.startswith(b"OggS")
+    assert b"OpusHead" in ogg
+    assert b"OpusTags" in ogg
     assert ogg.count(b"OggS") == 3
     pdf = seed.make_pdf()
-    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.startswith(b"%PDF-1.4")
+    assert pdf.rstrip().endswith(b"%%EOF")
     xref = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     assert pdf[xref:].startswith(b"xref")
     mp4 = seed.make_mp4()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from simulator.testing import ControlError, Simulator
 
 from .conftest import PageClient, link_page
+
+if TYPE_CHECKING:
+    import aiohttp
 
 type MakePage = Callable[[Simulator], PageClient]
 
@@ -33,7 +35,12 @@ BAD_INPUT: list[tuple[str, str, Any, str]] = [
         {"chat": "{direct}", "media": {"mimetype": "image/png", "data_b64": "%%%"}},
         "media.data_b64",
     ),
-    ("POST", "_sim/incoming", {"chat": "{direct}", "media": {"data_b64": "AA=="}}, "media.mimetype"),
+    (
+        "POST",
+        "_sim/incoming",
+        {"chat": "{direct}", "media": {"data_b64": "AA=="}},
+        "media.mimetype",
+    ),
     ("POST", "_sim/ack", {"id": "{message}"}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": 9}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": True}, "ack"),
@@ -77,7 +84,7 @@ def sample_ids(simulator: Simulator) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), BAD_INPUT)
-async def test_bad_input_is_400_naming_the_field(
+async def test_bad_input_is_400_naming_the_field(  # noqa: PLR0917
     sim: Simulator,
     session: aiohttp.ClientSession,
     method: str,
@@ -166,7 +173,8 @@ async def test_state_route(sim: Simulator) -> None:
 async def test_chats_route_is_the_server_truth(sim: Simulator) -> None:
     chats = await sim.control.chats()
     assert [c["id"] for c in chats] == [c.id for c in sim.account.chat_order()]
-    assert chats[0]["pinned"] and chats[1]["pinned"]
+    assert chats[0]["pinned"]
+    assert chats[1]["pinned"]
     assert not any(c["pinned"] for c in chats[2:])
     assert any(c["archived"] for c in chats)
     assert any(c["muted_until"] == -1 for c in chats)
@@ -247,16 +255,16 @@ async def test_ack_react_revoke_push_updates(sim: Simulator, make_page: MakePage
     assert (await sim.control.message(ids["message"]))["reactions"] == {}
 
     await sim.control.revoke(ids["message"])
-    update = await page.expect("msg_update", id=ids["message"], changes={"type": "revoked", "body": ""})
+    update = await page.expect(
+        "msg_update", id=ids["message"], changes={"type": "revoked", "body": ""}
+    )
     assert update["changes"] == {"type": "revoked", "body": ""}
     truth = await sim.control.message(ids["message"])
     assert truth["revoked"] is True
     assert truth["type"] == "revoked"
 
 
-async def test_group_route_changes_group_and_notifies(
-    sim: Simulator, make_page: MakePage
-) -> None:
+async def test_group_route_changes_group_and_notifies(sim: Simulator, make_page: MakePage) -> None:
     page = make_page(sim)
     await link_page(sim, page)
     group_id = sample_ids(sim)["group"]

@@ -35,8 +35,7 @@ def admin_group(sim: Simulator) -> str:
     return next(
         g.id
         for g in sim.account.groups.values()
-        if g.id in sim.account.chats
-        and any(p.id in me and p.is_admin for p in g.participants)
+        if g.id in sim.account.chats and any(p.id in me and p.is_admin for p in g.participants)
     )
 
 
@@ -45,13 +44,12 @@ def member_group(sim: Simulator) -> str:
     return next(
         g.id
         for g in sim.account.groups.values()
-        if g.id in sim.account.chats
-        and any(p.id in me and not p.is_admin for p in g.participants)
+        if g.id in sim.account.chats and any(p.id in me and not p.is_admin for p in g.participants)
     )
 
 
 def own_msg(chat: str, text: str = "hello", **extra: Any) -> dict[str, Any]:
-    msg_id = "3EB0" + hashlib.sha1(text.encode()).hexdigest()[:16].upper()  # noqa: S324
+    msg_id = "3EB0" + hashlib.sha1(text.encode()).hexdigest()[:16].upper()
     return {
         "id": make_key(True, chat, msg_id),
         "type": "chat",
@@ -70,8 +68,12 @@ async def last_entry(sim: Simulator) -> dict[str, Any]:
 async def test_send_text_records_message(sim: Simulator, linked: PageClient) -> None:
     chat = direct_chat(sim)
     quoted = sim.account.chat_keys(chat)[-1]
-    msg = own_msg(chat, "hi there https://example.org", quotedMsgId=quoted,
-                  extra_attrs={"linkPreview": {"title": "x"}})
+    msg = own_msg(
+        chat,
+        "hi there https://example.org",
+        quotedMsgId=quoted,
+        extra_attrs={"linkPreview": {"title": "x"}},
+    )
     started = time.time()
     result = await linked.ok("send_message", chat=chat, msg=msg, link_preview=True)
     stored = result["msg"]
@@ -105,8 +107,9 @@ async def test_send_text_records_message(sim: Simulator, linked: PageClient) -> 
 async def test_send_media_stores_bytes_and_sha256(sim: Simulator, linked: PageClient) -> None:
     chat = direct_chat(sim)
     data = bytes(range(256)) * 4
-    msg = own_msg(chat, "media", type="image", body="", caption="look",
-                  mimetype="image/jpeg", isGif=False)
+    msg = own_msg(
+        chat, "media", type="image", body="", caption="look", mimetype="image/jpeg", isGif=False
+    )
     result = await linked.ok(
         "send_message", chat=chat, msg=msg, media_b64=base64.b64encode(data).decode()
     )
@@ -133,7 +136,10 @@ async def test_send_sticker_records_metadata(sim: Simulator, linked: PageClient)
     msg = own_msg(chat, "sticker", type="sticker", body="", mimetype="image/webp")
     sticker = {"pack_name": "Pack", "publisher": "Me", "emojis": ["😀"]}
     await linked.ok(
-        "send_message", chat=chat, msg=msg, media_b64=base64.b64encode(b"RIFFxxxxWEBP").decode(),
+        "send_message",
+        chat=chat,
+        msg=msg,
+        media_b64=base64.b64encode(b"RIFFxxxxWEBP").decode(),
         sticker=sticker,
     )
     entry = await last_entry(sim)
@@ -147,9 +153,7 @@ async def test_send_errors(sim: Simulator, linked: PageClient) -> None:
     assert "msg" in reply["error"]["message"]
     reply = await linked.call("send_message", chat="999999999@c.us", msg=own_msg("999999999@c.us"))
     assert reply["error"]["status"] == 404
-    reply = await linked.call(
-        "send_message", chat=chat, msg=own_msg(chat, type="image", body="")
-    )
+    reply = await linked.call("send_message", chat=chat, msg=own_msg(chat, type="image", body=""))
     assert reply["error"]["status"] == 400
     assert "media_b64" in reply["error"]["message"]
     reply = await linked.call("send_message", chat=chat, msg=own_msg(chat), media_b64="%%%")
@@ -265,8 +269,10 @@ async def test_chat_state_presence_profile(sim: Simulator, linked: PageClient) -
     assert (await linked.expect("me"))["changes"] == {"pushname": "New Name"}
     await linked.ok("profile", field="status", value="Busy")
     entries = await sim.control.sent()
-    assert [(e["kind"], e.get("state"), e.get("available"), e.get("field"), e.get("value"))
-            for e in entries] == [
+    assert [
+        (e["kind"], e.get("state"), e.get("available"), e.get("field"), e.get("value"))
+        for e in entries
+    ] == [
         ("chat_state", "composing", None, None, None),
         ("presence", None, True, None, None),
         ("profile", None, None, "pushname", "New Name"),
@@ -305,7 +311,8 @@ async def test_contacts_ops(sim: Simulator, linked: PageClient) -> None:
 
 async def test_group_create_and_participants(sim: Simulator, linked: PageClient) -> None:
     known = [
-        c.id for c in sim.account.contacts.values()
+        c.id
+        for c in sim.account.contacts.values()
         if c.is_wa_contact and not c.group_add_privacy and c.id.endswith("@c.us")
     ][:2]
     private = next(c.id for c in sim.account.contacts.values() if c.group_add_privacy)
@@ -317,29 +324,38 @@ async def test_group_create_and_participants(sim: Simulator, linked: PageClient)
     assert re.fullmatch(r"\d+@g\.us", gid)
     codes = {r["id"]: r["code"] for r in result["participants"]}
     assert codes == {known[0]: 200, known[1]: 200, private: 403, unknown: 404}
-    assert (await linked.expect("chat_upsert", where=lambda f: f["chat"]["id"] == gid))
+    assert await linked.expect("chat_upsert", where=lambda f: f["chat"]["id"] == gid)
     upsert = await linked.expect("group_upsert")
     assert upsert["group"]["subject"] == "Weekend"
     assert {p["id"] for p in upsert["group"]["participants"]} == {sim.account.me.id, *known}
     entry = await last_entry(sim)
     assert (entry["kind"], entry["action"], entry["group"], entry["value"]) == (
-        "group", "create", gid, "Weekend",
+        "group",
+        "create",
+        gid,
+        "Weekend",
     )
     assert entry["participants"] == [*known, private, unknown]
 
     extra = next(
-        c.id for c in sim.account.contacts.values()
-        if c.is_wa_contact and not c.group_add_privacy and c.id not in known
+        c.id
+        for c in sim.account.contacts.values()
+        if c.is_wa_contact
+        and not c.group_add_privacy
+        and c.id not in known
         and c.id.endswith("@c.us")
     )
-    result = await linked.ok("group_participants", group=gid, action="add",
-                             participants=[extra, known[0]])
+    result = await linked.ok(
+        "group_participants", group=gid, action="add", participants=[extra, known[0]]
+    )
     assert result["results"] == [{"id": extra, "code": 200}, {"id": known[0], "code": 409}]
-    result = await linked.ok("group_participants", group=gid, action="promote",
-                             participants=[extra])
+    result = await linked.ok(
+        "group_participants", group=gid, action="promote", participants=[extra]
+    )
     assert result["results"] == [{"id": extra, "code": 200}]
-    result = await linked.ok("group_participants", group=gid, action="remove",
-                             participants=[known[1], unknown])
+    result = await linked.ok(
+        "group_participants", group=gid, action="remove", participants=[known[1], unknown]
+    )
     assert result["results"] == [{"id": known[1], "code": 200}, {"id": unknown, "code": 404}]
     actions = [e["action"] for e in await sim.control.sent()]
     assert actions == ["create", "add", "promote", "remove"]
@@ -380,8 +396,12 @@ async def test_group_info_ops(sim: Simulator, linked: PageClient) -> None:
     assert len(new_code) == 22
     entries = await sim.control.sent()
     assert [(e["kind"], e["action"]) for e in entries] == [
-        ("group", "subject"), ("group", "description"), ("group", "property"),
-        ("group", "property"), ("group", "invite_code"), ("group", "revoke_invite"),
+        ("group", "subject"),
+        ("group", "description"),
+        ("group", "property"),
+        ("group", "property"),
+        ("group", "invite_code"),
+        ("group", "revoke_invite"),
     ]
     assert entries[0]["value"] == "Renamed"
     assert entries[4]["value"] == code
@@ -427,4 +447,4 @@ async def test_ops_reach_other_pages(sim: Simulator, make_page: MakePage) -> Non
     assert added["msg"]["id"] == sent["msg"]["id"]
     await first.no_frame("msg_add", wait=0.2)
     await first.ok("chat_action", chat=chat, action="archive")
-    assert (await second.expect("chat_upsert", where=lambda f: f["chat"]["archive"]))
+    assert await second.expect("chat_upsert", where=lambda f: f["chat"]["archive"])

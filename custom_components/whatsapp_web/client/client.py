@@ -21,7 +21,7 @@ from pathlib import Path
 import re
 import secrets
 import time
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol
 
 from . import ids
 from .drivers.base import BrowserDriver, DisconnectReason, DriverClosed, DriverError, DriverTimeout, PageError
@@ -445,7 +445,7 @@ class WhatsAppWebClient:
                 if self._session is session:
                     self._session = None
                 await self._close_driver(driver)
-            if self._stopping:
+            if self._stop_requested():
                 return
             self._synced = False
             self._connected_since = None
@@ -461,6 +461,10 @@ class WhatsAppWebClient:
             self._failed_attempts += 1
             _LOGGER.info("Restarting the WhatsApp Web browser in %.1f s (%s)", delay, reason)
             await asyncio.sleep(delay)
+
+    def _stop_requested(self) -> bool:
+        # A method, not the attribute: stop() flips it while the supervisor awaits.
+        return self._stopping
 
     async def _open(self, session: _Session) -> None:
         def on_binding(payload: str) -> None:
@@ -833,10 +837,10 @@ class WhatsAppWebClient:
             raise NotConnected("page not ready")
         if answer.get("ok"):
             return answer.get("result")
-        error = _page_error(operation, answer.get("error") or {})
-        if isinstance(error, WhatsAppWebChanged):
-            self._emit(CapabilityMissing(operation, error.missing))
-        raise error
+        failure = _page_error(operation, answer.get("error") or {})
+        if isinstance(failure, WhatsAppWebChanged):
+            self._emit(CapabilityMissing(operation, failure.missing))
+        raise failure
 
     # -----------------------------------------------------------------------------------------
     # Chats
@@ -1223,4 +1227,4 @@ def _page_error(operation: str, error: dict[str, Any]) -> WhatsAppWebError:
         return NotConnected("page not ready")
     if code == "operation_failed":
         return OperationFailed(operation, message)
-    return OperationFailed(operation, cast(str, message))
+    return OperationFailed(operation, message)

@@ -1,0 +1,96 @@
+"""Notify entities: one per recipient in the options, sending through the outbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from unittest.mock import patch
+
+from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
+from homeassistant.const import ATTR_ENTITY_ID
+import pytest
+
+from custom_components.whatsapp_web.client import ClientState
+from custom_components.whatsapp_web.const import CONF_NOTIFY_RECIPIENTS, DOMAIN
+
+from .linking import add_linked_entry
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers import entity_registry as er
+
+    from simulator.testing import Simulator
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def test_send_message_reaches_the_chat(
+    hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
+) -> None:
+    chats = await simulator.control.chats()
+    person = next(chat["id"] for chat in chats if not chat["is_group"])
+    group = next(chat["id"] for chat in chats if chat["is_group"])
+    entry = await add_linked_entry(
+        hass, simulator, options={CONF_NOTIFY_RECIPIENTS: [person, group]}
+    )
+    person_entity = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{person}"
+    )
+    group_entity = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{group}"
+    )
+    assert person_entity
+    assert group_entity
+    number = person.split("@")[0]
+    assert hass.states.get(person_entity).attributes["friendly_name"] == (
+        f"{entry.title} Message {number}"
+    )
+
+    await hass.services.async_call(
+        "notify",
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: person_entity, ATTR_MESSAGE: "The door is open", ATTR_TITLE: "Home"},
+        blocking=True,
+    )
+    sent = await simulator.control.wait_sent(lambda item: item["kind"] == "message")
+    assert sent["chat"] == person
+    assert sent["body"] == "*Home*\nThe door is open"
+
+    await hass.services.async_call(
+        "notify",
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: group_entity, ATTR_MESSAGE: "Dinner is ready"},
+        blocking=True,
+    )
+    sent = await simulator.control.wait_sent(
+        lambda item: item["kind"] == "message" and item["chat"] == group
+    )
+    assert sent["body"] == "Dinner is ready"
+
+
+async def test_message_sent_while_reconnecting_leaves_once_when_back(
+    hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
+) -> None:
+    chats = await simulator.control.chats()
+    person = next(chat["id"] for chat in chats if not chat["is_group"])
+    entry = await add_linked_entry(hass, simulator, options={CONF_NOTIFY_RECIPIENTS: [person]})
+    entity_id = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{person}"
+    )
+    await simulator.control.connection("drop")
+    await entry.runtime_data.client.wait_for_state(ClientState.RECONNECTING, timeout=30)
+    with patch("custom_components.whatsapp_web.notify.SEND_WAIT_SECONDS", 0.2):
+        await hass.services.async_call(
+            "notify",
+            SERVICE_SEND_MESSAGE,
+            {ATTR_ENTITY_ID: entity_id, ATTR_MESSAGE: "queued"},
+            blocking=True,
+        )
+    assert entry.runtime_data.outbox.pending == 1
+    assert hass.states.get(entity_id).state != "unavailable"
+    assert not [item for item in await simulator.control.sent() if item["kind"] == "message"]
+
+    await simulator.control.connection("restore")
+    await simulator.control.wait_sent(lambda item: item["kind"] == "message", timeout=30)
+    await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=30)
+    messages = [item for item in await simulator.control.sent() if item["kind"] == "message"]
+    assert [item["body"] for item in messages] == ["queued"]
