@@ -102,7 +102,9 @@ def claim_directory(directory: Path) -> None:
     for name in ("hass", "simulator"):
         pgid = previous.get(name)
         if isinstance(pgid, int) and process_group_alive(pgid):
-            _LOGGER.warning("stopping the %s left by an earlier demo (process group %s)", name, pgid)
+            _LOGGER.warning(
+                "stopping the %s left by an earlier demo (process group %s)", name, pgid
+            )
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGTERM)
     _write_json(processes_file, {"demo": os.getpid()})
@@ -142,7 +144,7 @@ def banner(stack: Stack, info: dict[str, str], example_chat: str) -> str:
             "",
             "  Send a message to the demo account from the phone page, or:",
             f"    curl -s -X POST {stack.simulator.url}_sim/incoming -H 'Content-Type: application/json' \\",
-            f"      -d '{{\"chat\": \"{example_chat}\", \"body\": \"hello\"}}'",
+            f'      -d \'{{"chat": "{example_chat}", "body": "hello"}}\'',
             "",
             "Press Ctrl-C to stop everything.",
             "",
@@ -166,7 +168,8 @@ async def run(args: argparse.Namespace, stop: asyncio.Event, stack: Stack) -> in
     async with aiohttp.ClientSession() as session:
         _LOGGER.info("starting the simulator and Home Assistant (first start takes ~20 s)")
         stack.start_processes()
-        assert stack.hass is not None and stack.simulator is not None
+        assert stack.hass is not None
+        assert stack.simulator is not None
         _write_json(
             args.dir / "processes.json",
             {
@@ -236,7 +239,6 @@ async def main_async(args: argparse.Namespace) -> int:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, HarnessError):
             await runner
-        return 0
     except HarnessError as error:
         _LOGGER.error("%s", error)
         return 1
@@ -246,6 +248,7 @@ async def main_async(args: argparse.Namespace) -> int:
         await loop.run_in_executor(None, stack.stop)
         with contextlib.suppress(OSError):
             (args.dir / "processes.json").unlink()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -370,8 +370,20 @@
     // ------------------------------------------------------------------------------------------
     // Identifiers.
 
-    class Wid {
+    // Wids and message keys compare and print by their serialized form.
+    class Identifier {
+        toString() {
+            return this._serialized;
+        }
+
+        equals(other) {
+            return Boolean(other) && keyOf(other) === this._serialized;
+        }
+    }
+
+    class Wid extends Identifier {
         constructor(serialized) {
+            super();
             let text = String(serialized);
             if (text.endsWith('@s.whatsapp.net')) {
                 text = `${text.slice(0, -'@s.whatsapp.net'.length)}@c.us`;
@@ -416,14 +428,6 @@
         toJid() {
             return this.server === 'c.us' ? `${this.user}@s.whatsapp.net` : this._serialized;
         }
-
-        toString() {
-            return this._serialized;
-        }
-
-        equals(other) {
-            return Boolean(other) && keyOf(other) === this._serialized;
-        }
     }
 
     const createWid = (value) => {
@@ -444,10 +448,9 @@
         return new Wid(value);
     };
 
-    const maybeWid = (value) => (value === null || value === undefined || value === '' ? value : createWid(value));
-
-    class MsgKey {
+    class MsgKey extends Identifier {
         constructor(options) {
+            super();
             const outgoing = Object.prototype.hasOwnProperty.call(options, 'selfDir')
                 || (options.from !== undefined && options.remote === undefined);
             const fromMe = outgoing ? options.selfDir === 'out' : Boolean(options.fromMe);
@@ -466,10 +469,6 @@
             return `3EB0${randomHex(8)}`;
         }
 
-        static newId_DEPRECATED() {
-            return `3EB0${randomHex(8)}`;
-        }
-
         static fromString(serialized) {
             const parts = String(serialized).split('_');
             if (parts.length < 3) {
@@ -481,14 +480,6 @@
                 id: parts[2],
                 participant: parts[3] || undefined,
             });
-        }
-
-        toString() {
-            return this._serialized;
-        }
-
-        equals(other) {
-            return Boolean(other) && keyOf(other) === this._serialized;
         }
     }
 

@@ -90,6 +90,8 @@ CHAT_ACTIONS = (
     "unmute",
 )
 STATE_SAVE_DELAY = 0.3
+#: How long `/_sim/ack`, `/react` and `/revoke` wait for an own message whose `send_message` is still on its way.
+SENT_MESSAGE_GRACE = 3.0
 
 
 PLACEHOLDER_SCRIPT = (
@@ -250,10 +252,9 @@ class Args:
             if required:
                 raise InputError(self.name(key), "is required")
             return None
-        return Args(value, self.name(key) + ".") if isinstance(value, dict) else self._bad_obj(key)
-
-    def _bad_obj(self, key: str) -> Args:
-        raise InputError(self.name(key), "must be an object")
+        if not isinstance(value, dict):
+            raise InputError(self.name(key), "must be an object")
+        return Args(value, self.name(key) + ".")
 
 
 def decode_b64(value: str, field_name: str) -> bytes:
@@ -1129,11 +1130,24 @@ class SimulatorServer:
         ack = args.integer("ack", minimum=-1, maximum=4)
         if ack == 0:
             raise InputError("ack", "must be 1..4 or -1")
-        message = self.get_message(key, "id")
+        message = await self.sent_message(key)
         message.wire["ack"] = ack
         await self.broadcast({"t": "msg_update", "id": message.key, "changes": {"ack": ack}})
         self.changed()
         return web.Response(status=204)
+
+    async def sent_message(self, key: str) -> StoredMessage:
+        """A message by key; an own message (`true_...`) the page is still sending is awaited.
+
+        The page shows a sent message before the server has it (the `send_message` call is in
+        flight); the phone can only acknowledge it once it arrived, so wait for it briefly.
+        """
+        deadline = time.monotonic() + SENT_MESSAGE_GRACE
+        while key.startswith("true_") and key not in self.account.messages:
+            if time.monotonic() >= deadline or self.closing:
+                break
+            await asyncio.sleep(0.02)
+        return self.get_message(key, "id")
 
     async def handle_react(self, request: web.Request) -> web.Response:
         """`POST /_sim/react`: someone reacted to a message (`""` removes)."""
@@ -1141,7 +1155,7 @@ class SimulatorServer:
         key = args.text("id")
         emoji = args.text("emoji")
         sender = args.wid("from", required=False, kind="user")
-        message = self.get_message(key, "id")
+        message = await self.sent_message(key)
         group = self.account.groups.get(message.chat)
         if sender is None:
             if group is None:
@@ -1192,7 +1206,7 @@ class SimulatorServer:
     async def handle_revoke(self, request: web.Request) -> web.Response:
         """`POST /_sim/revoke`: the sender deleted a message for everyone."""
         args = await self.read_json(request)
-        message = self.get_message(args.text("id"), "id")
+        message = await self.sent_message(args.text("id"))
         await self.revoke(message)
         return web.Response(status=204)
 
@@ -1228,6 +1242,10 @@ class SimulatorServer:
                     group.participants.append(Participant(id=user))
         elif action in ("remove", "leave"):
             gone = set(participants) if action == "remove" else {author}
+            missing = [user for user in sorted(gone) if group.participant(user) is None]
+            if missing:
+                field_name = "participants" if action == "remove" else "author"
+                raise not_found(field_name, f"{missing[0]} is not in the group")
             recipients = sorted(gone) if action == "leave" else recipients
             group.participants = [p for p in group.participants if p.id not in gone]
         elif action in ("promote", "demote"):
@@ -1803,9 +1821,14 @@ class SimulatorServer:
             invite_code=_invite_code(),
         )
         if options is not None:
-            group.member_add_mode = (
-                "all_member_add" if options.boolean("memberAddMode") else "admin_add"
-            )
+            # Settings the client passes along; anything not a boolean keeps the default.
+            settings = {k: v for k, v in options.data.items() if isinstance(v, bool)}
+            if "memberAddMode" in settings:
+                group.member_add_mode = (
+                    "all_member_add" if settings["memberAddMode"] else "admin_add"
+                )
+            group.announce = settings.get("announce", False)
+            group.restrict = settings.get("restrict", False)
         results = []
         for user_id in participants:
             code = self._add_code(user_id, group)

@@ -11,17 +11,14 @@ container, a desktop Chromium started with ``--remote-debugging-port``), reached
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import platform
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.importlib import async_import_module
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
-from .client.drivers.base import BrowserDriver
 from .client.drivers.cdp import CdpDriver
 from .const import (
     BROWSER_LOCAL,
@@ -35,6 +32,13 @@ from .const import (
     PLAYWRIGHT_REQUIREMENT,
     PROFILES_DIRECTORY,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from homeassistant.core import HomeAssistant
+
+    from .client.drivers.base import BrowserDriver
 
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _PLAYWRIGHT_MACHINES = frozenset({"x86_64", "amd64", "aarch64", "arm64"})
@@ -64,7 +68,9 @@ def playwright_platform_supported() -> bool:
     if system == "Darwin":
         return True
     libc, _ = platform.libc_ver()
-    return system == "Linux" and libc == "glibc" and platform.machine().lower() in _PLAYWRIGHT_MACHINES
+    return (
+        system == "Linux" and libc == "glibc" and platform.machine().lower() in _PLAYWRIGHT_MACHINES
+    )
 
 
 async def async_prepare_local_browser(hass: HomeAssistant, chromium_path: str) -> None:
@@ -97,7 +103,9 @@ def driver_factory(hass: HomeAssistant, data: dict[str, Any]) -> Callable[[], Br
             # Imported here: Playwright may have been installed only a moment ago.
             from .client.drivers.playwright import PlaywrightDriver  # noqa: PLC0415
 
-            return PlaywrightDriver(profile_dir=profile, executable_path=chromium, extra_args=extra_args)
+            return PlaywrightDriver(
+                profile_dir=profile, executable_path=chromium, extra_args=extra_args
+            )
 
         return local
 

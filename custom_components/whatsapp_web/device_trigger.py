@@ -22,6 +22,8 @@ from .const import DOMAIN, EVENT_MESSAGE_RECEIVED
 from .events import message_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
     from homeassistant.helpers.typing import ConfigType
 
@@ -88,13 +90,13 @@ async def async_attach_trigger(
     trigger_data = trigger_info["trigger_data"]
 
     @callback
-    def matches(event_data: dict[str, Any]) -> bool:
+    def matches(event_data: Mapping[str, Any]) -> bool:
         if event_data.get("config_entry_id") not in entry_ids:
             return False
-        return chat_id is None or message_summary(event_data)["chat_id"] == chat_id
+        return chat_id is None or message_summary(dict(event_data))["chat_id"] == chat_id
 
     @callback
-    def handle(event: Event) -> None:
+    def handle(event: Event[Mapping[str, Any]]) -> None:
         hass.async_run_hass_job(
             job,
             {

@@ -109,7 +109,8 @@ def message_summary(payload: dict[str, Any]) -> dict[str, Any]:
     Used by the event entity's attributes, the logbook and the device trigger, which must not depend on
     the nesting of whatsapp-web.js's message JSON.
     """
-    key = payload.get("id") if isinstance(payload.get("id"), dict) else {}
+    raw_key = payload.get("id")
+    key: dict[str, Any] = raw_key if isinstance(raw_key, dict) else {}
     chat_id = serialized_id(key.get("remote")) or serialized_id(payload.get("from"))
     sender = serialized_id(payload.get("author")) or serialized_id(payload.get("from"))
     return {
@@ -126,7 +127,8 @@ def message_summary(payload: dict[str, Any]) -> dict[str, Any]:
 
 def call_summary(payload: dict[str, Any]) -> dict[str, Any]:
     """The routing fields of a ``whatsapp_call`` payload, flat."""
-    call = payload.get("call") if isinstance(payload.get("call"), dict) else {}
+    raw_call = payload.get("call")
+    call: dict[str, Any] = raw_call if isinstance(raw_call, dict) else {}
     return {
         "caller": call.get("from"),
         "call_id": call.get("id"),

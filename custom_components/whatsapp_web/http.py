@@ -15,11 +15,12 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from aiohttp import web
-from homeassistant.components.http import KEY_HASS, KEY_HASS_USER, HomeAssistantView
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util.json import json_loads
-from voluptuous_openapi import UNSUPPORTED, convert
+from voluptuous_openapi import UNSUPPORTED, convert  # type: ignore[import-untyped]
 
 from .const import API_BASE, DOMAIN, OPENAPI_PATH, QUERY_ACCOUNT
 from .operations import (
@@ -105,7 +106,16 @@ async def _request_data(
     data: dict[str, Any] = {}
     body_fields = {item.key for item in operation.rest_fields(Where.BODY)}
     if body_fields and request.body_exists:
-        text = await request.text()
+        try:
+            text = await request.text()
+        except web.HTTPRequestEntityTooLarge as error:
+            limit = str(request.client_max_size)
+            raise OperationError(
+                "request_too_large",
+                413,
+                f"the request body is larger than {limit} bytes",
+                placeholders={"limit": limit},
+            ) from error
         if text.strip():
             try:
                 body = json_loads(text)
@@ -145,9 +155,8 @@ def _route_handler(operation: Operation) -> RouteHandler:
         try:
             data = await _request_data(request, operation, match_info)
             account = account_for_query(hass, request.query.get(QUERY_ACCOUNT), QUERY_ACCOUNT)
-            result = await operation.handler(
-                OperationContext(hass=hass, account=account, user=user), data
-            )
+            context = OperationContext(hass=hass, account=account, trusted=user.is_admin)
+            result = await operation.handler(context, data)
             return _success_response(operation, result)
         except Exception as error:  # noqa: BLE001 - every failure gets a JSON answer, never a 500
             return error_response(error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import (
@@ -50,7 +50,8 @@ def _message_sent(data: dict[str, Any]) -> str:
 
 def _ack(data: dict[str, Any]) -> str:
     summary = message_summary(data.get("message") or {})
-    word = _ACK_WORDS.get(data.get("ack"), f"ack {data.get('ack')}")
+    ack = data.get("ack")
+    word = _ACK_WORDS.get(ack, f"ack {ack}") if isinstance(ack, int) else f"ack {ack}"
     return f"message to {_chat(summary['chat_id'])} {word}"
 
 

@@ -19,6 +19,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import PurePosixPath
 import re
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -63,8 +64,6 @@ from .const import (
 )
 
 if TYPE_CHECKING:
-    from homeassistant.auth.models import User
-
     from .account import WhatsAppAccount
     from .client import WhatsAppWebClient
     from .outbox import SendOutcome
@@ -158,6 +157,7 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "url_not_allowed": ("url",),
     "file_exists": ("path",),
     "file_write_failed": ("path", "error"),
+    "request_too_large": ("limit",),
 }
 
 
@@ -371,18 +371,14 @@ class OperationContext:
 
     hass: HomeAssistant
     account: WhatsAppAccount
-    # None for automations, scripts and other calls without a user: they act as the system.
-    user: User | None
+    # The system (automations, scripts: calls without a user) or an administrator: may read and write
+    # local files and fetch media from any URL.
+    trusted: bool
 
     @property
     def client(self) -> WhatsAppWebClient:
         """The account's WhatsApp Web client."""
         return self.account.client
-
-    @property
-    def trusted(self) -> bool:
-        """The system or an administrator: may read and write local files and fetch any URL."""
-        return self.user is None or self.user.is_admin
 
 
 type Handler = Callable[[OperationContext, dict[str, Any]], Awaitable[Any]]
@@ -399,8 +395,14 @@ class DownloadedMedia:
     @property
     def filename(self) -> str:
         """WhatsApp's own file name, else the add-on's ``<chat>_<message>.<subtype>``."""
-        if self.media.filename:
-            return self.media.filename
+        # Only the last part: a name WhatsApp reports must not reach other folders when saved.
+        own = (
+            PurePosixPath(self.media.filename.replace("\\", "/")).name
+            if self.media.filename
+            else ""
+        )
+        if own and own not in (".", ".."):
+            return own
         subtype = self.media.mimetype.split("/", 1)[-1].split(";", 1)[0].strip() or "bin"
         return f"{self.chat_id}_{self.message_key}.{subtype}"
 

@@ -12,24 +12,28 @@ twice and nothing accepted is lost. Items older than the configured time are dro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 import logging
 from pathlib import Path
 import shutil
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 import uuid
 
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
-from .client import WhatsAppWebClient
 from .client.client import SendOptions, new_message_key_id
 from .client.errors import BrowserError, NotConnected, OperationFailed, Timeout, WhatsAppWebError
 from .client.media import StickerMetadata
 from .client.models import ClientState, MediaFile, Message
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from homeassistant.core import HomeAssistant
+
+    from .client import WhatsAppWebClient
 
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION: Final = 1
@@ -81,7 +85,9 @@ type SendOutcome = Message | Queued
 
 @dataclass(slots=True)
 class _Waiter:
-    future: asyncio.Future[Message] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[Message] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 def options_to_store(options: SendOptions) -> dict[str, Any]:
@@ -242,11 +248,10 @@ class Outbox:
                 if isinstance(outcome, Message):
                     if waiter and not waiter.future.done():
                         waiter.future.set_result(outcome)
+                elif waiter and not waiter.future.done():
+                    waiter.future.set_exception(outcome)
                 else:
-                    if waiter and not waiter.future.done():
-                        waiter.future.set_exception(outcome)
-                    else:
-                        self._on_dropped("failed", item, getattr(outcome, "code", "error"))
+                    self._on_dropped("failed", item, getattr(outcome, "code", "error"))
                 await self._drop_expired()
             if self._items and self._client.state == ClientState.CONNECTED:
                 self._wake.set()
@@ -265,7 +270,9 @@ class Outbox:
             media = None
             if item.media_mimetype is not None:
                 data = await self._hass.async_add_executor_job(self._read_media, item.id)
-                media = MediaFile(data=data, mimetype=item.media_mimetype, filename=item.media_filename)
+                media = MediaFile(
+                    data=data, mimetype=item.media_mimetype, filename=item.media_filename
+                )
             return await self._client.send_message(
                 item.chat_id, item.text or None, media=media, options=item.send_options()
             )

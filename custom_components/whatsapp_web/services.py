@@ -79,10 +79,7 @@ async def _async_handle(
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
     try:
         account = account_for_entry_id(hass, entry_id, ATTR_CONFIG_ENTRY_ID)
-        user = (
-            await hass.auth.async_get_user(call.context.user_id) if call.context.user_id else None
-        )
-        context = OperationContext(hass=hass, account=account, user=user)
+        context = OperationContext(hass=hass, account=account, trusted=await _trusted(hass, call))
         result = await operation.handler(context, data)
         response = await _service_response(context, operation, data, result)
     except (HomeAssistantError, vol.Invalid):
@@ -90,6 +87,14 @@ async def _async_handle(
     except Exception as error:  # noqa: BLE001 - every failure is reported, translated
         raise_translated(error)
     return response if call.return_response else None
+
+
+async def _trusted(hass: HomeAssistant, call: ServiceCall) -> bool:
+    """Calls without a user come from Home Assistant itself; with one, only administrators are trusted."""
+    if call.context.user_id is None:
+        return True
+    user = await hass.auth.async_get_user(call.context.user_id)
+    return user is not None and user.is_admin
 
 
 async def _service_response(

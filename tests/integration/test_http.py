@@ -218,6 +218,21 @@ async def test_body_that_is_not_a_json_object_answers_400(
     assert error["code"] == "invalid_json"
 
 
+async def test_body_over_the_server_limit_answers_413(
+    hass: HomeAssistant, admin: TestClient
+) -> None:
+    """Home Assistant refuses bodies above 16 MiB; the mirror says so as JSON, not as a 500."""
+    add_account(hass)
+    huge = b'{"media_base64": "' + b"A" * (17 * 1024 * 1024) + b'"}'
+    response = await admin.post(
+        f"{API_BASE}/chats/34600000002@c.us/messages",
+        data=huge,
+        headers={"Content-Type": "application/json"},
+    )
+    error = await error_of(response, 413)
+    assert error["code"] == "request_too_large"
+
+
 async def test_addon_bodies_accepted_verbatim(hass: HomeAssistant, admin: TestClient) -> None:
     """The add-on's bodies pass validation (the account is not connected, hence 503, never 400)."""
     add_account(hass)
@@ -423,7 +438,9 @@ async def test_junk_never_gives_a_500(
         response = await call(admin, operation, route, url=route_url(route, **values))
         # A junk segment may also miss the route entirely (404 from the router, not JSON).
         assert response.status in allowed | {405}, (junk, await response.text())
-    response = await call(admin, operation, route, params={"limit": "-1", "everyone": "[]", "before": "%"})
+    response = await call(
+        admin, operation, route, params={"limit": "-1", "everyone": "[]", "before": "%"}
+    )
     assert response.status in allowed | {200}
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 import pytest
@@ -23,6 +22,9 @@ from custom_components.whatsapp_web.const import API_BASE, DOMAIN
 from simulator.testing import Simulator
 
 from .linking import add_linked_entry
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -58,7 +60,7 @@ async def pick_chats(sim: Simulator) -> tuple[str, str]:
 
 async def test_chat_and_message_routes(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
 ) -> None:
     client = await setup_api(hass, simulator, hass_client)
@@ -79,7 +81,8 @@ async def test_chat_and_message_routes(
     # Text, with the add-on's body.
     seq = await last_seq(simulator)
     response = await client.post(
-        f"{API_BASE}/chats/{private}/messages", json={"msg": "hello from REST", "options": {"linkPreview": False}}
+        f"{API_BASE}/chats/{private}/messages",
+        json={"msg": "hello from REST", "options": {"linkPreview": False}},
     )
     assert response.status == 200, await response.text()
     raw = await response.json()
@@ -106,6 +109,17 @@ async def test_chat_and_message_routes(
     assert entry["caption"] == "a dot"
     assert entry["media"]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
+    # A location (sent at once, not through the outbox).
+    response = await client.post(
+        f"{API_BASE}/chats/{private}/messages",
+        json={"location": {"latitude": 40.4168, "longitude": -3.7038, "name": "Sol"}},
+    )
+    assert response.status == 200, await response.text()
+    assert (await response.json())["type"] == "location"
+    sent = await simulator.control.sent()
+    assert sent[-1]["kind"] == "message"
+    assert sent[-1]["type"] == "location"
+
     # Chat actions answer 204 and reach WhatsApp.
     actions = [
         ("archive", "archive"),
@@ -124,14 +138,20 @@ async def test_chat_and_message_routes(
         response = await client.put(f"{API_BASE}/chats/{private}/{segment}")
         assert response.status == 204, (segment, await response.text())
         assert any(
-            item["kind"] == "chat" and item["action"] == action for item in await sent_after(simulator, seq)
+            item["kind"] == "chat" and item["action"] == action
+            for item in await sent_after(simulator, seq)
         ), segment
-    for segment, state in (("send-typing", "composing"), ("send-recording", "recording"), ("clear-state", "paused")):
+    for segment, state in (
+        ("send-typing", "composing"),
+        ("send-recording", "recording"),
+        ("clear-state", "paused"),
+    ):
         seq = await last_seq(simulator)
         response = await client.put(f"{API_BASE}/chats/{private}/{segment}")
         assert response.status == 204, segment
         assert any(
-            item["kind"] == "chat_state" and item["state"] == state for item in await sent_after(simulator, seq)
+            item["kind"] == "chat_state" and item["state"] == state
+            for item in await sent_after(simulator, seq)
         ), segment
 
     response = await client.get(f"{API_BASE}/chats/{private}/messages", params={"limit": "2"})
@@ -151,14 +171,24 @@ async def test_chat_and_message_routes(
     raw = await response.json()
     assert raw["body"] == "react to me"
     assert raw["id"]["_serialized"] == incoming
-    for segment, body in (("star", None), ("react", {"reaction": "👍"}), ("unreact", None), ("unstar", None)):
+    for segment, body in (
+        ("star", None),
+        ("react", {"reaction": "👍"}),
+        ("unreact", None),
+        ("unstar", None),
+    ):
         response = await client.put(f"{base}/{segment}", json=body)
         assert response.status == 204, (segment, await response.text())
     truth = await simulator.control.message(incoming)
     assert truth["starred"] is False
-    kinds = [(item["kind"], item.get("emoji"), item.get("starred")) for item in await simulator.control.sent()]
+    kinds = [
+        (item["kind"], item.get("emoji"), item.get("starred"))
+        for item in await simulator.control.sent()
+    ]
     assert ("reaction", "👍", None) in kinds
+    assert ("reaction", "", None) in kinds
     assert ("star", None, True) in kinds
+    assert ("star", None, False) in kinds
 
     # Unknown message: 404 JSON.
     response = await client.get(f"{API_BASE}/chats/{private}/messages/3EB0FFFFFFFFFFFFFFFF")
@@ -169,7 +199,11 @@ async def test_chat_and_message_routes(
     media_id = await simulator.control.incoming(
         private,
         type="image",
-        media={"mimetype": "image/png", "filename": "dot.png", "data_b64": base64.b64encode(PNG).decode()},
+        media={
+            "mimetype": "image/png",
+            "filename": "dot.png",
+            "data_b64": base64.b64encode(PNG).decode(),
+        },
     )
     url = f"{API_BASE}/chats/{private}/messages/{media_id.rsplit('_', 1)[-1]}/download-media"
     await _eventually(lambda: client.get(url), 200)
@@ -179,9 +213,11 @@ async def test_chat_and_message_routes(
     assert "filename=" in response.headers["Content-Disposition"]
 
     # Delete own message for everyone (serialized id in the path works too).
-    own = raw_id = (await (await client.post(f"{API_BASE}/chats/{private}/messages", json={"msg": "oops"})).json())[
-        "id"
-    ]["_serialized"]
+    own = raw_id = (
+        await (
+            await client.post(f"{API_BASE}/chats/{private}/messages", json={"msg": "oops"})
+        ).json()
+    )["id"]["_serialized"]
     response = await client.delete(f"{API_BASE}/chats/{private}/messages/{own}")
     assert response.status == 204
     assert any(
@@ -194,7 +230,9 @@ async def test_chat_and_message_routes(
     assert response.status == 204
     response = await client.delete(f"{API_BASE}/chats/{private}")
     assert response.status == 204
-    actions_done = {item.get("action") for item in await simulator.control.sent() if item["kind"] == "chat"}
+    actions_done = {
+        item.get("action") for item in await simulator.control.sent() if item["kind"] == "chat"
+    }
     assert {"clear", "delete"} <= actions_done
 
 
@@ -212,16 +250,22 @@ async def _eventually(request: Any, status: int, attempts: int = 50) -> None:
 
 async def test_group_contact_and_me_routes(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
 ) -> None:
     client = await setup_api(hass, simulator, hass_client)
     private, _ = await pick_chats(simulator)
     contacts = await (await client.get(f"{API_BASE}/contacts")).json()
-    people = [item["id"]["_serialized"] for item in contacts if not item.get("isMe") and not item.get("isGroup")]
+    people = [
+        item["id"]["_serialized"]
+        for item in contacts
+        if not item.get("isMe") and not item.get("isGroup")
+    ]
     assert people
 
-    response = await client.post(f"{API_BASE}/chats/groups", json={"name": "Created here", "participants": people[:1]})
+    response = await client.post(
+        f"{API_BASE}/chats/groups", json={"name": "Created here", "participants": people[:1]}
+    )
     assert response.status == 201, await response.text()
     created = await response.json()
     gid = created["gid"]["_serialized"]
@@ -233,7 +277,9 @@ async def test_group_contact_and_me_routes(
     assert group["isGroup"] is True
     assert group["groupMetadata"]["subject"] == "Created here"
 
-    response = await client.put(f"{API_BASE}/chats/groups/{gid}", json={"name": "Renamed", "description": "About"})
+    response = await client.put(
+        f"{API_BASE}/chats/groups/{gid}", json={"name": "Renamed", "description": "About"}
+    )
     assert response.status == 204
     for method, path, body in (
         ("POST", "participants", {"participants": people[1:2] or people[:1]}),
@@ -245,8 +291,12 @@ async def test_group_contact_and_me_routes(
     ):
         response = await client.request(method, f"{API_BASE}/chats/groups/{gid}/{path}", json=body)
         assert response.status == 204, (method, path, await response.text())
-    group_actions = [item["action"] for item in await simulator.control.sent() if item["kind"] == "group"]
-    assert {"create", "subject", "description", "add", "promote", "demote", "remove"} <= set(group_actions)
+    group_actions = [
+        item["action"] for item in await simulator.control.sent() if item["kind"] == "group"
+    ]
+    assert {"create", "subject", "description", "add", "promote", "demote", "remove"} <= set(
+        group_actions
+    )
 
     response = await client.get(f"{API_BASE}/chats/groups/{gid}/invite-code")
     invite = await response.json()
@@ -257,15 +307,21 @@ async def test_group_contact_and_me_routes(
     response = await client.post(f"{API_BASE}/chats/groups/accept-invite/{invite['code']}")
     assert response.status == 200, await response.text()
     assert (await response.json()) == {"groupId": gid}
+    group_actions = [
+        item["action"] for item in await simulator.control.sent() if item["kind"] == "group"
+    ]
+    assert {"invite_code", "revoke_invite", "leave", "join"} <= set(group_actions)
 
     # Contacts.
     person = people[0]
     response = await client.get(f"{API_BASE}/contacts/{person}")
     assert (await response.json())["id"]["_serialized"] == person
-    for method, segment, action in (("PUT", "block", "block"), ("PUT", "unblock", "unblock"), ("POST", "block", "block")):
+    for method, segment in (("PUT", "block"), ("PUT", "unblock"), ("POST", "block")):
         response = await client.request(method, f"{API_BASE}/contacts/{person}/{segment}")
         assert response.status == 204
-    assert [item["action"] for item in await simulator.control.sent() if item["kind"] == "contact"] == [
+    assert [
+        item["action"] for item in await simulator.control.sent() if item["kind"] == "contact"
+    ] == [
         "block",
         "unblock",
         "block",
@@ -294,7 +350,7 @@ async def test_group_contact_and_me_routes(
 
 async def test_services_end_to_end(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     tmp_path: Path,
 ) -> None:
     entry = await add_linked_entry(hass, simulator)
@@ -302,11 +358,17 @@ async def test_services_end_to_end(
     hass.config.allowlist_external_dirs = {str(tmp_path)}
 
     response = await hass.services.async_call(
-        DOMAIN, "send_message", {"chat_id": private, "msg": "hello from a service"}, blocking=True, return_response=True
+        DOMAIN,
+        "send_message",
+        {"chat_id": private, "msg": "hello from a service"},
+        blocking=True,
+        return_response=True,
     )
     assert response is not None
     assert response["queued"] is False
-    entry_sent = await simulator.control.wait_sent(lambda item: item.get("body") == "hello from a service")
+    entry_sent = await simulator.control.wait_sent(
+        lambda item: item.get("body") == "hello from a service"
+    )
     assert entry_sent["id"] == response["id"]
 
     picture = tmp_path / "dot.png"
@@ -314,18 +376,31 @@ async def test_services_end_to_end(
     await hass.services.async_call(
         DOMAIN,
         "send_message",
-        {"chat_id": private, "media_path": str(picture), "msg": "caption from msg", "config_entry_id": entry.entry_id},
+        {
+            "chat_id": private,
+            "media_path": str(picture),
+            "msg": "caption from msg",
+            "config_entry_id": entry.entry_id,
+        },
         blocking=True,
     )
-    image = await simulator.control.wait_sent(lambda item: item.get("caption") == "caption from msg")
+    image = await simulator.control.wait_sent(
+        lambda item: item.get("caption") == "caption from msg"
+    )
     assert image["type"] == "image"
     assert image["media"]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
-    chats = await hass.services.async_call(DOMAIN, "get_chats", {}, blocking=True, return_response=True)
+    chats = await hass.services.async_call(
+        DOMAIN, "get_chats", {}, blocking=True, return_response=True
+    )
     assert chats is not None
     assert private in {chat["id"]["_serialized"] for chat in chats["chats"]}
     messages = await hass.services.async_call(
-        DOMAIN, "get_messages", {"chat_id": private, "limit": 1}, blocking=True, return_response=True
+        DOMAIN,
+        "get_messages",
+        {"chat_id": private, "limit": 1},
+        blocking=True,
+        return_response=True,
     )
     assert messages is not None
     assert len(messages["messages"]) == 1
@@ -333,14 +408,22 @@ async def test_services_end_to_end(
     media_id = await simulator.control.incoming(
         private,
         type="image",
-        media={"mimetype": "image/png", "filename": "in.png", "data_b64": base64.b64encode(PNG).decode()},
+        media={
+            "mimetype": "image/png",
+            "filename": "in.png",
+            "data_b64": base64.b64encode(PNG).decode(),
+        },
     )
     await simulator.control.wait_for(
         lambda: entry.runtime_data.client.find_message(private, media_id.rsplit("_", 1)[-1]),
         lambda found: found is not None,
     )
     as_base64 = await hass.services.async_call(
-        DOMAIN, "download_media", {"chat_id": private, "message_id": media_id}, blocking=True, return_response=True
+        DOMAIN,
+        "download_media",
+        {"chat_id": private, "message_id": media_id},
+        blocking=True,
+        return_response=True,
     )
     assert as_base64 is not None
     assert base64.b64decode(as_base64["data_base64"]) == PNG
@@ -353,7 +436,7 @@ async def test_services_end_to_end(
         return_response=True,
     )
     assert saved is not None
-    assert Path(saved["path"]).read_bytes() == PNG
+    assert await hass.async_add_executor_job(Path(saved["path"]).read_bytes) == PNG
     # The same path again is refused unless overwrite is set.
     with pytest.raises(ServiceValidationError) as caught:
         await hass.services.async_call(
@@ -382,7 +465,10 @@ async def test_services_end_to_end(
         ("set_available", {}),
     ):
         await hass.services.async_call(DOMAIN, service, data, blocking=True)
-    kinds = [(item["kind"], item.get("action") or item.get("state") or item.get("emoji")) for item in await sent_after(simulator, seq)]
+    kinds = [
+        (item["kind"], item.get("action") or item.get("state") or item.get("emoji"))
+        for item in await sent_after(simulator, seq)
+    ]
     assert ("chat", "archive") in kinds
     assert ("chat_state", "composing") in kinds
     assert ("reaction", "❤️") in kinds
@@ -411,7 +497,7 @@ async def test_services_end_to_end(
 
 async def test_outbox_while_reconnecting(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
 ) -> None:
     client = await setup_api(hass, simulator, hass_client)
@@ -421,29 +507,59 @@ async def test_outbox_while_reconnecting(
     await simulator.control.connection("drop")
     await account.client.wait_for_state(ClientState.RECONNECTING, timeout=30)
 
-    response = await client.post(f"{API_BASE}/chats/{private}/messages", json={"msg": "queued", "fail_fast": True})
+    response = await client.post(
+        f"{API_BASE}/chats/{private}/messages", json={"msg": "queued", "fail_fast": True}
+    )
     assert response.status == 503
     assert response.headers["Retry-After"]
-    response = await client.post(f"{API_BASE}/chats/{private}/messages", json={"msg": "queued"})
-    assert response.status == 202, await response.text()
-    assert (await response.json())["queued"] is True
+    bodies = ["queued 1", "queued 2", "queued 3"]
+    for body in bodies:
+        response = await client.post(f"{API_BASE}/chats/{private}/messages", json={"msg": body})
+        assert response.status == 202, await response.text()
+        assert (await response.json())["queued"] is True
+    # The service answers the same way.
+    queued = await hass.services.async_call(
+        DOMAIN,
+        "send_message",
+        {"chat_id": private, "msg": "queued 4"},
+        blocking=True,
+        return_response=True,
+    )
+    assert queued is not None
+    assert queued["queued"] is True
+    bodies.append("queued 4")
+    assert account.outbox.pending == 4
 
     await simulator.control.connection("restore")
     await account.client.wait_for_state(ClientState.CONNECTED, timeout=60)
-    await simulator.control.wait_sent(lambda item: item.get("body") == "queued", timeout=30)
-    assert [item["body"] for item in await simulator.control.sent() if item.get("body") == "queued"] == ["queued"]
+    await simulator.control.wait_sent(lambda item: item.get("body") == "queued 4", timeout=30)
+    # In order and exactly once; the refused fail_fast send never left.
+    sent = [
+        item["body"]
+        for item in await simulator.control.sent()
+        if str(item.get("body")).startswith("queued")
+    ]
+    assert sent == bodies
+
+    async def pending() -> int:
+        return int(account.outbox.pending)
+
+    # The outbox forgets an item just after WhatsApp took it.
+    await simulator.control.wait_for(pending, lambda count: count == 0)
 
 
 @pytest.mark.parametrize("account_selector", ["entry", "number"])
 async def test_rest_account_parameter(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
     account_selector: str,
 ) -> None:
     client = await setup_api(hass, simulator, hass_client)
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    value = entry.entry_id if account_selector == "entry" else "+" + str(entry.unique_id).split("@")[0]
+    value = (
+        entry.entry_id if account_selector == "entry" else "+" + str(entry.unique_id).split("@")[0]
+    )
     response = await client.get(f"{API_BASE}/status", params={"account": value})
     assert response.status == 200
     assert (await response.json())["status"] == "CONNECTED"
@@ -451,7 +567,7 @@ async def test_rest_account_parameter(
 
 async def test_media_from_url(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
 ) -> None:
     """The add-on's ``url`` body: the file is fetched by Home Assistant and sent with its caption."""
@@ -468,7 +584,10 @@ async def test_media_from_url(
         private, _ = await pick_chats(simulator)
         response = await client.post(
             f"{API_BASE}/chats/{private}/messages",
-            json={"url": str(server.make_url("/pictures/dot.png")), "options": {"caption": "from a URL"}},
+            json={
+                "url": str(server.make_url("/pictures/dot.png")),
+                "options": {"caption": "from a URL"},
+            },
         )
         assert response.status == 200, await response.text()
         sent = await simulator.control.wait_sent(lambda item: item.get("caption") == "from a URL")
@@ -481,25 +600,31 @@ async def test_media_from_url(
 
 async def test_two_accounts(
     hass: HomeAssistant,
-    simulator: Simulator,  # noqa: F811
+    simulator: Simulator,
     hass_client: Any,
 ) -> None:
     """With two accounts, calls must name one; each call reaches its own account only."""
     client = await setup_api(hass, simulator, hass_client)
     first = hass.config_entries.async_entries(DOMAIN)[0]
-    async with Simulator(chats=3, messages=2, contacts=3, groups=1) as other:
+    # Another seed: another phone number.
+    async with Simulator(chats=3, messages=2, contacts=3, groups=1, seed=2) as other:
+        second = await add_linked_entry(hass, other, profile="second")
         try:
-            second = await add_linked_entry(hass, other, profile="second")
+            assert second.unique_id != first.unique_id
             response = await client.get(f"{API_BASE}/status")
             assert response.status == 400
             assert (await response.json())["error"]["field"] == "account"
             with pytest.raises(ServiceValidationError):
-                await hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
+                await hass.services.async_call(
+                    DOMAIN, "get_status", {}, blocking=True, return_response=True
+                )
 
             private_two, _ = await pick_chats(other)
             number_two = "+" + str(second.unique_id).split("@")[0]
             response = await client.post(
-                f"{API_BASE}/chats/{private_two}/messages", params={"account": number_two}, json={"msg": "to two"}
+                f"{API_BASE}/chats/{private_two}/messages",
+                params={"account": number_two},
+                json={"msg": "to two"},
             )
             assert response.status == 200, await response.text()
             await other.control.wait_sent(lambda item: item.get("body") == "to two")
@@ -513,7 +638,9 @@ async def test_two_accounts(
             )
             await simulator.control.wait_sent(lambda item: item.get("body") == "to one")
             assert not [item for item in await other.control.sent() if item.get("body") == "to one"]
-            assert not [item for item in await simulator.control.sent() if item.get("body") == "to two"]
+            assert not [
+                item for item in await simulator.control.sent() if item.get("body") == "to two"
+            ]
         finally:
+            # Closed before its simulator stops; the fixture closes the first account.
             await hass.config_entries.async_unload(second.entry_id)
-            await hass.async_block_till_done(wait_background_tasks=True)

@@ -9,6 +9,7 @@ import string
 from typing import Any
 
 from homeassistant.core import HomeAssistant, SupportsResponse
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 import pytest
 import schemathesis
@@ -308,3 +309,16 @@ async def test_views_registered_for_every_route(hass: HomeAssistant) -> None:
                 registered.add((route.method, _shape(path.removeprefix(API_BASE))))
     assert registered >= served_routes()
     assert ("GET", "/openapi.json") in registered
+
+
+async def test_home_assistant_accepts_services_yaml(hass: HomeAssistant) -> None:
+    """Home Assistant's own loader validates services.yaml (selectors included) and describes every field."""
+    services.async_setup_services(hass)
+    descriptions = await async_get_all_descriptions(hass)
+    described = descriptions[DOMAIN]
+    assert set(described) == DESIGN_SERVICES
+    for operation in OPERATIONS:
+        fields = described[operation.service]["fields"]
+        assert set(fields) == {str(key) for key in services.service_schema(operation).schema}
+        # Names come from the translations, so strings.json reached Home Assistant.
+        assert described[operation.service]["name"] == operation.title

@@ -10,9 +10,9 @@ import pytest
 import voluptuous as vol
 
 from custom_components.whatsapp_web import services
-from custom_components.whatsapp_web.client.models import ClientState
+from custom_components.whatsapp_web.client.models import ClientState, MediaFile
 from custom_components.whatsapp_web.const import DOMAIN
-from custom_components.whatsapp_web.operations import OPERATIONS, Face, Operation
+from custom_components.whatsapp_web.operations import OPERATIONS, DownloadedMedia, Face, Operation
 
 from .operations_support import add_account
 
@@ -178,6 +178,21 @@ async def test_local_files_need_an_administrator_and_the_allowlist(
     assert caught.value.translation_key == "not_connected"
 
 
+async def test_unknown_user_is_not_trusted(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A context naming a user that does not exist (any more) is no administrator."""
+    add_account(hass)
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            "send_message",
+            {"chat_id": "34600000002", "media_path": str(tmp_path / "x.jpg")},
+            blocking=True,
+            context=Context(user_id="0123456789abcdef0123456789abcdef"),
+        )
+    assert caught.value.translation_key == "local_files_admin_only"
+
+
 async def test_media_urls_need_the_allowlist_for_users_who_are_not_admins(
     hass: HomeAssistant, hass_read_only_user: User
 ) -> None:
@@ -237,3 +252,19 @@ def test_service_schemas_take_config_entry_id() -> None:
         assert "config_entry_id" in {str(key) for key in schema.schema}
         # No REST-only field leaks into a service.
         assert "to" not in {str(key) for key in schema.schema}
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        ("photo.jpg", "photo.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("folder\\note.txt", "note.txt"),
+        ("..", "34600000002@c.us_3EB0AB.ogg"),
+        (None, "34600000002@c.us_3EB0AB.ogg"),
+    ],
+)
+def test_download_file_names_stay_in_their_folder(reported: str | None, expected: str) -> None:
+    """WhatsApp's own name without its folders, else the add-on's ``<chat>_<message>.<subtype>``."""
+    media = MediaFile(data=b"x", mimetype="audio/ogg; codecs=opus", filename=reported)
+    assert DownloadedMedia(media, "34600000002@c.us", "3EB0AB").filename == expected

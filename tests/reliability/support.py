@@ -7,7 +7,6 @@ resident memory, the simulator's control API for what WhatsApp saw.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 import contextlib
 from dataclasses import dataclass, field
 import gc
@@ -15,9 +14,12 @@ import os
 from pathlib import Path
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # Figures measured by the tests of this run, printed as a table at the end (see conftest.py).
 FIGURES: list[tuple[str, str, str]] = []
@@ -30,7 +32,7 @@ def record_figure(case: str, measure: str, value: Any) -> None:
 
 def open_fds() -> int:
     """File descriptors this process holds now."""
-    return len(os.listdir("/proc/self/fd"))
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
 
 
 def browser_processes(root_pid: int | None = None) -> list[psutil.Process]:
@@ -105,7 +107,7 @@ class ResourceSample:
         browsers = processes_using(marker) if marker else browser_processes()
         tasks = [task for task in asyncio.all_tasks() if not task.done()]
         return cls(
-            task_names=sorted(task.get_name() for task in tasks),
+            task_names=sorted(f"{task.get_name()}:{task.get_coro()!r}"[:200] for task in tasks),
             at=time.monotonic(),
             fds=open_fds(),
             tasks=len(tasks),

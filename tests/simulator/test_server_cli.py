@@ -293,10 +293,11 @@ def test_generated_containers_are_well_formed() -> None:
 
 
 def test_five_thousand_chats_build_and_snapshot_fast() -> None:
-    started = time.monotonic()
+    # CPU time of this process: other work on a busy machine does not count against it.
+    started = time.process_time()
     account = seed.build_account(chats=5000, messages=20, seed=3)
     snapshot = json.dumps(account.snapshot())
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert len(account.chats) == 5000
     assert snapshot.count('"unreadCount"') == 5000
     assert elapsed < 4.0, elapsed

@@ -418,3 +418,16 @@ async def test_offline_route_without_page_then_delivery(
     assert (await again.expect("offline"))["pending"] == 2
     msgs = [(await again.expect("msg_add"))["msg"] for _ in range(2)]
     assert all(m["id"]["remote"] == group and m["author"] for m in msgs)
+
+
+async def test_group_route_refuses_non_members(sim: Simulator) -> None:
+    group_id = sample_ids(sim)["group"]
+    for action, fields, field in (
+        ("remove", {"participants": ["4915550009999@c.us"]}, "participants"),
+        ("leave", {"author": "4915550009999@c.us"}, "author"),
+        ("demote", {"participants": ["4915550009999@c.us"]}, "participants"),
+    ):
+        with pytest.raises(ControlError) as err:
+            await sim.control.group(group_id, action, **fields)
+        assert err.value.status == 404
+        assert err.value.body["error"]["field"] == field

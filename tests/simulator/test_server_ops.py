@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 import hashlib
@@ -448,3 +449,18 @@ async def test_ops_reach_other_pages(sim: Simulator, make_page: MakePage) -> Non
     await first.no_frame("msg_add", wait=0.2)
     await first.ok("chat_action", chat=chat, action="archive")
     assert await second.expect("chat_upsert", where=lambda f: f["chat"]["archive"])
+
+
+async def test_ack_waits_for_a_message_still_being_sent(sim: Simulator, linked: PageClient) -> None:
+    chat = direct_chat(sim)
+    msg = own_msg(chat, "in flight")
+    key = msg["id"]["_serialized"]
+    # The phone's ack is requested before the page's send_message reached the server.
+    ack = asyncio.ensure_future(sim.control.ack(key, 2))
+    await asyncio.sleep(0.2)
+    assert not ack.done()
+    await linked.ok("send_message", chat=chat, msg=msg)
+    await asyncio.wait_for(ack, timeout=5)
+    update = await linked.expect("msg_update", id=key)
+    assert update["changes"] == {"ack": 2}
+    assert (await sim.control.message(key))["ack"] == 2

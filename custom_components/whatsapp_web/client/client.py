@@ -255,6 +255,8 @@ class WhatsAppWebClient:
         self._cursor_dirty = False
         self._cursor_task: asyncio.Task[None] | None = None
         self._failed_attempts = 0
+        # (operation, missing member) pairs already logged: a change is logged once.
+        self._reported_missing: set[tuple[str, str]] = set()
 
     # -----------------------------------------------------------------------------------------
     # Public state
@@ -609,6 +611,8 @@ class WhatsAppWebClient:
                 self._set_state(ClientState.NEEDS_PAIRING)
         elif state in _BLOCKED_STATES:
             self._error = f"WhatsApp Web refuses to work: {state}"
+            if previous != state:
+                _LOGGER.warning("WhatsApp Web refuses to work (%s); a repair is needed", state)
             self._set_state(ClientState.FAILED)
             self._emit(Disconnected(state))
         elif state in _LINKING_STATES and self._state in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT):
@@ -839,6 +843,12 @@ class WhatsAppWebClient:
             return answer.get("result")
         failure = _page_error(operation, answer.get("error") or {})
         if isinstance(failure, WhatsAppWebChanged):
+            if (operation, failure.missing) not in self._reported_missing:
+                # One clear line per change, not one per call that meets it.
+                self._reported_missing.add((operation, failure.missing))
+                _LOGGER.warning(
+                    "WhatsApp Web changed: %s is missing; %s fails until it is back", failure.missing, operation
+                )
             self._emit(CapabilityMissing(operation, failure.missing))
         raise failure
 

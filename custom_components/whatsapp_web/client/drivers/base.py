@@ -118,3 +118,15 @@ def first_line_of_error(description: str) -> str:
     """
     message, _, _ = description.partition("\n    at ")
     return message.strip() or description
+
+
+def desktop_user_agent(user_agent: str) -> str | None:
+    """The user agent a headless Chromium should present instead of its own, or ``None``.
+
+    Headless Chromium calls itself ``HeadlessChrome/<version>``; sites that check for a supported
+    browser (WhatsApp Web among them) may turn such a visitor away. The same browser with the
+    ordinary product name is what a desktop Chrome of that version sends.
+    """
+    if "HeadlessChrome/" not in user_agent:
+        return None
+    return user_agent.replace("HeadlessChrome/", "Chrome/")

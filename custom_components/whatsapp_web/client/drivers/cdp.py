@@ -35,6 +35,7 @@ from .base import (
     DriverError,
     DriverTimeout,
     PageError,
+    desktop_user_agent,
     first_line_of_error,
 )
 
@@ -221,6 +222,10 @@ class CdpDriver(BrowserDriver):
         self._main_frame_id = str(tree["frameTree"]["frame"]["id"])
         await self._page_command("Page.setLifecycleEventsEnabled", {"enabled": True})
         await self._page_command("Inspector.enable")
+        version = await self._command("Browser.getVersion")
+        user_agent = desktop_user_agent(str(version.get("userAgent", "")))
+        if user_agent is not None:
+            await self._page_command("Emulation.setUserAgentOverride", {"userAgent": user_agent})
         await self._page_command("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
         await self._page_command("Runtime.addBinding", {"name": binding_name})
         await self._page_command("Runtime.enable")
@@ -281,7 +286,9 @@ class CdpDriver(BrowserDriver):
         self._stopped = True
         self._stopping = True
         ws = self._ws
-        if ws is not None and not ws.closed and self._target_id is not None and self._page_alive:
+        # Also a tab that was created but never fully set up (open_page failed half way).
+        tab_open = self._target_id is not None and self._page_gone_reason is None
+        if ws is not None and not ws.closed and tab_open:
             with contextlib.suppress(DriverError, TimeoutError):
                 await self._command(
                     "Target.closeTarget", {"targetId": self._target_id}, timeout=CLOSE_TIMEOUT
@@ -426,12 +433,12 @@ class CdpDriver(BrowserDriver):
             entry = self._pending.get(data["id"])
             if entry is None:
                 return  # the caller gave up waiting (timeout) before the answer came
-            answer, _, method = entry
+            answer, _, command = entry
             if answer.done():
                 return
             if "error" in data:
                 error = data["error"] or {}
-                answer.set_exception(CdpCommandError(method, str(error.get("message"))))
+                answer.set_exception(CdpCommandError(command, str(error.get("message"))))
             else:
                 answer.set_result(data.get("result") or {})
             return

@@ -10,7 +10,6 @@ when a local browser is chosen, after this module was imported.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 import contextlib
 import logging
 import os
@@ -28,10 +27,13 @@ from .base import (
     DriverError,
     DriverTimeout,
     PageError,
+    desktop_user_agent,
     first_line_of_error,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from playwright.async_api import BrowserContext, CDPSession, Page, Playwright
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,23 +103,21 @@ def processes_using_profile(profile_dir: str) -> list[int]:
     parents: dict[int, int] = {}
     seeds: list[int] = []
     try:
-        entries = os.listdir("/proc")
+        entries = list(Path("/proc").iterdir())
     except OSError:
         return []  # not Linux: nothing to report
     for entry in entries:
-        if not entry.isdigit():
+        if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                # "pid (name) S ppid ...": the state and the parent follow the last ")".
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command_line = handle.read()
+            # "pid (name) S ppid ...": the state and the parent follow the last ")".
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            command_line = (entry / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue  # the process ended while we looked
         if fields[0] == b"Z":
             continue  # a zombie has exited already; it only waits for its parent
-        pid = int(entry)
+        pid = int(entry.name)
         parents[pid] = int(fields[1])
         if _names_profile(command_line, wanted):
             seeds.append(pid)
@@ -249,8 +249,13 @@ class PlaywrightDriver(BrowserDriver):
             # The binding first: the init script may call it as soon as a document starts.
             await page.expose_binding(binding_name, binding)
             await page.add_init_script(script=init_script)
-            # For what Playwright does not offer: stopping a navigation that timed out.
+            # For what Playwright does not offer: stopping a navigation that timed out, and
+            # presenting the browser as the desktop Chrome it is rather than "HeadlessChrome".
             self._devtools = await context.new_cdp_session(page)
+            version = await self._devtools.send("Browser.getVersion")
+            user_agent = desktop_user_agent(str(version.get("userAgent", "")))
+            if user_agent is not None:
+                await self._devtools.send("Emulation.setUserAgentOverride", {"userAgent": user_agent})
         except Exception as error:
             raise self._translate(error, "opening the page") from error
 

@@ -1,0 +1,303 @@
+"""What every benchmark shares: the simulator process, both clients, measurements, the table.
+
+Both sides meet the same simulator, started once per run as ``python -m simulator`` in its own process
+(so its CPU is not counted against either client):
+
+- this project's ``WhatsAppWebClient`` with the Playwright driver and Debian's Chromium, on the
+  simulator's own URL;
+- the unmodified whatsapp-web.js 1.34 through ``tests/compat/runner.js`` (Node + Puppeteer + the same
+  Chromium), on the simulator's page served for ``https://web.whatsapp.com/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient  # noqa: E402
+from custom_components.whatsapp_web.client.drivers.playwright import PlaywrightDriver  # noqa: E402
+from simulator.server import render_page  # noqa: E402
+from tests.compat.conftest import (  # noqa: E402
+    CHROMIUM,
+    WEB_VERSION,
+    SimulatorProcess,
+    WwebjsRunner,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from simulator.testing import SimulatorControl
+
+OURS = "whatsapp_web (this client)"
+THEIRS = "whatsapp-web.js 1.34"
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` percentile (0..1) by nearest rank; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+    return ordered[index]
+
+
+def summary_ms(seconds: list[float]) -> str:
+    """p50 / p99 / max in milliseconds."""
+    return (
+        f"p50 {percentile(seconds, 0.5) * 1000:.1f} ms, p99 {percentile(seconds, 0.99) * 1000:.1f} ms, "
+        f"max {max(seconds) * 1000:.1f} ms"
+        if seconds
+        else "n/a"
+    )
+
+
+@dataclass
+class Table:
+    """Rows of (scenario, measure, ours, theirs), printed as text and saved as JSON."""
+
+    title: str
+    header: tuple[str, str, str, str] = ("scenario", "measure", OURS, THEIRS)
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, scenario: str, measure: str, ours: Any, theirs: Any = "") -> None:
+        self.rows.append((scenario, measure, str(ours), str(theirs)))
+
+    def print(self) -> None:
+        columns = 4 if any(row[3] for row in self.rows) or self.header[3] else 3
+        header = self.header[:columns]
+        rows = [row[:columns] for row in self.rows]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(columns)]
+        line = "+".join("-" * (w + 2) for w in widths)
+        print(f"\n{self.title}")
+        print(line)
+        print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+        print(line)
+        for row in rows:
+            print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        print(line)
+
+    def save(self, path: Path | None) -> None:
+        if path is None:
+            return
+        path.write_text(
+            json.dumps(
+                {"title": self.title, "header": self.header, "rows": self.rows, "raw": self.raw},
+                indent=2,
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+        print(f"figures written to {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes and memory
+
+
+def descendants_named(root_pid: int, *names: str) -> list[psutil.Process]:
+    """Live descendants of ``root_pid`` whose process name contains one of ``names``."""
+    try:
+        root = psutil.Process(root_pid)
+        children = root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            name = child.name().lower()
+            if child.status() != psutil.STATUS_ZOMBIE and any(n in name for n in names):
+                found.append(child)
+    return found
+
+
+def memory_mib(processes: list[psutil.Process]) -> tuple[float, float]:
+    """(RSS, PSS) of the processes in MiB; PSS shares pages fairly among the processes using them."""
+    rss = pss = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            info = process.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
+    return rss / 2**20, pss / 2**20
+
+
+def our_memory() -> dict[str, float]:
+    """This Python process, Playwright's Node driver, and every Chromium process, in MiB."""
+    me = psutil.Process()
+    python_rss, python_pss = memory_mib([me])
+    node_rss, node_pss = memory_mib(descendants_named(me.pid, "node"))
+    browser_rss, browser_pss = memory_mib(descendants_named(me.pid, "chrom"))
+    return {
+        "python_rss": python_rss,
+        "driver_rss": node_rss,
+        "browser_rss": browser_rss,
+        "browser_pss": browser_pss,
+        "total_pss": python_pss + node_pss + browser_pss,
+    }
+
+
+def their_memory(runner: Any) -> dict[str, float]:
+    """runner.js's Node process and every Chromium process it started (its descendants), in MiB."""
+    process = runner._process  # noqa: SLF001 - runner.js's own process, for its memory
+    if process is None or process.returncode is not None:
+        return dict.fromkeys(("python_rss", "driver_rss", "browser_rss", "browser_pss", "total_pss"), 0.0)
+    node_rss, node_pss = memory_mib([psutil.Process(process.pid)])
+    browser_rss, browser_pss = memory_mib(descendants_named(process.pid, "chrom"))
+    return {
+        "python_rss": 0.0,
+        "driver_rss": node_rss,
+        "browser_rss": browser_rss,
+        "browser_pss": browser_pss,
+        "total_pss": node_pss + browser_pss,
+    }
+
+
+def describe_memory(figures: dict[str, float]) -> str:
+    return (
+        f"browser {figures['browser_rss']:.0f} RSS / {figures['browser_pss']:.0f} PSS; "
+        f"host {figures['python_rss'] + figures['driver_rss']:.0f} RSS; total {figures['total_pss']:.0f} PSS"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The simulator and the two clients
+
+
+@contextlib.asynccontextmanager
+async def simulator_process(chats: int, messages: int, contacts: int = 20, groups: int = 2) -> AsyncIterator[SimulatorProcess]:
+    """``python -m simulator`` with a data set of this size."""
+    simulator = SimulatorProcess()
+    await simulator.start(
+        "--chats", str(chats), "--messages", str(messages), "--contacts", str(contacts),
+        "--groups", str(groups), "--seed", "7", "--qr-interval", "60", "--log-level", "WARNING",
+    )
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+def work_directory() -> Path:
+    """A short temporary directory (Chromium's socket paths must stay short)."""
+    return Path(tempfile.mkdtemp(prefix="wa-bench-"))
+
+
+def our_client(url: str, profile: Path, **timing: Any) -> WhatsAppWebClient:
+    """This client with the Playwright driver on Debian's Chromium, production timings."""
+    profile.mkdir(parents=True, exist_ok=True)
+    return WhatsAppWebClient(
+        lambda: PlaywrightDriver(profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[]),
+        url=url,
+        **timing,
+    )
+
+
+async def link_ours(client: WhatsAppWebClient, control: SimulatorControl, timeout: float = 120) -> float:
+    """Start, scan the first QR, wait for connected; seconds from start to connected."""
+    started = time.monotonic()
+    await client.start()
+    async with asyncio.timeout(timeout):
+        async for qr in client.qr_codes():
+            await control.link(qr=qr)
+            break
+    await client.wait_for_state(ClientState.CONNECTED, timeout=timeout)
+    return time.monotonic() - started
+
+
+class TimedRunner(WwebjsRunner):
+    """A runner.js process whose events carry the monotonic time they were read (``_t``)."""
+
+    async def _read_stdout(self) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        async for raw in self._process.stdout:
+            arrived = time.monotonic()
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                self.stderr_lines.append(raw.decode(errors="replace"))
+                continue
+            item["_t"] = arrived
+            async with self._changed:
+                if "reply" in item and isinstance(item["reply"], int):
+                    self.replies[item["reply"]] = item
+                elif item.get("event") == "browser":
+                    self.browser_pid = int(item["pid"])
+                else:
+                    self.events.append(item)
+                self._changed.notify_all()
+        async with self._changed:
+            self.exited = True
+            self._changed.notify_all()
+
+
+@contextlib.asynccontextmanager
+async def wwebjs(simulator: SimulatorProcess, work: Path, name: str = "wwebjs") -> AsyncIterator[TimedRunner]:
+    """A whatsapp-web.js client (runner.js) on this simulator, closed with every process it started."""
+    cache = work / "wwebjs_cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / f"{WEB_VERSION}.html").write_text(render_page(simulator.ws_url, WEB_VERSION), encoding="utf-8")
+    auth = work / f"auth-{name}"
+    config = {
+        "cacheDir": str(cache),
+        "webVersion": WEB_VERSION,
+        "dataPath": str(auth),
+        "mode": "qr",
+        "chromium": CHROMIUM,
+        "authTimeoutMs": 120000,
+    }
+    runner = TimedRunner(name, config, profile_marker=str(auth))
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.close()
+
+
+async def link_theirs(runner: TimedRunner, control: SimulatorControl, started: float, timeout: float = 180) -> float:
+    """Scan whatsapp-web.js's first QR, wait for ``ready``; seconds from ``started``."""
+    qr = await runner.wait_event("qr", within=timeout)
+    await control.link(qr=qr["args"][0])
+    await runner.wait_event("ready", within=timeout)
+    return time.monotonic() - started
+
+
+async def timed(call: Callable[[], Any]) -> float:
+    """Seconds one awaited call takes."""
+    started = time.monotonic()
+    await call()
+    return time.monotonic() - started
+
+
+def cleanup(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+def environment() -> str:
+    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, Chromium {CHROMIUM}"

@@ -1,0 +1,293 @@
+"""This client against whatsapp-web.js on the same simulator: readiness, events, sends, chats, memory.
+
+    .venv/bin/python benchmarks/compare.py                 # the issue's sizes
+    .venv/bin/python benchmarks/compare.py --small         # a quick run
+    .venv/bin/python benchmarks/compare.py --json out.json --only ours
+
+Each side gets its own simulator process with the same seeded data, one after the other (never
+both at once, so they do not share the CPU). Measured per side:
+
+- link: from start to connected/ready with a fresh profile (QR scanned as soon as shown);
+- resume: from start to connected/ready with the linked profile (no QR);
+- idle memory with the data set loaded (RSS and PSS of the browser, the host process);
+- get_chats with every chat of the data set (median of 3);
+- event latency: ``POST /_sim/incoming`` -> the client's message event, one at a time (p50/p99);
+- incoming burst: messages from 10 chats at once -> events; throughput, lost, out of order;
+- sends: one after the other to one chat; latency (p50/p99), throughput, what reached /_sim/sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import defaultdict
+from pathlib import Path
+import statistics
+import time
+from typing import Any
+
+from common import (
+    Table,
+    TimedRunner,
+    cleanup,
+    describe_memory,
+    environment,
+    link_ours,
+    link_theirs,
+    our_client,
+    our_memory,
+    percentile,
+    simulator_process,
+    summary_ms,
+    their_memory,
+    work_directory,
+    wwebjs,
+)
+
+from custom_components.whatsapp_web.client import ClientState
+from custom_components.whatsapp_web.client.models import ClientEvent, MessageReceived
+from simulator.testing import SimulatorControl
+
+BURST_CHATS = 10
+
+
+async def private_chats(control: SimulatorControl, count: int) -> list[str]:
+    chats = [chat["id"] for chat in await control.chats() if not chat["is_group"]]
+    return chats[:count]
+
+
+async def incoming_burst(control: SimulatorControl, chats: list[str], total: int) -> dict[str, list[str]]:
+    """``total`` incoming messages, one sender per chat; the ids per chat, in the order sent."""
+    per_chat: dict[str, list[str]] = defaultdict(list)
+
+    async def sender(chat: str, count: int) -> None:
+        for n in range(count):
+            per_chat[chat].append(await control.incoming(chat, f"burst {n}"))
+
+    share = total // len(chats)
+    await asyncio.gather(*(sender(chat, share) for chat in chats))
+    return per_chat
+
+
+def burst_figures(per_chat: dict[str, list[str]], arrivals: list[tuple[float, str, str]], started: float) -> dict[str, Any]:
+    """Throughput, lost and out-of-order from (time, chat, id) arrivals."""
+    expected = {mid for ids in per_chat.values() for mid in ids}
+    seen = [(t, chat, mid) for t, chat, mid in arrivals if mid in expected]
+    got = {mid for _, _, mid in seen}
+    out_of_order = 0
+    for chat, ids in per_chat.items():
+        order = [mid for _, c, mid in seen if c == chat]
+        out_of_order += sum(1 for a, b in zip(order, [m for m in ids if m in got], strict=False) if a != b)
+    last = max((t for t, _, _ in seen), default=started)
+    return {
+        "received": len(got),
+        "lost": len(expected - got),
+        "duplicates": len(seen) - len(got),
+        "out_of_order": out_of_order,
+        "seconds": last - started,
+        "per_second": len(got) / (last - started) if last > started else float("nan"),
+    }
+
+
+async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    work = work_directory()
+    try:
+        async with simulator_process(args.chats, args.messages) as simulator:
+            control = SimulatorControl(simulator.url)
+            events: list[tuple[float, ClientEvent]] = []
+            client = our_client(simulator.url, work / "profile")
+            client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
+            try:
+                results["link"] = await link_ours(client, control)
+            finally:
+                await client.stop()
+            client = our_client(simulator.url, work / "profile")
+            client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
+            try:
+                started = time.monotonic()
+                await client.start()
+                await client.wait_for_state(ClientState.CONNECTED, timeout=180)
+                results["resume"] = time.monotonic() - started
+                await asyncio.sleep(args.settle)
+                results["memory"] = our_memory()
+                timings = []
+                for _ in range(3):
+                    started = time.monotonic()
+                    chats = await client.get_chats()
+                    timings.append(time.monotonic() - started)
+                results["get_chats"] = (statistics.median(timings), len(chats))
+                chats_ids = await private_chats(control, BURST_CHATS)
+                latencies = []
+                for n in range(args.latency_samples):
+                    events.clear()
+                    started = time.monotonic()
+                    message_id = await control.incoming(chats_ids[0], f"latency {n}")
+                    async with asyncio.timeout(30):
+                        while not any(isinstance(e, MessageReceived) and e.message.id == message_id for _, e in events):  # noqa: ASYNC110 - polls a list the client fills
+                            await asyncio.sleep(0.0005)
+                    arrived = next(t for t, e in events if isinstance(e, MessageReceived) and e.message.id == message_id)
+                    latencies.append(arrived - started)
+                results["event_latency"] = latencies
+                events.clear()
+                started = time.monotonic()
+                per_chat = await incoming_burst(control, chats_ids, args.burst)
+                expected = sum(map(len, per_chat.values()))
+                async with asyncio.timeout(120):
+                    while len({e.message.id for _, e in events if isinstance(e, MessageReceived)}) < expected:  # noqa: ASYNC110 - polls a list the client fills
+                        await asyncio.sleep(0.01)
+                await asyncio.sleep(1)
+                arrivals = [(t, e.message.chat_id, e.message.id) for t, e in events if isinstance(e, MessageReceived)]
+                results["burst"] = burst_figures(per_chat, arrivals, started)
+                await control.clear_sent()
+                send_latencies = []
+                started_all = time.monotonic()
+                for n in range(args.sends):
+                    started = time.monotonic()
+                    await client.send_message(chats_ids[1], f"send {n}")
+                    send_latencies.append(time.monotonic() - started)
+                total = time.monotonic() - started_all
+                delivered = [e for e in await control.sent() if e["kind"] == "message"]
+                results["sends"] = (send_latencies, total, len(delivered))
+            finally:
+                await client.stop()
+            await control.close()
+    finally:
+        cleanup(work)
+    return results
+
+
+async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    work = work_directory()
+    try:
+        async with simulator_process(args.chats, args.messages) as simulator:
+            control = SimulatorControl(simulator.url)
+            started = time.monotonic()
+            async with wwebjs(simulator, work) as runner:
+                results["link"] = await link_theirs(runner, control, started)
+                # LocalAuth keeps the session once ready; give it a moment to write.
+                await asyncio.sleep(2)
+            started = time.monotonic()
+            async with wwebjs(simulator, work) as runner:
+                await runner.wait_event("ready", within=180)
+                results["resume"] = time.monotonic() - started
+                await asyncio.sleep(args.settle)
+                results["memory"] = their_memory(runner)
+                timings = []
+                for _ in range(3):
+                    started = time.monotonic()
+                    chats = await runner.command("getChats", within=300)
+                    timings.append(time.monotonic() - started)
+                results["get_chats"] = (statistics.median(timings), len(chats))
+                chats_ids = await private_chats(control, BURST_CHATS)
+                latencies = []
+                for n in range(args.latency_samples):
+                    mark = len(runner.events)
+                    started = time.monotonic()
+                    message_id = await control.incoming(chats_ids[0], f"latency {n}")
+                    event = await runner.wait_event(
+                        "message", lambda e, mid=message_id: e["args"][0]["id"]["_serialized"] == mid, within=30, start=mark
+                    )
+                    latencies.append(event["_t"] - started)
+                results["event_latency"] = latencies
+                mark = len(runner.events)
+                started = time.monotonic()
+                per_chat = await incoming_burst(control, chats_ids, args.burst)
+                expected = {mid for ids in per_chat.values() for mid in ids}
+
+                def arrivals(runner: TimedRunner = runner, mark: int = mark) -> list[tuple[float, str, str]]:
+                    return [
+                        (e["_t"], e["args"][0]["id"]["remote"] if isinstance(e["args"][0]["id"]["remote"], str) else e["args"][0]["id"]["remote"]["_serialized"], e["args"][0]["id"]["_serialized"])
+                        for e in runner.events[mark:]
+                        if e.get("event") == "message"
+                    ]
+
+                async with asyncio.timeout(180):
+                    while len({mid for _, _, mid in arrivals()} & expected) < len(expected):  # noqa: ASYNC110 - polls runner.js events
+                        await asyncio.sleep(0.02)
+                await asyncio.sleep(1)
+                results["burst"] = burst_figures(per_chat, arrivals(), started)
+                await control.clear_sent()
+                send_latencies = []
+                started_all = time.monotonic()
+                for n in range(args.sends):
+                    started = time.monotonic()
+                    await runner.command("sendMessage", chat=chats_ids[1], text=f"send {n}", within=60)
+                    send_latencies.append(time.monotonic() - started)
+                total = time.monotonic() - started_all
+                delivered = [e for e in await control.sent() if e["kind"] == "message"]
+                results["sends"] = (send_latencies, total, len(delivered))
+            await control.close()
+    finally:
+        cleanup(work)
+    return results
+
+
+def fill(table: Table, side: dict[str, Any] | None, column: int, args: argparse.Namespace) -> list[str]:
+    """Cells of one side, in row order."""
+    if side is None:
+        return ["(not run)"] * 9
+    sends, total, delivered = side["sends"]
+    burst = side["burst"]
+    seconds, count = side["get_chats"]
+    return [
+        f"{side['link']:.2f} s",
+        f"{side['resume']:.2f} s",
+        describe_memory(side["memory"]),
+        f"{seconds * 1000:.0f} ms ({count} chats)",
+        summary_ms(side["event_latency"]),
+        f"{burst['per_second']:.0f} msg/s; lost {burst['lost']}, duplicates {burst['duplicates']}, out of order {burst['out_of_order']}",
+        summary_ms(sends),
+        f"{args.sends / total:.0f} msg/s",
+        f"{delivered}/{args.sends}",
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=5000)
+    parser.add_argument("--messages", type=int, default=2, help="seeded messages per chat")
+    parser.add_argument("--sends", type=int, default=1000)
+    parser.add_argument("--burst", type=int, default=5000)
+    parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before reading memory")
+    parser.add_argument("--only", choices=("ours", "theirs"))
+    parser.add_argument("--small", action="store_true", help="chats 500, sends 100, burst 500, 50 latency samples")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.small:
+        args.chats, args.sends, args.burst, args.latency_samples, args.settle = 500, 100, 500, 50, 3.0
+    ours = await bench_ours(args) if args.only != "theirs" else None
+    theirs = await bench_theirs(args) if args.only != "ours" else None
+    table = Table(
+        f"whatsapp_web vs whatsapp-web.js on the simulator ({args.chats} chats x {args.messages} messages; "
+        f"{args.sends} sends; burst {args.burst}; {args.latency_samples} latency samples; {environment()})"
+    )
+    measures = [
+        ("link (fresh profile)", "start -> connected/ready"),
+        ("resume (linked profile)", "start -> connected/ready"),
+        ("idle memory", "MiB"),
+        ("get_chats", "median of 3"),
+        ("event latency", "POST /_sim/incoming -> event"),
+        (f"incoming burst of {args.burst}", "throughput; lost; order"),
+        (f"{args.sends} sends", "latency per send"),
+        (f"{args.sends} sends", "throughput (one after the other)"),
+        (f"{args.sends} sends", "reached /_sim/sent"),
+    ]
+    for (scenario, measure), a, b in zip(measures, fill(table, ours, 0, args), fill(table, theirs, 1, args), strict=True):
+        table.add(scenario, measure, a, b)
+    table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
+    table.print()
+    if ours and theirs:
+        ratio = theirs["get_chats"][0] / ours["get_chats"][0]
+        print(f"get_chats: this client is {ratio:.1f}x faster than whatsapp-web.js getChats")
+        print(
+            f"event latency p99: {percentile(ours['event_latency'], 0.99) * 1000:.1f} ms (target <= 20 ms); "
+            f"burst {ours['burst']['per_second']:.0f} msg/s (target >= 1000, 0 lost)"
+        )
+    table.save(args.json)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

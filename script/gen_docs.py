@@ -1,0 +1,186 @@
+"""Write the README's reference of services and REST routes from the operations table.
+
+    script/gen_docs            rewrite the generated part of README.md
+    script/gen_docs --check    exit 1 if README.md is not what the table says (tests/test_readme.py)
+
+Only the text between the two markers below is generated; the rest of the README is written by hand.
+The table (``custom_components/whatsapp_web/operations.py``) is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import sys
+from typing import TYPE_CHECKING, Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    # script/ is not a package: make the integration importable from the checkout.
+    sys.path.insert(0, str(REPO_ROOT))
+
+from homeassistant.core import SupportsResponse  # noqa: E402
+
+from custom_components.whatsapp_web.const import API_BASE, DOMAIN  # noqa: E402
+from custom_components.whatsapp_web.operations import (  # noqa: E402
+    OPERATIONS,
+    Face,
+    ResultKind,
+    Where,
+)
+
+if TYPE_CHECKING:
+    from custom_components.whatsapp_web.operations import Field, Operation
+
+README = REPO_ROOT / "README.md"
+BEGIN = "<!-- BEGIN GENERATED: operations (script/gen_docs) -->"
+END = "<!-- END GENERATED: operations -->"
+
+TAG_TITLES = {
+    "state": "State",
+    "chats": "Chats",
+    "messages": "Messages",
+    "groups": "Groups",
+    "contacts": "Contacts",
+    "me": "Your own account",
+}
+
+
+def _cell(text: str) -> str:
+    """Text fit for a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _example(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _routes(operation: Operation) -> str:
+    routes = [
+        f"`{route.method.value} {route.path}`" for route in operation.routes if not route.alias
+    ]
+    aliases = [f"`{route.method.value} {route.path}`" for route in operation.routes if route.alias]
+    text = "<br>".join(routes)
+    if aliases:
+        text += "<br>also " + ", ".join(aliases)
+    return text
+
+
+def _answer(operation: Operation) -> str:
+    """What a successful REST call answers."""
+    if operation.result is ResultKind.FILE:
+        return "200, the file"
+    if operation.result is ResultKind.SEND:
+        return "200, the sent message; 202 `{queued, outbox_id}` while it waits in the outbox"
+    if operation.status == 204:
+        return "204"
+    return f"{operation.status}, JSON"
+
+
+def _service_answer(operation: Operation) -> str:
+    """What the service returns to ``response_variable``."""
+    if operation.supports_response is SupportsResponse.NONE:
+        return "nothing"
+    kind = "always" if operation.supports_response is SupportsResponse.ONLY else "optional"
+    if operation.response_key:
+        return f"`{{{operation.response_key}: [...]}}` ({kind})"
+    return f"data ({kind})"
+
+
+def _field_line(field: Field) -> str:
+    where = {
+        Where.PATH: "path",
+        Where.QUERY: "query",
+        Where.BODY: "body",
+    }[field.where]
+    faces = {
+        Face.BOTH: f"service, REST {where}",
+        Face.SERVICE: "service only",
+        Face.REST: f"REST {where} only",
+    }[field.face]
+    parts = [f"`{field.key}`", "required" if field.required else "optional", faces]
+    line = f"  - {', '.join(parts)}: {field.description}"
+    if field.has_default:
+        line += f" Default `{_example(field.default)}`."
+    if field.example is not None:
+        line += f" Example: `{_example(field.example)}`."
+    return line
+
+
+def render_reference() -> str:
+    """The generated Markdown, markers excluded."""
+    lines = [
+        "Every operation is both a service (`whatsapp_web.<name>`) and a REST route under",
+        f"`{API_BASE}` (the add-on's path with `/api` replaced). Every service also takes",
+        "`config_entry_id`, and every REST call `?account=` (entry id or own number), needed only when",
+        "several accounts are linked. REST calls that change something need an administrator's token.",
+        'Errors are `{"error": {"code", "message", "field"?}}` with 400, 403, 404, 409, 413, 502,',
+        "503 (with `Retry-After`) or 504. The OpenAPI document is served at",
+        f"`{API_BASE}/openapi.json`.",
+        "",
+    ]
+    tags: list[str] = []
+    for operation in OPERATIONS:
+        if operation.tag not in tags:
+            tags.append(operation.tag)
+    for tag in tags:
+        operations = [operation for operation in OPERATIONS if operation.tag == tag]
+        lines += [
+            f"#### {TAG_TITLES.get(tag, tag.title())}",
+            "",
+            "| service | REST route | REST answer | service returns | admin |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for operation in operations:
+            lines.append(
+                f"| `{operation.service}` | {_routes(operation)} | {_cell(_answer(operation))} | "
+                f"{_cell(_service_answer(operation))} | {'yes' if operation.mutating else 'no'} |"
+            )
+        lines += ["", "<details><summary>Fields</summary>", ""]
+        for operation in operations:
+            lines.append(f"- **`{operation.service}`**: {_cell(operation.description)}")
+            if not operation.fields:
+                lines.append("  - no fields")
+            lines += [_field_line(field) for field in operation.fields]
+        lines += ["", "</details>", ""]
+    count_routes = sum(len(operation.routes) for operation in OPERATIONS)
+    lines.append(
+        f"{len(OPERATIONS)} services (`{DOMAIN}.*`) and {count_routes} REST routes "
+        "(add-on documentation forms included)."
+    )
+    return "\n".join(lines)
+
+
+def updated_readme(current: str) -> str:
+    """``current`` with the generated part replaced."""
+    try:
+        head, rest = current.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+    except ValueError as error:
+        raise SystemExit(f"README.md lacks the markers {BEGIN!r} and {END!r}") from error
+    return f"{head}{BEGIN}\n{render_reference()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite or check README.md."""
+    parser = argparse.ArgumentParser(prog="script/gen_docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 when stale")
+    args = parser.parse_args(argv)
+    current = README.read_text(encoding="utf-8")
+    wanted = updated_readme(current)
+    if args.check:
+        if wanted != current:
+            sys.stderr.write("README.md is stale: run script/gen_docs\n")
+            return 1
+        return 0
+    if wanted != current:
+        README.write_text(wanted, encoding="utf-8")
+        sys.stderr.write("README.md updated\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tests of the remote-browser add-on in addon/."""
