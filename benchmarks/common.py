@@ -143,18 +143,21 @@ def memory_mib(processes: list[psutil.Process]) -> tuple[float, float]:
     return rss / 2**20, pss / 2**20
 
 
-def our_memory() -> dict[str, float]:
-    """This Python process, Playwright's Node driver, and every Chromium process, in MiB."""
+def our_memory(baseline_rss_mib: float) -> dict[str, float]:
+    """This client's share of this Python process (RSS over ``baseline_rss_mib``, read before the
+    client started: the benchmark's own imports are not the client's), Playwright's Node driver and
+    every Chromium process, in MiB."""
     me = psutil.Process()
-    python_rss, python_pss = memory_mib([me])
+    python_rss, _ = memory_mib([me])
     node_rss, node_pss = memory_mib(descendants_named(me.pid, "node"))
     browser_rss, browser_pss = memory_mib(descendants_named(me.pid, "chrom"))
+    python_share = max(0.0, python_rss - baseline_rss_mib)
     return {
-        "python_rss": python_rss,
+        "python_rss": python_share,
         "driver_rss": node_rss,
         "browser_rss": browser_rss,
         "browser_pss": browser_pss,
-        "total_pss": python_pss + node_pss + browser_pss,
+        "total_pss": python_share + node_pss + browser_pss,
     }
 
 
@@ -177,7 +180,7 @@ def their_memory(runner: Any) -> dict[str, float]:
 def describe_memory(figures: dict[str, float]) -> str:
     return (
         f"browser {figures['browser_rss']:.0f} RSS / {figures['browser_pss']:.0f} PSS; "
-        f"host {figures['python_rss'] + figures['driver_rss']:.0f} RSS; total {figures['total_pss']:.0f} PSS"
+        f"host {figures['python_rss'] + figures['driver_rss']:.0f}; total {figures['total_pss']:.0f}"
     )
 
 

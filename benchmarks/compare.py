@@ -43,6 +43,7 @@ from common import (
     work_directory,
     wwebjs,
 )
+import psutil
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.models import ClientEvent, MessageReceived
@@ -95,6 +96,7 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with simulator_process(args.chats, args.messages) as simulator:
             control = SimulatorControl(simulator.url)
+            baseline = psutil.Process().memory_info().rss / 2**20
             events: list[tuple[float, ClientEvent]] = []
             client = our_client(simulator.url, work / "profile")
             client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
@@ -110,7 +112,7 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
                 await client.wait_for_state(ClientState.CONNECTED, timeout=180)
                 results["resume"] = time.monotonic() - started
                 await asyncio.sleep(args.settle)
-                results["memory"] = our_memory()
+                results["memory"] = our_memory(baseline)
                 timings = []
                 for _ in range(3):
                     started = time.monotonic()
@@ -267,7 +269,7 @@ async def main() -> None:
     measures = [
         ("link (fresh profile)", "start -> connected/ready"),
         ("resume (linked profile)", "start -> connected/ready"),
-        ("idle memory", "MiB"),
+        ("idle memory", "MiB (host: client's Python share + Node driver)"),
         ("get_chats", "median of 3"),
         ("event latency", "POST /_sim/incoming -> event"),
         (f"incoming burst of {args.burst}", "throughput; lost; order"),

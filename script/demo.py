@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 import signal
 import sys
+import time
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +29,13 @@ if str(REPO_ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 
 from tests.e2e.harness import (  # noqa: E402
+    HASS_STOP_TIMEOUT,
     HarnessError,
     Stack,
     StackSettings,
     api_json,
     free_port,
+    kill_browsers_using,
     port_is_free,
     process_group_alive,
 )
@@ -88,16 +91,33 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class AlreadyRunning(Exception):
+    """Another demo runs on the same directory."""
+
+    def __init__(self, pid: int) -> None:
+        """Remember which process."""
+        super().__init__(f"a demo is already running (pid {pid})")
+        self.pid = pid
+
+
+def stop_process_group(pgid: int) -> None:
+    """SIGTERM a process group, wait for it to end, SIGKILL what is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + HASS_STOP_TIMEOUT
+    while process_group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 def claim_directory(directory: Path) -> None:
     """Refuse a second running demo on the same directory; clear up after one that was killed."""
     processes_file = directory / "processes.json"
     previous = _read_json(processes_file)
     demo_pid = previous.get("demo")
     if isinstance(demo_pid, int) and demo_pid != os.getpid() and _pid_alive(demo_pid):
-        raise HarnessError(
-            f"a demo is already running on {directory} (pid {demo_pid}); "
-            f"its addresses are in {directory / 'demo.json'}"
-        )
+        raise AlreadyRunning(demo_pid)
     # A demo killed with SIGKILL could not stop its children: stop the process groups it recorded.
     for name in ("hass", "simulator"):
         pgid = previous.get(name)
@@ -105,8 +125,8 @@ def claim_directory(directory: Path) -> None:
             _LOGGER.warning(
                 "stopping the %s left by an earlier demo (process group %s)", name, pgid
             )
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signal.SIGTERM)
+            stop_process_group(pgid)
+    kill_browsers_using(directory)
     _write_json(processes_file, {"demo": os.getpid()})
 
 
@@ -205,7 +225,20 @@ async def main_async(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM; always stop every process."""
     args.dir = args.dir.resolve()
     args.dir.mkdir(parents=True, exist_ok=True)
-    claim_directory(args.dir)
+    try:
+        claim_directory(args.dir)
+    except AlreadyRunning as running:
+        # Not an error: the demo asked for is there. Say where, and leave it alone.
+        info = _read_json(args.dir / "demo.json")
+        _LOGGER.warning(
+            "%s on %s; not starting another. Stop it with: kill %s",
+            running,
+            args.dir,
+            running.pid,
+        )
+        if info:
+            sys.stdout.write(json.dumps(info) + "\n")
+        return 0
     ha_port, simulator_port = choose_ports(args)
     stack = Stack(
         StackSettings(

@@ -484,6 +484,8 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, reload_even_if_entry_is_unchanged=reload
                 )
+            # The entry takes this flow's browser, and with it a profile this flow may have made.
+            self._new_profile = None
             return self.async_update_reload_and_abort(entry, data=self._data)
         if any(
             entry.unique_id == me.id for entry in self._async_current_entries(include_ignore=False)

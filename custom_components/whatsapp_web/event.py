@@ -36,6 +36,8 @@ class WhatsAppIncomingEvent(WhatsAppEntity, EventEntity):
     """Incoming messages and calls; the attributes say who, where and what."""
 
     _attr_translation_key = "incoming"
+    # Message texts and names stay out of the recorder's history (the state shows the latest only).
+    _unrecorded_attributes = frozenset({"body", "sender_name"})
 
     def __init__(self, account: WhatsAppAccount) -> None:
         """Bind the entity to the account."""

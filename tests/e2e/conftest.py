@@ -1,9 +1,9 @@
 """One real Home Assistant for the end-to-end tests: a ``hass`` process, a simulator process, linked.
 
-The stack starts once per test session (about 10 s) and is stopped at the end, with a check that no
-process it started is left (hass, the simulator, the browsers hass launched). Tests talk to it over
-HTTP and WebSocket from their own event loop, so they request ``socket_enabled`` (the Home Assistant
-test harness blocks sockets otherwise).
+The stack starts once for this folder's tests (about 10 s) and is stopped after the last of them, with
+a check that no process it started is left (hass, the simulator, the browsers hass launched). Tests
+talk to it over HTTP and WebSocket from their own event loop, so they request ``socket_enabled`` (the
+Home Assistant test harness blocks sockets otherwise).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 import pytest_socket
 
 from tests.e2e.harness import (
-    HarnessError,
     Stack,
     StackSettings,
     browsers_using,
@@ -70,14 +69,14 @@ def auto_enable_custom_integrations() -> None:
     """No in-process Home Assistant here: the tests drive a real ``hass`` process."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_stack() -> Iterator[Stack]:
     """Simulator + hass, onboarded, with a long-lived token, the simulator's account linked."""
     if shutil.which("/usr/bin/chromium") is None:
         pytest.fail(
             "the end-to-end tests need Debian's Chromium at /usr/bin/chromium (script/setup)"
         )
-    # The harness disables sockets before each test; this session-wide set-up opens its own.
+    # The harness disables sockets before each test; this set-up, shared by the tests, needs them.
     pytest_socket.enable_socket()
     directory = Path(tempfile.mkdtemp(prefix="wa-e2e-"))
     stack = Stack(
@@ -102,9 +101,6 @@ def e2e_stack() -> Iterator[Stack]:
 
         run_in_thread(bring_up)
         yield stack
-    except HarnessError:
-        stack.stop()
-        raise
     finally:
         stack.stop()
         leftovers = []

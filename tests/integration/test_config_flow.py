@@ -647,6 +647,23 @@ async def test_reconfigure_to_a_remote_browser_links_it(
         }
         await hass.async_block_till_done()
         await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
+
+        # And back to a local Chromium: a new profile, linked again, kept by the entry.
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "local"}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM}
+        )
+        result = await pick_qr(hass, flows, result)
+        result = await scan(flows, simulator, result)
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert entry.data[CONF_BROWSER] == BROWSER_LOCAL
+        assert entry.data[CONF_PROFILE] != "main"
+        assert profile_path(hass, entry.data[CONF_PROFILE]).is_dir()
+        await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
         await close_everything(hass)
     finally:
         await remote.stop()

@@ -90,6 +90,9 @@ DOCUMENTED_FORMS = {
 }
 
 
+REGENERATE = "run: .venv/bin/python -m tests.integration.regenerate_services && script/translations"
+
+
 def _shape(path: str) -> str:
     """A path with every parameter written ``{}`` (``:id`` in the add-on, ``{chat_id}`` here)."""
     return re.sub(r"(:\w+|{\w+})", "{}", path)
@@ -172,7 +175,7 @@ def test_status_codes_and_responses() -> None:
 
 def test_services_yaml_matches_table() -> None:
     on_disk = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
-    assert on_disk == services.services_yaml_content()
+    assert on_disk == services.services_yaml_content(), REGENERATE
     for operation in OPERATIONS:
         schema_keys = {str(key) for key in services.service_schema(operation).schema}
         assert set(on_disk[operation.service]["fields"]) == schema_keys, operation.name
@@ -185,7 +188,7 @@ def test_services_yaml_matches_table() -> None:
 
 def test_strings_match_table() -> None:
     strings = json.loads((INTEGRATION / "strings.json").read_text(encoding="utf-8"))
-    assert strings["services"] == services.services_strings()
+    assert strings["services"] == services.services_strings(), REGENERATE
     for operation in OPERATIONS:
         described = strings["services"][operation.service]
         assert described["name"]
