@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient  # noqa: E402
+from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver  # noqa: E402
 from custom_components.whatsapp_web.client.drivers.playwright import PlaywrightDriver  # noqa: E402
 from simulator.server import render_page  # noqa: E402
 from tests.compat.conftest import (  # noqa: E402
@@ -39,6 +40,7 @@ from tests.compat.conftest import (  # noqa: E402
     SimulatorProcess,
     WwebjsRunner,
 )
+from tests.support.clients import RemoteChromium  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -207,14 +209,33 @@ def work_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="wa-bench-"))
 
 
-def our_client(url: str, profile: Path, **timing: Any) -> WhatsAppWebClient:
-    """This client with the Playwright driver on Debian's Chromium, production timings."""
+def our_client(url: str, profile: Path, remote_url: str | None = None, **timing: Any) -> WhatsAppWebClient:
+    """This client on Debian's Chromium, production timings: launched through Playwright, or, with
+    ``remote_url``, reached through the CDP driver (a Chromium started with a DevTools port)."""
     profile.mkdir(parents=True, exist_ok=True)
+    if remote_url is not None:
+        return WhatsAppWebClient(lambda: CdpDriver(remote_url), url=url, **timing)
     return WhatsAppWebClient(
         lambda: PlaywrightDriver(profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[]),
         url=url,
         **timing,
     )
+
+
+@contextlib.asynccontextmanager
+async def browser_for_ours(driver: str, profile: Path) -> AsyncIterator[str | None]:
+    """For the CDP driver, a Chromium with a DevTools port on 127.0.0.1 (its URL); else None."""
+    if driver != "cdp":
+        yield None
+        return
+    await asyncio.to_thread(profile.mkdir, parents=True, exist_ok=True)
+    # RemoteChromium waits for this file; a previous run's copy would name a dead port.
+    await asyncio.to_thread((profile / "DevToolsActivePort").unlink, missing_ok=True)
+    remote = RemoteChromium(profile)
+    try:
+        yield await remote.start()
+    finally:
+        await remote.stop()
 
 
 async def link_ours(client: WhatsAppWebClient, control: SimulatorControl, timeout: float = 120) -> float:

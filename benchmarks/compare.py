@@ -29,6 +29,7 @@ from typing import Any
 from common import (
     Table,
     TimedRunner,
+    browser_for_ours,
     cleanup,
     describe_memory,
     environment,
@@ -98,13 +99,17 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
             control = SimulatorControl(simulator.url)
             baseline = psutil.Process().memory_info().rss / 2**20
             events: list[tuple[float, ClientEvent]] = []
-            client = our_client(simulator.url, work / "profile")
-            client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
-            try:
-                results["link"] = await link_ours(client, control)
-            finally:
-                await client.stop()
-            client = our_client(simulator.url, work / "profile")
+            async with browser_for_ours(args.driver, work / "profile") as remote_url:
+                client = our_client(simulator.url, work / "profile", remote_url)
+                client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
+                try:
+                    results["link"] = await link_ours(client, control)
+                finally:
+                    await client.stop()
+            # The browser is started again (for CDP too): resuming is measured from a cold browser.
+            remote = browser_for_ours(args.driver, work / "profile")
+            remote_url = await remote.__aenter__()
+            client = our_client(simulator.url, work / "profile", remote_url)
             client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
             try:
                 started = time.monotonic()
@@ -153,6 +158,7 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
                 results["sends"] = (send_latencies, total, len(delivered))
             finally:
                 await client.stop()
+                await remote.__aexit__(None, None, None)
             await control.close()
     finally:
         cleanup(work)
@@ -255,6 +261,9 @@ async def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before reading memory")
     parser.add_argument("--only", choices=("ours", "theirs"))
+    parser.add_argument(
+        "--driver", choices=("playwright", "cdp"), default="playwright", help="this client's driver"
+    )
     parser.add_argument("--small", action="store_true", help="chats 500, sends 100, burst 500, 50 latency samples")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -263,7 +272,7 @@ async def main() -> None:
     ours = await bench_ours(args) if args.only != "theirs" else None
     theirs = await bench_theirs(args) if args.only != "ours" else None
     table = Table(
-        f"whatsapp_web vs whatsapp-web.js on the simulator ({args.chats} chats x {args.messages} messages; "
+        f"whatsapp_web ({args.driver} driver) vs whatsapp-web.js on the simulator ({args.chats} chats x {args.messages} messages; "
         f"{args.sends} sends; burst {args.burst}; {args.latency_samples} latency samples; {environment()})"
     )
     measures = [

@@ -10,12 +10,14 @@ import asyncio
 import json
 import os
 from pathlib import Path
+import re
 import signal
 import subprocess
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
+import yaml
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.drivers.base import DriverError
@@ -211,3 +213,28 @@ async def test_links_through_the_gateway_and_keeps_the_session(addon: Addon) -> 
         finally:
             await client.stop()
         assert await addon.stop() == 0
+
+
+def test_addon_definition_is_consistent() -> None:
+    """config.yaml, the Dockerfile, the translations and run.sh agree (the Supervisor is not here)."""
+    addon_dir = REPO_ROOT / "addon"
+    config = yaml.safe_load((addon_dir / "config.yaml").read_text())
+    for key in ("name", "version", "slug", "description", "arch", "startup", "boot"):
+        assert config[key], key
+    assert re.fullmatch(r"[a-z0-9_]+", config["slug"])
+    assert set(config["arch"]) <= {"aarch64", "amd64", "armhf", "armv7", "i386"}
+    # Reachable only on the internal network: no host port is mapped.
+    assert not config.get("ports")
+    assert not config.get("host_network", False)
+    assert set(config["options"]) == set(config["schema"])
+    translations = yaml.safe_load((addon_dir / "translations" / "en.yaml").read_text())
+    assert set(translations["configuration"]) == set(config["options"])
+    dockerfile = (addon_dir / "Dockerfile").read_text()
+    assert f'io.hass.version="{config["version"]}"' in dockerfile
+    for source in re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE):
+        assert (addon_dir / source).is_file(), source
+    build = yaml.safe_load((addon_dir / "build.yaml").read_text())
+    assert set(build["build_from"]) == set(config["arch"])
+    run_script = (addon_dir / "run.sh").read_text()
+    for option in config["options"]:
+        assert f"option {option} " in run_script, f"run.sh ignores the option {option}"

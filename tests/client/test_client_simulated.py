@@ -208,6 +208,7 @@ async def test_ack_reaction_revoke_and_call_events(linked: Any) -> None:
     await simulator.control.revoke(incoming)
     revoked = await recorder.wait_for(MessageRevokedForEveryone)
     assert revoked.message.id == incoming
+    assert revoked.revoked is not None and revoked.revoked.body == "react to me"
     await simulator.control.call(chat["id"], is_video=True)
     call = await recorder.wait_for(IncomingCall)
     assert call.call.is_video is True

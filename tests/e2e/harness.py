@@ -792,10 +792,19 @@ async def link_through_config_flow(
         result = await flows.submit(flow_id, {"chromium_path": chromium, "page_url": simulator_url})
         result = await flows.until(result, is_step("link_method", "menu"))
         result = await flows.submit(flow_id, {"next_step_id": "link"})
-        result = await flows.until(result, showing_qr)
-        qr = qr_from_placeholders(result)
-        assert qr is not None
-        await simulator_link(session, simulator_url, qr)
+        for attempt in range(3):
+            result = await flows.until(result, showing_qr)
+            qr = qr_from_placeholders(result)
+            assert qr is not None
+            try:
+                await simulator_link(session, simulator_url, qr)
+                break
+            except HarnessError:
+                # WhatsApp rotated the code between reading and scanning: read the new one.
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(POLL_INTERVAL)
+                result = await flows.read(flow_id)
         result = await flows.until(result, lambda result: result.get("type") == "create_entry")
     except BaseException:
         with contextlib.suppress(Exception):

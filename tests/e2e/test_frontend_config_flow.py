@@ -73,7 +73,14 @@ async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSes
         entry["entry_id"] for entry in await whatsapp_entries(http, stack.ha_url, stack.token)
     }
     simulator = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: SimulatorProcess.start(seed=99, chats=3, messages=2)
+        None,
+        lambda: SimulatorProcess.start(
+            # A QR code that stays a minute: the test reads it, checks it and scans it in one go.
+            seed=99,
+            chats=3,
+            messages=2,
+            extra_args=("--qr-interval", "60"),
+        ),
     )
     new_entry_id: str | None = None
     try:

@@ -659,11 +659,12 @@ async def test_reconfigure_to_a_remote_browser_links_it(
         result = await pick_qr(hass, flows, result)
         result = await scan(flows, simulator, result)
         assert result["reason"] == "reconfigure_successful"
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await hass.async_block_till_done()
         assert entry.data[CONF_BROWSER] == BROWSER_LOCAL
         assert entry.data[CONF_PROFILE] != "main"
-        assert profile_path(hass, entry.data[CONF_PROFILE]).is_dir()
         await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
+        # The flow's clean-up (long done by now) left the profile the entry uses.
+        assert profile_path(hass, entry.data[CONF_PROFILE]).is_dir()
         await close_everything(hass)
     finally:
         await remote.stop()

@@ -489,6 +489,7 @@
         if (!record) {
             return;
         }
+        rememberBeforeRevoke(msg, record);
         if (msg.type === 'gp2') {
             emit('group_notification', { message: record, offline });
         } else {
@@ -496,7 +497,18 @@
         }
     };
 
+    // The newest form of recent messages by key id: a revoke for everyone reports what it replaced.
     const lastSeenBeforeRevoke = new Map();
+    const rememberBeforeRevoke = (msg, record) => {
+        if (!msg || !msg.id || !record || msg.type === 'revoked') {
+            return;
+        }
+        lastSeenBeforeRevoke.delete(msg.id.id);
+        lastSeenBeforeRevoke.set(msg.id.id, record);
+        if (lastSeenBeforeRevoke.size > 500) {
+            lastSeenBeforeRevoke.delete(lastSeenBeforeRevoke.keys().next().value);
+        }
+    };
 
     const attachListeners = () => {
         const attach = (feature, fn) => {
@@ -556,10 +568,7 @@
             msgs.on('add', onMessageAdded);
             msgs.on('change', (msg) => {
                 if (msg && msg.type !== 'revoked' && msg.id) {
-                    lastSeenBeforeRevoke.set(msg.id.id, safe(() => messageRecord(msg)));
-                    if (lastSeenBeforeRevoke.size > 500) {
-                        lastSeenBeforeRevoke.delete(lastSeenBeforeRevoke.keys().next().value);
-                    }
+                    rememberBeforeRevoke(msg, safe(() => messageRecord(msg)));
                 }
             });
             msgs.on('change:ack', (msg, ack) => {

@@ -314,7 +314,8 @@ class PlaywrightDriver(BrowserDriver):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        pids = self.browser_pids()
+        # Reading /proc blocks; keep it off the event loop (Home Assistant flags it otherwise).
+        pids = await asyncio.to_thread(self.browser_pids)
         context, self._context = self._context, None
         self._page = None
         self._devtools = None
@@ -328,7 +329,7 @@ class PlaywrightDriver(BrowserDriver):
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await playwright.stop()
         # A hung browser survives a polite close; it must not keep the profile locked.
-        for pid in set(pids) & set(self.browser_pids()):
+        for pid in set(pids) & set(await asyncio.to_thread(self.browser_pids)):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
