@@ -21,7 +21,7 @@ from typing import Any
 from common import Table, cleanup, environment, work_directory
 
 from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient
-from custom_components.whatsapp_web.client.models import ClientEvent, MessageReceived
+from custom_components.whatsapp_web.client.models import MessageReceived
 from simulator.testing import Simulator
 from tests.reliability.support import ResourceSample
 from tests.support.clients import RemoteChromium, driver_factory
@@ -32,7 +32,7 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
     profile = work / "profile"
     profile.mkdir()
     samples: list[tuple[int, ResourceSample]] = []
-    events: list[ClientEvent] = []
+    received: list[str] = []
     probes: list[str] = []
     cycle_times: list[float] = []
     remote: RemoteChromium | None = None
@@ -44,7 +44,10 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
             else:
                 factory = driver_factory("playwright", profile)
             client = WhatsAppWebClient(factory, url=simulator.url, backoff_initial=0.2, backoff_max=2.0)
-            client.add_event_listener(events.append)
+            # Only message ids are kept: holding every event would itself grow over 1,000 cycles.
+            client.add_event_listener(
+                lambda event: received.append(event.message.id) if isinstance(event, MessageReceived) else None
+            )
             samples.append((0, ResourceSample.take(str(profile))))
             try:
                 await client.start()
@@ -83,7 +86,6 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
         if remote is not None:
             await remote.stop()
         cleanup(work)
-    received = [e.message.id for e in events if isinstance(e, MessageReceived)]
     return samples, {
         "probes": len(probes),
         "probes_once": sum(1 for p in probes if received.count(p) == 1),

@@ -2414,6 +2414,9 @@
         return modules[key];
     };
 
+    if (config.faults) {
+        applyFaults(config.faults.modules, config.faults.members);
+    }
     Object.defineProperty(window, 'require', { value: requireModule, writable: true, configurable: true, enumerable: false });
     Object.defineProperty(window, 'Debug', { value: { VERSION }, writable: true, configurable: true, enumerable: false });
 

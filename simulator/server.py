@@ -319,9 +319,15 @@ def qr_to_svg(text: str) -> str:
     return svg
 
 
-def render_page(ws_url: str, version: str = DEFAULT_VERSION) -> str:
-    """The page's HTML: the config JSON, then `simulator/page.js` inline (read now)."""
-    config = json.dumps({"ws": ws_url, "version": version, "platform": "1"})
+def render_page(
+    ws_url: str, version: str = DEFAULT_VERSION, faults: JSONDict | None = None
+) -> str:
+    """The page's HTML: the config JSON, then `simulator/page.js` inline (read now).
+
+    ``faults`` (``{"modules": [...], "members": [...]}``) are in force from the first line of the
+    page's script: a WhatsApp Web update that removed something is already there at load time.
+    """
+    config = json.dumps({"ws": ws_url, "version": version, "platform": "1", "faults": faults or {}})
     config = config.replace("</", "<\\/")
     try:
         script = PAGE_JS.read_text(encoding="utf-8")
@@ -537,7 +543,11 @@ class SimulatorServer:
     async def handle_index(self, request: web.Request) -> web.Response:
         """The page."""
         return web.Response(
-            text=render_page(self.ws_url(request), self.options.version),
+            text=render_page(
+                self.ws_url(request),
+                self.options.version,
+                {"modules": list(self.fault_modules), "members": list(self.fault_members)},
+            ),
             content_type="text/html",
             headers={"Cache-Control": "no-store"},
         )

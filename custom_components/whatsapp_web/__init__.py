@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.helpers import config_validation as cv
 
 from . import http, services
@@ -17,7 +17,7 @@ from .account import WhatsAppAccount, WhatsAppConfigEntry, async_remove_account_
 from .const import DOMAIN
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
+    from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers.typing import ConfigType
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
@@ -39,6 +39,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> 
     await account.async_load()
     entry.runtime_data = account
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+
+    async def _async_stop_browser(_event: Event) -> None:
+        # Home Assistant does not unload entries when it stops; the browser must not outlive it.
+        await account.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop_browser))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     account.start_in_background()
     return True

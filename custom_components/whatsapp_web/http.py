@@ -9,7 +9,8 @@ Errors are ``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 import logging
 from typing import Any, Final
 from urllib.parse import quote
@@ -22,6 +23,14 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util.json import json_loads
 from voluptuous_openapi import UNSUPPORTED, convert  # type: ignore[import-untyped]
 
+from .client.errors import (
+    ChatNotFound,
+    ContactNotFound,
+    GroupNotFound,
+    MediaNotFound,
+    MessageNotFound,
+    NotFound,
+)
 from .const import API_BASE, DOMAIN, OPENAPI_PATH, QUERY_ACCOUNT
 from .operations import (
     OPERATIONS,
@@ -57,9 +66,30 @@ ERROR_STATUSES: Final[dict[int, str]] = {
 }
 
 
-def error_response(error: BaseException) -> web.Response:
-    """The JSON answer for any failure."""
+# Which path parameter a "not found" is about, when the route has it.
+_NOT_FOUND_FIELDS: Final[dict[type[NotFound], str]] = {
+    ChatNotFound: "chat_id",
+    GroupNotFound: "group_id",
+    MessageNotFound: "message_id",
+    MediaNotFound: "message_id",
+    ContactNotFound: "contact_id",
+}
+
+
+def _field_for(error: BaseException, route_fields: Sequence[str]) -> str:
+    """The request field a caller-facing error is about: the matching path parameter, else the
+    route's first one (the resource the call names), else the body."""
+    for kind, name in _NOT_FOUND_FIELDS.items():
+        if isinstance(error, kind) and name in route_fields:
+            return name
+    return route_fields[0] if route_fields else "body"
+
+
+def error_response(error: BaseException, route_fields: Sequence[str] = ()) -> web.Response:
+    """The JSON answer for any failure; every 4xx names the field it is about."""
     info = describe_error(error)
+    if info.field is None and 400 <= info.status < 500 and info.status not in (401, 403):
+        info = replace(info, field=_field_for(error, route_fields))
     if info.code == "unexpected_error":
         _LOGGER.error("Unexpected failure of a WhatsApp REST call", exc_info=error)
     headers = {"Retry-After": str(info.retry_after)} if info.retry_after else None
@@ -121,10 +151,12 @@ async def _request_data(
                 body = json_loads(text)
             except ValueError as error:
                 raise OperationError(
-                    "invalid_json", 400, "the request body is not valid JSON"
+                    "invalid_json", 400, "the request body is not valid JSON", field="body"
                 ) from error
             if not isinstance(body, dict):
-                raise OperationError("invalid_json", 400, "the request body must be a JSON object")
+                raise OperationError(
+                    "invalid_json", 400, "the request body must be a JSON object", field="body"
+                )
             for alias, key in operation.body_aliases.items():
                 if alias in body and key not in body:
                     body[key] = body.pop(alias)
@@ -159,7 +191,7 @@ def _route_handler(operation: Operation) -> RouteHandler:
             result = await operation.handler(context, data)
             return _success_response(operation, result)
         except Exception as error:  # noqa: BLE001 - every failure gets a JSON answer, never a 500
-            return error_response(error)
+            return error_response(error, tuple(match_info))
 
     return handle
 

@@ -503,6 +503,35 @@ async def test_remote_browser_that_dies_while_linking_aborts(
         await remote.stop()
 
 
+async def test_remote_browser_that_dies_while_a_pairing_code_is_shown_aborts(
+    hass: HomeAssistant, flows: FlowDriver, simulator: Simulator, config_dir: Path
+) -> None:
+    remote = RemoteChromium(config_dir / "remote")
+    (config_dir / "remote").mkdir()
+    url = await remote.start()
+    try:
+        result = await _user_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "remote"}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+        )
+        result = await flows.until(result, is_step("link_method"))
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "phone"}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"phone_number": "+44 20 7946 0000"}
+        )
+        assert result["step_id"] == "phone_code"
+        remote.kill()
+        result = await flows.until(result, lambda result: result["type"] is FlowResultType.ABORT)
+        assert result["reason"] == "browser_failed"
+    finally:
+        await remote.stop()
+
+
 async def test_remote_browser_gone_when_a_new_qr_is_asked_for_aborts(
     hass: HomeAssistant, socket_enabled: None, config_dir: Path, flows: FlowDriver
 ) -> None:

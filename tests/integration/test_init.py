@@ -163,3 +163,38 @@ async def test_actions_are_registered_once_for_every_account(hass: HomeAssistant
     assert await async_setup_component(hass, DOMAIN, {})
     assert hass.services.has_service(DOMAIN, "send_message")
     assert hass.services.has_service(DOMAIN, "get_status")
+
+
+async def test_a_refused_account_raises_a_repair_issue(
+    hass: HomeAssistant, simulator: Simulator, issue_registry: ir.IssueRegistry
+) -> None:
+    entry = await add_linked_entry(hass, simulator)
+    await simulator.control.connection("deprecate")
+    await entry.runtime_data.client.wait_for_state(ClientState.FAILED, timeout=30)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, f"blocked_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["state"] == "DEPRECATED_VERSION"
+
+
+async def test_a_browser_that_cannot_start_raises_a_repair_issue(
+    hass: HomeAssistant, simulator: Simulator, issue_registry: ir.IssueRegistry
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Sam (+1)",
+        unique_id="34600000009@c.us",
+        data={
+            CONF_BROWSER: BROWSER_LOCAL,
+            CONF_CHROMIUM_PATH: "/bin/true",
+            CONF_PROFILE: "broken",
+            CONF_PAGE_URL: simulator.url,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await entry.runtime_data.client.wait_for_state(ClientState.FAILED, timeout=60)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, f"browser_failed_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["error"]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 from unittest.mock import patch
 
 from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
 from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.exceptions import HomeAssistantError
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.whatsapp_web.client import ClientState
-from custom_components.whatsapp_web.const import CONF_NOTIFY_RECIPIENTS, DOMAIN
+from custom_components.whatsapp_web.const import CONF_NOTIFY_RECIPIENTS, CONF_OUTBOX_TTL, DOMAIN
 
-from .linking import add_linked_entry
+from .linking import add_linked_entry, wait_until
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -94,3 +97,59 @@ async def test_message_sent_while_reconnecting_leaves_once_when_back(
     await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=30)
     messages = [item for item in await simulator.control.sent() if item["kind"] == "message"]
     assert [item["body"] for item in messages] == ["queued"]
+
+
+async def test_a_queued_message_expires_with_an_event(
+    hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
+) -> None:
+    chats = await simulator.control.chats()
+    person = next(chat["id"] for chat in chats if not chat["is_group"])
+    # 0.02 minutes: a queued send lives 1.2 s.
+    entry = await add_linked_entry(
+        hass, simulator, options={CONF_NOTIFY_RECIPIENTS: [person], CONF_OUTBOX_TTL: 0.02}
+    )
+    expired = async_capture_events(hass, "whatsapp_outbox_expired")
+    entity_id = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{person}"
+    )
+    await simulator.control.connection("drop")
+    await entry.runtime_data.client.wait_for_state(ClientState.RECONNECTING, timeout=30)
+    with patch("custom_components.whatsapp_web.notify.SEND_WAIT_SECONDS", 0.2):
+        await hass.services.async_call(
+            "notify",
+            SERVICE_SEND_MESSAGE,
+            {ATTR_ENTITY_ID: entity_id, ATTR_MESSAGE: "too late"},
+            blocking=True,
+        )
+    await asyncio.sleep(1.5)
+    await simulator.control.connection("restore")
+    await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=30)
+    await wait_until(lambda: len(expired) == 1)
+    assert expired[0].data["chat_id"] == person
+    assert expired[0].data["config_entry_id"] == entry.entry_id
+    assert expired[0].data["account"] == entry.unique_id
+    assert entry.runtime_data.outbox.pending == 0
+    assert not [item for item in await simulator.control.sent() if item["kind"] == "message"]
+
+
+async def test_a_send_whatsapp_refuses_is_a_translated_error(
+    hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
+) -> None:
+    # A group this account is not in.
+    unknown_group = "120363000000000001@g.us"
+    entry = await add_linked_entry(
+        hass, simulator, options={CONF_NOTIFY_RECIPIENTS: [unknown_group]}
+    )
+    entity_id = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{unknown_group}"
+    )
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            "notify",
+            SERVICE_SEND_MESSAGE,
+            {ATTR_ENTITY_ID: entity_id, ATTR_MESSAGE: "hello?"},
+            blocking=True,
+        )
+    assert caught.value.translation_domain == DOMAIN
+    assert caught.value.translation_key in {"chat_not_found", "group_not_found", "not_found"}
+    assert entry.runtime_data.outbox.pending == 0

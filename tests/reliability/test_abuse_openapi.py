@@ -257,10 +257,4 @@ async def test_generated_requests_never_5xx_and_errors_name_a_field(api: Api, le
     assert not not_json, f"errors that are not the documented JSON: {not_json[:5]}"
     fieldless = Counter(line.split(" ", 2)[1] for line in without_field)
     record_figure("generated requests (OpenAPI)", "errors without a field, by code", dict(fieldless) or "none")
-    if without_field:
-        # Reported to the lead: operations.describe_error names no field for these codes. The test
-        # still fails on any 5xx or undocumented error above; it passes once every error has a field.
-        pytest.xfail(
-            f"{len(without_field)} errors without a field, by code {dict(fieldless)} "
-            f"(describe_error in operations.py); e.g. {without_field[:2]}"
-        )
+    assert not without_field, f"{len(without_field)} errors without a field, by code {dict(fieldless)}: {without_field[:5]}"

@@ -235,6 +235,30 @@ async def test_missing_member_is_a_repair_issue(
     record_figure("fault: missing member", "repair issue / log lines / tracebacks", f"missing={placeholders['missing']} / {len(lines)} / 0")
 
 
+async def test_module_missing_at_page_load_is_a_repair_issue(
+    hass: HomeAssistant,
+    big_simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An update that removed a module before the page loaded: the listeners that need it fail."""
+    sim = big_simulator
+    entry = await add_linked_entry(hass, sim)
+    [chat] = await private_chats(sim, 1)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await sim.control.fault(missing_module="WAWebAddonReactionTableMode")
+    mark = len(caplog.records)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
+    placeholders = await issue_placeholders(hass, f"whatsapp_web_changed_{entry.entry_id}")
+    assert "WAWebAddonReactionTableMode" in placeholders["missing"]
+    # Everything that does not need the reaction table keeps working.
+    answer = await send_via_service(hass, chat, "sent without the reaction table")
+    assert answer["queued"] is False
+    lines = lines_about(caplog, mark, "WAWebAddonReactionTableMode")
+    assert len(lines) == 1, f"one clear line for the change, not {lines}"
+    assert not tracebacks(caplog.records[mark:])
+
+
 async def test_logout_starts_reauth_with_a_repair_issue(
     hass: HomeAssistant,
     big_simulator: Simulator,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -29,16 +30,15 @@ from custom_components.whatsapp_web.const import (
     DOMAIN,
     PROFILES_DIRECTORY,
 )
+from simulator.testing import Simulator
 from tests.integration.linking import add_linked_entry
-from tests.support.clients import CHROMIUM
+from tests.support.clients import CHROMIUM, browser_for, new_client, short_tmp
 
 from .ha_support import private_chats, send_via_service
 from .support import profile_mode, record_figure
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-
-    from simulator.testing import Simulator
 
     from .conftest import Secrets
 
@@ -133,3 +133,32 @@ async def test_diagnostics_redact_every_identifier(
         "identifiers shown (linked local entry / remote entry with token)",
         f"0 of {len([v for v in forbidden.values() if v])} / 0 of 3",
     )
+
+
+async def test_linking_secrets_stay_out_of_the_log(
+    hass: HomeAssistant, socket_enabled: None, leak_guard: Secrets
+) -> None:
+    """QR strings and the pairing code of a real linking are registered; the guard scans for them."""
+    root = short_tmp()
+    qrs: list[str] = []
+    try:
+        async with Simulator(chats=2, messages=1, seed=31) as sim, browser_for("playwright", root) as (factory, _):
+            leak_guard.watch(sim)
+            client = new_client(sim, factory)
+            client.add_qr_listener(lambda qr: qrs.append(qr) if qr else None)
+            try:
+                await client.start()
+                await client.wait_for_state(ClientState.NEEDS_PAIRING, timeout=30)
+                code = await client.request_pairing_code("+34 600 11 22 33")
+                leak_guard.add("pairing code", code)
+                await sim.control.link(code=code)
+                await client.wait_for_state(ClientState.CONNECTED, timeout=30)
+                for qr in qrs:
+                    leak_guard.add("QR string", qr)
+            finally:
+                await client.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert qrs, "a QR was shown before the code was asked for"
+    assert len(code) == 8
+    record_figure("linking secrets", "QR strings / pairing codes scanned for in the log", f"{len(qrs)} / 1; found: 0")

@@ -59,6 +59,8 @@ class RemoteChromium:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")
+        # A previous run on this profile left its port behind; wait for the new one.
+        (self.profile / "DevToolsActivePort").unlink(missing_ok=True)
         self.process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, stopped in stop()
             args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )

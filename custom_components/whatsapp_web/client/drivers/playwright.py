@@ -85,7 +85,12 @@ def default_executable() -> str | None:
 def prepare_profile_directory(profile_dir: str) -> str:
     """Create the profile directory (and parents) readable only by its owner; return its path."""
     path = Path(profile_dir).expanduser().absolute()
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Folders created here are private too (mkdir(parents=True) would give parents the umask's mode:
+    # other users could list the profile names).
+    missing = [directory for directory in (path, *path.parents) if not directory.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)
     # mkdir's mode is filtered by the umask and ignored for an existing directory.
     path.chmod(0o700)
     return str(path)
