@@ -167,7 +167,9 @@ def their_memory(runner: Any) -> dict[str, float]:
     """runner.js's Node process and every Chromium process it started (its descendants), in MiB."""
     process = runner._process  # noqa: SLF001 - runner.js's own process, for its memory
     if process is None or process.returncode is not None:
-        return dict.fromkeys(("python_rss", "driver_rss", "browser_rss", "browser_pss", "total_pss"), 0.0)
+        return dict.fromkeys(
+            ("python_rss", "driver_rss", "browser_rss", "browser_pss", "total_pss"), 0.0
+        )
     node_rss, node_pss = memory_mib([psutil.Process(process.pid)])
     browser_rss, browser_pss = memory_mib(descendants_named(process.pid, "chrom"))
     return {
@@ -191,12 +193,26 @@ def describe_memory(figures: dict[str, float]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def simulator_process(chats: int, messages: int, contacts: int = 20, groups: int = 2) -> AsyncIterator[SimulatorProcess]:
+async def simulator_process(
+    chats: int, messages: int, contacts: int = 20, groups: int = 2
+) -> AsyncIterator[SimulatorProcess]:
     """``python -m simulator`` with a data set of this size."""
     simulator = SimulatorProcess()
     await simulator.start(
-        "--chats", str(chats), "--messages", str(messages), "--contacts", str(contacts),
-        "--groups", str(groups), "--seed", "7", "--qr-interval", "60", "--log-level", "WARNING",
+        "--chats",
+        str(chats),
+        "--messages",
+        str(messages),
+        "--contacts",
+        str(contacts),
+        "--groups",
+        str(groups),
+        "--seed",
+        "7",
+        "--qr-interval",
+        "60",
+        "--log-level",
+        "WARNING",
     )
     try:
         yield simulator
@@ -209,7 +225,9 @@ def work_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="wa-bench-"))
 
 
-def our_client(url: str, profile: Path, remote_url: str | None = None, **timing: Any) -> WhatsAppWebClient:
+def our_client(
+    url: str, profile: Path, remote_url: str | None = None, **timing: Any
+) -> WhatsAppWebClient:
     """This client on Debian's Chromium, production timings: launched through Playwright, or, with
     ``remote_url``, reached through the CDP driver (a Chromium started with a DevTools port)."""
     profile.mkdir(parents=True, exist_ok=True)
@@ -238,7 +256,9 @@ async def browser_for_ours(driver: str, profile: Path) -> AsyncIterator[str | No
         await remote.stop()
 
 
-async def link_ours(client: WhatsAppWebClient, control: SimulatorControl, timeout: float = 120) -> float:
+async def link_ours(
+    client: WhatsAppWebClient, control: SimulatorControl, timeout: float = 120
+) -> float:
     """Start, scan the first QR, wait for connected; seconds from start to connected."""
     started = time.monotonic()
     await client.start()
@@ -278,11 +298,15 @@ class TimedRunner(WwebjsRunner):
 
 
 @contextlib.asynccontextmanager
-async def wwebjs(simulator: SimulatorProcess, work: Path, name: str = "wwebjs") -> AsyncIterator[TimedRunner]:
+async def wwebjs(
+    simulator: SimulatorProcess, work: Path, name: str = "wwebjs"
+) -> AsyncIterator[TimedRunner]:
     """A whatsapp-web.js client (runner.js) on this simulator, closed with every process it started."""
     cache = work / "wwebjs_cache"
     cache.mkdir(parents=True, exist_ok=True)
-    (cache / f"{WEB_VERSION}.html").write_text(render_page(simulator.ws_url, WEB_VERSION), encoding="utf-8")
+    (cache / f"{WEB_VERSION}.html").write_text(
+        render_page(simulator.ws_url, WEB_VERSION), encoding="utf-8"
+    )
     auth = work / f"auth-{name}"
     config = {
         "cacheDir": str(cache),
@@ -300,7 +324,9 @@ async def wwebjs(simulator: SimulatorProcess, work: Path, name: str = "wwebjs") 
         await runner.close()
 
 
-async def link_theirs(runner: TimedRunner, control: SimulatorControl, started: float, timeout: float = 180) -> float:
+async def link_theirs(
+    runner: TimedRunner, control: SimulatorControl, started: float, timeout: float = 180
+) -> float:
     """Scan whatsapp-web.js's first QR, wait for ``ready``; seconds from ``started``."""
     qr = await runner.wait_event("qr", within=timeout)
     await control.link(qr=qr["args"][0])

@@ -58,7 +58,9 @@ async def private_chats(control: SimulatorControl, count: int) -> list[str]:
     return chats[:count]
 
 
-async def incoming_burst(control: SimulatorControl, chats: list[str], total: int) -> dict[str, list[str]]:
+async def incoming_burst(
+    control: SimulatorControl, chats: list[str], total: int
+) -> dict[str, list[str]]:
     """``total`` incoming messages, one sender per chat; the ids per chat, in the order sent."""
     per_chat: dict[str, list[str]] = defaultdict(list)
 
@@ -71,7 +73,9 @@ async def incoming_burst(control: SimulatorControl, chats: list[str], total: int
     return per_chat
 
 
-def burst_figures(per_chat: dict[str, list[str]], arrivals: list[tuple[float, str, str]], started: float) -> dict[str, Any]:
+def burst_figures(
+    per_chat: dict[str, list[str]], arrivals: list[tuple[float, str, str]], started: float
+) -> dict[str, Any]:
     """Throughput, lost and out-of-order from (time, chat, id) arrivals."""
     expected = {mid for ids in per_chat.values() for mid in ids}
     seen = [(t, chat, mid) for t, chat, mid in arrivals if mid in expected]
@@ -79,7 +83,9 @@ def burst_figures(per_chat: dict[str, list[str]], arrivals: list[tuple[float, st
     out_of_order = 0
     for chat, ids in per_chat.items():
         order = [mid for _, c, mid in seen if c == chat]
-        out_of_order += sum(1 for a, b in zip(order, [m for m in ids if m in got], strict=False) if a != b)
+        out_of_order += sum(
+            1 for a, b in zip(order, [m for m in ids if m in got], strict=False) if a != b
+        )
     last = max((t for t, _, _ in seen), default=started)
     return {
         "received": len(got),
@@ -131,9 +137,16 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
                     started = time.monotonic()
                     message_id = await control.incoming(chats_ids[0], f"latency {n}")
                     async with asyncio.timeout(30):
-                        while not any(isinstance(e, MessageReceived) and e.message.id == message_id for _, e in events):  # noqa: ASYNC110 - polls a list the client fills
+                        while not any(
+                            isinstance(e, MessageReceived) and e.message.id == message_id
+                            for _, e in events
+                        ):
                             await asyncio.sleep(0.0005)
-                    arrived = next(t for t, e in events if isinstance(e, MessageReceived) and e.message.id == message_id)
+                    arrived = next(
+                        t
+                        for t, e in events
+                        if isinstance(e, MessageReceived) and e.message.id == message_id
+                    )
                     latencies.append(arrived - started)
                 results["event_latency"] = latencies
                 events.clear()
@@ -141,10 +154,17 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
                 per_chat = await incoming_burst(control, chats_ids, args.burst)
                 expected = sum(map(len, per_chat.values()))
                 async with asyncio.timeout(120):
-                    while len({e.message.id for _, e in events if isinstance(e, MessageReceived)}) < expected:  # noqa: ASYNC110 - polls a list the client fills
+                    while (
+                        len({e.message.id for _, e in events if isinstance(e, MessageReceived)})
+                        < expected
+                    ):
                         await asyncio.sleep(0.01)
                 await asyncio.sleep(1)
-                arrivals = [(t, e.message.chat_id, e.message.id) for t, e in events if isinstance(e, MessageReceived)]
+                arrivals = [
+                    (t, e.message.chat_id, e.message.id)
+                    for t, e in events
+                    if isinstance(e, MessageReceived)
+                ]
                 results["burst"] = burst_figures(per_chat, arrivals, started)
                 await control.clear_sent()
                 send_latencies = []
@@ -195,7 +215,10 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                     started = time.monotonic()
                     message_id = await control.incoming(chats_ids[0], f"latency {n}")
                     event = await runner.wait_event(
-                        "message", lambda e, mid=message_id: e["args"][0]["id"]["_serialized"] == mid, within=30, start=mark
+                        "message",
+                        lambda e, mid=message_id: e["args"][0]["id"]["_serialized"] == mid,
+                        within=30,
+                        start=mark,
                     )
                     latencies.append(event["_t"] - started)
                 results["event_latency"] = latencies
@@ -204,15 +227,23 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                 per_chat = await incoming_burst(control, chats_ids, args.burst)
                 expected = {mid for ids in per_chat.values() for mid in ids}
 
-                def arrivals(runner: TimedRunner = runner, mark: int = mark) -> list[tuple[float, str, str]]:
+                def arrivals(
+                    runner: TimedRunner = runner, mark: int = mark
+                ) -> list[tuple[float, str, str]]:
                     return [
-                        (e["_t"], e["args"][0]["id"]["remote"] if isinstance(e["args"][0]["id"]["remote"], str) else e["args"][0]["id"]["remote"]["_serialized"], e["args"][0]["id"]["_serialized"])
+                        (
+                            e["_t"],
+                            e["args"][0]["id"]["remote"]
+                            if isinstance(e["args"][0]["id"]["remote"], str)
+                            else e["args"][0]["id"]["remote"]["_serialized"],
+                            e["args"][0]["id"]["_serialized"],
+                        )
                         for e in runner.events[mark:]
                         if e.get("event") == "message"
                     ]
 
                 async with asyncio.timeout(180):
-                    while len({mid for _, _, mid in arrivals()} & expected) < len(expected):  # noqa: ASYNC110 - polls runner.js events
+                    while len({mid for _, _, mid in arrivals()} & expected) < len(expected):
                         await asyncio.sleep(0.02)
                 await asyncio.sleep(1)
                 results["burst"] = burst_figures(per_chat, arrivals(), started)
@@ -221,7 +252,9 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                 started_all = time.monotonic()
                 for n in range(args.sends):
                     started = time.monotonic()
-                    await runner.command("sendMessage", chat=chats_ids[1], text=f"send {n}", within=60)
+                    await runner.command(
+                        "sendMessage", chat=chats_ids[1], text=f"send {n}", within=60
+                    )
                     send_latencies.append(time.monotonic() - started)
                 total = time.monotonic() - started_all
                 delivered = [e for e in await control.sent() if e["kind"] == "message"]
@@ -232,7 +265,9 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def fill(table: Table, side: dict[str, Any] | None, column: int, args: argparse.Namespace) -> list[str]:
+def fill(
+    table: Table, side: dict[str, Any] | None, column: int, args: argparse.Namespace
+) -> list[str]:
     """Cells of one side, in row order."""
     if side is None:
         return ["(not run)"] * 9
@@ -253,22 +288,34 @@ def fill(table: Table, side: dict[str, Any] | None, column: int, args: argparse.
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--chats", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=2, help="seeded messages per chat")
     parser.add_argument("--sends", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--latency-samples", type=int, default=200)
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before reading memory")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds idle before reading memory"
+    )
     parser.add_argument("--only", choices=("ours", "theirs"))
     parser.add_argument(
         "--driver", choices=("playwright", "cdp"), default="playwright", help="this client's driver"
     )
-    parser.add_argument("--small", action="store_true", help="chats 500, sends 100, burst 500, 50 latency samples")
+    parser.add_argument(
+        "--small", action="store_true", help="chats 500, sends 100, burst 500, 50 latency samples"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.small:
-        args.chats, args.sends, args.burst, args.latency_samples, args.settle = 500, 100, 500, 50, 3.0
+        args.chats, args.sends, args.burst, args.latency_samples, args.settle = (
+            500,
+            100,
+            500,
+            50,
+            3.0,
+        )
     ours = await bench_ours(args) if args.only != "theirs" else None
     theirs = await bench_theirs(args) if args.only != "ours" else None
     table = Table(
@@ -286,7 +333,9 @@ async def main() -> None:
         (f"{args.sends} sends", "throughput (one after the other)"),
         (f"{args.sends} sends", "reached /_sim/sent"),
     ]
-    for (scenario, measure), a, b in zip(measures, fill(table, ours, 0, args), fill(table, theirs, 1, args), strict=True):
+    for (scenario, measure), a, b in zip(
+        measures, fill(table, ours, 0, args), fill(table, theirs, 1, args), strict=True
+    ):
         table.add(scenario, measure, a, b)
     table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
     table.print()

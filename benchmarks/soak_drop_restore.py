@@ -43,10 +43,16 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
                 factory = driver_factory("cdp", profile, await remote.start())
             else:
                 factory = driver_factory("playwright", profile)
-            client = WhatsAppWebClient(factory, url=simulator.url, backoff_initial=0.2, backoff_max=2.0)
+            client = WhatsAppWebClient(
+                factory, url=simulator.url, backoff_initial=0.2, backoff_max=2.0
+            )
             # Only message ids are kept: holding every event would itself grow over 1,000 cycles.
             client.add_event_listener(
-                lambda event: received.append(event.message.id) if isinstance(event, MessageReceived) else None
+                lambda event: (
+                    received.append(event.message.id)
+                    if isinstance(event, MessageReceived)
+                    else None
+                )
             )
             samples.append((0, ResourceSample.take(str(profile))))
             try:
@@ -94,10 +100,14 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--every", type=int, default=100, help="cycles between readings")
-    parser.add_argument("--probe", type=int, default=10, help="cycles between queued probe messages")
+    parser.add_argument(
+        "--probe", type=int, default=10, help="cycles between queued probe messages"
+    )
     parser.add_argument("--driver", choices=("playwright", "cdp"), default="playwright")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -123,8 +133,16 @@ def main() -> None:
             f"fds {last.fds - first.fds:+d}, tasks {last.tasks - first.tasks:+d}, browsers {last.browsers - first.browsers:+d}, "
             f"python {last.python_rss_mib - first.python_rss_mib:+.1f} MiB, browser {last.browser_rss_mib - first.browser_rss_mib:+.1f} MiB",
         )
-    table.add("cycle time", "p50 / p99 / max", f"{times[len(times) // 2] * 1000:.0f} / {times[int(len(times) * 0.99) - 1] * 1000:.0f} / {times[-1] * 1000:.0f} ms")
-    table.add("probes", "queued while dropped, delivered exactly once", f"{extra['probes_once']}/{extra['probes']}")
+    table.add(
+        "cycle time",
+        "p50 / p99 / max",
+        f"{times[len(times) // 2] * 1000:.0f} / {times[int(len(times) * 0.99) - 1] * 1000:.0f} / {times[-1] * 1000:.0f} ms",
+    )
+    table.add(
+        "probes",
+        "queued while dropped, delivered exactly once",
+        f"{extra['probes_once']}/{extra['probes']}",
+    )
     table.raw = {"samples": [(c, vars(s)) for c, s in samples], "cycle_times": extra["cycle_times"]}
     table.print()
     table.save(args.json)

@@ -319,9 +319,7 @@ def qr_to_svg(text: str) -> str:
     return svg
 
 
-def render_page(
-    ws_url: str, version: str = DEFAULT_VERSION, faults: JSONDict | None = None
-) -> str:
+def render_page(ws_url: str, version: str = DEFAULT_VERSION, faults: JSONDict | None = None) -> str:
     """The page's HTML: the config JSON, then `simulator/page.js` inline (read now).
 
     ``faults`` (``{"modules": [...], "members": [...]}``) are in force from the first line of the

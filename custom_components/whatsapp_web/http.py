@@ -77,8 +77,11 @@ _NOT_FOUND_FIELDS: Final[dict[type[NotFound], str]] = {
 
 
 def _field_for(error: BaseException, route_fields: Sequence[str]) -> str:
-    """The request field a caller-facing error is about: the matching path parameter, else the
-    route's first one (the resource the call names), else the body."""
+    """The request field a caller-facing error is about.
+
+    That is the matching path parameter, else the route's first one (the resource the call names),
+    else the body.
+    """
     for kind, name in _NOT_FOUND_FIELDS.items():
         if isinstance(error, kind) and name in route_fields:
             return name

@@ -7,9 +7,13 @@ import re
 
 import pytest
 
-BRIDGE_SOURCE = (Path(__file__).parents[2] / "custom_components/whatsapp_web/client/bridge.js").read_text(encoding="utf-8")
+BRIDGE_SOURCE = (
+    Path(__file__).parents[2] / "custom_components/whatsapp_web/client/bridge.js"
+).read_text(encoding="utf-8")
 REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference" / "whatsapp-web-surface.md"
-MODULE_ACCESS = re.compile(r"\b(mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'(?:,\s*'([A-Za-z0-9_.]+)')?")
+MODULE_ACCESS = re.compile(
+    r"\b(mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'(?:,\s*'([A-Za-z0-9_.]+)')?"
+)
 COLLECTION_ACCESS = re.compile(r"\bcollection\('([A-Za-z0-9_]+)'\)")
 
 
@@ -48,6 +52,17 @@ def test_modules_are_only_reached_through_the_access_helpers() -> None:
     assert len(direct) == 2, direct
 
 
-@pytest.mark.parametrize("construct", ["eval(", "new Function", "Function(", "setTimeout('", 'setTimeout("', "innerHTML", "document.write"])
+@pytest.mark.parametrize(
+    "construct",
+    [
+        "eval(",
+        "new Function",
+        "Function(",
+        "setTimeout('",
+        'setTimeout("',
+        "innerHTML",
+        "document.write",
+    ],
+)
 def test_no_code_is_built_from_strings(construct: str) -> None:
     assert construct not in BRIDGE_SOURCE

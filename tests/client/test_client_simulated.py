@@ -28,15 +28,22 @@ from custom_components.whatsapp_web.client.models import (
     ClientEvent,
     GroupChanged,
     IncomingCall,
+    MediaFile,
     MessageAcknowledged,
     MessageReaction,
     MessageReceived,
     MessageRevokedForEveryone,
     MessageSent,
-    MediaFile,
 )
 from simulator.testing import Simulator
-from tests.support.clients import DRIVERS, MemoryCursorStore, browser_for, link, new_client, short_tmp
+from tests.support.clients import (
+    DRIVERS,
+    MemoryCursorStore,
+    browser_for,
+    link,
+    new_client,
+    short_tmp,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -79,16 +86,20 @@ def tmp_root() -> AsyncIterator[Path]:
 
 
 @pytest.fixture(params=DRIVERS)
-async def linked(request: pytest.FixtureRequest, tmp_root: Path) -> AsyncIterator[tuple[WhatsAppWebClient, Simulator, Recorder]]:
-    async with Simulator(chats=8, messages=6, contacts=10, groups=2, seed=7) as simulator:
-        async with browser_for(request.param, tmp_root) as (factory, _remote):
-            client = new_client(simulator, factory)
-            recorder = Recorder(client)
-            try:
-                await link(client, simulator)
-                yield client, simulator, recorder
-            finally:
-                await client.stop()
+async def linked(
+    request: pytest.FixtureRequest, tmp_root: Path
+) -> AsyncIterator[tuple[WhatsAppWebClient, Simulator, Recorder]]:
+    async with (
+        Simulator(chats=8, messages=6, contacts=10, groups=2, seed=7) as simulator,
+        browser_for(request.param, tmp_root) as (factory, _remote),
+    ):
+        client = new_client(simulator, factory)
+        recorder = Recorder(client)
+        try:
+            await link(client, simulator)
+            yield client, simulator, recorder
+        finally:
+            await client.stop()
 
 
 async def sent_of(simulator: Simulator, kind: str) -> list[dict[str, Any]]:
@@ -132,7 +143,9 @@ async def test_send_text_with_mentions_reaches_the_phone(linked: Any) -> None:
     client, simulator, recorder = linked
     chat = await first_chat(simulator)
     body = "Hello `there` </script> ${x} \u202e \U0001f600 'quotes\" \\ end"
-    sent = await client.send_message(chat["id"], body, options=SendOptions(mentions=(chat["id"],), link_preview=False))
+    sent = await client.send_message(
+        chat["id"], body, options=SendOptions(mentions=(chat["id"],), link_preview=False)
+    )
     assert sent.from_me
     messages = await sent_of(simulator, "message")
     assert len(messages) == 1
@@ -165,11 +178,16 @@ async def test_send_document_voice_and_location(linked: Any) -> None:
     client, simulator, _ = linked
     chat = await first_chat(simulator)
     await client.send_message(
-        chat["id"], None, media=MediaFile(b"%PDF-1.4 tiny", "application/pdf", "a.pdf"), options=SendOptions(as_document=True)
+        chat["id"],
+        None,
+        media=MediaFile(b"%PDF-1.4 tiny", "application/pdf", "a.pdf"),
+        options=SendOptions(as_document=True),
     )
     from custom_components.whatsapp_web.client import Location  # noqa: PLC0415
 
-    await client.send_message(chat["id"], None, location=Location(41.39, 2.17, name="Here", address="Street 1"))
+    await client.send_message(
+        chat["id"], None, location=Location(41.39, 2.17, name="Here", address="Street 1")
+    )
     entries = await sent_of(simulator, "message")
     assert [entry["type"] for entry in entries] == ["document", "location"]
     assert entries[0]["media"]["filename"] == "a.pdf"
@@ -179,16 +197,21 @@ async def test_send_document_voice_and_location(linked: Any) -> None:
 
 
 async def test_incoming_messages_fire_once_with_sender(linked: Any) -> None:
-    client, simulator, recorder = linked
+    _client, simulator, recorder = linked
     chat = await first_chat(simulator)
     answer = await simulator.control.incoming(chat["id"], "ping from the phone")
     event = await recorder.wait_for(MessageReceived, lambda event: event.message.id == answer)
     assert event.message.body == "ping from the phone"
     assert event.offline is False
     group = await first_chat(simulator, group=True)
-    lid_sender = await simulator.control.incoming(group["id"], "from a lid", author="99887766554433@lid")
+    lid_sender = await simulator.control.incoming(
+        group["id"], "from a lid", author="99887766554433@lid"
+    )
     event = await recorder.wait_for(MessageReceived, lambda event: event.message.id == lid_sender)
-    assert event.message.data["author"] in ("99887766554433@lid", {"server": "lid", "user": "99887766554433", "_serialized": "99887766554433@lid"})
+    assert event.message.data["author"] in (
+        "99887766554433@lid",
+        {"server": "lid", "user": "99887766554433", "_serialized": "99887766554433@lid"},
+    )
     await asyncio.sleep(0.5)
     assert len([item for item in recorder.of(MessageReceived) if item.message.id == answer]) == 1
 
@@ -198,7 +221,9 @@ async def test_ack_reaction_revoke_and_call_events(linked: Any) -> None:
     chat = await first_chat(simulator)
     sent = await client.send_message(chat["id"], "will be read")
     await simulator.control.ack(sent.id, 3)
-    ack = await recorder.wait_for(MessageAcknowledged, lambda event: event.message.id == sent.id and event.ack == 3)
+    ack = await recorder.wait_for(
+        MessageAcknowledged, lambda event: event.message.id == sent.id and event.ack == 3
+    )
     assert ack.ack == 3
     incoming = await simulator.control.incoming(chat["id"], "react to me")
     await recorder.wait_for(MessageReceived, lambda event: event.message.id == incoming)
@@ -208,7 +233,8 @@ async def test_ack_reaction_revoke_and_call_events(linked: Any) -> None:
     await simulator.control.revoke(incoming)
     revoked = await recorder.wait_for(MessageRevokedForEveryone)
     assert revoked.message.id == incoming
-    assert revoked.revoked is not None and revoked.revoked.body == "react to me"
+    assert revoked.revoked is not None
+    assert revoked.revoked.body == "react to me"
     await simulator.control.call(chat["id"], is_video=True)
     call = await recorder.wait_for(IncomingCall)
     assert call.call.is_video is True
@@ -230,7 +256,8 @@ async def test_chat_operations_reach_the_phone(linked: Any) -> None:
     assert unmuted.as_json()["isMuted"] is False
     actions = [entry["action"] for entry in await sent_of(simulator, "chat")]
     assert actions[:4] == ["archive", "unarchive", "mark_unread", "seen"]
-    assert "mute" in actions and "unmute" in actions
+    assert "mute" in actions
+    assert "unmute" in actions
     states = [entry["state"] for entry in await sent_of(simulator, "chat_state")]
     assert states == ["composing", "recording", "paused"]
     truth = {item["id"]: item for item in await simulator.control.chats()}
@@ -262,17 +289,25 @@ async def test_message_actions_reach_the_phone(linked: Any) -> None:
     await client.react_message(sent.id, "")
     await client.delete_message(sent.id, everyone=True)
     stars = await sent_of(simulator, "star")
-    assert [(entry["message_id"], entry["starred"]) for entry in stars] == [(sent.id, True), (sent.id, False)]
+    assert [(entry["message_id"], entry["starred"]) for entry in stars] == [
+        (sent.id, True),
+        (sent.id, False),
+    ]
     reactions = await sent_of(simulator, "reaction")
     assert [entry["emoji"] for entry in reactions] == ["\u2764\ufe0f", ""]
     deletes = await sent_of(simulator, "delete")
-    assert deletes[-1]["message_id"] == sent.id and deletes[-1]["everyone"] is True
+    assert deletes[-1]["message_id"] == sent.id
+    assert deletes[-1]["everyone"] is True
 
 
 async def test_groups_and_contacts(linked: Any) -> None:
     client, simulator, recorder = linked
     contacts = await client.get_contacts()
-    users = [contact for contact in contacts if contact.as_json()["isUser"] and not contact.as_json()["isMe"]]
+    users = [
+        contact
+        for contact in contacts
+        if contact.as_json()["isUser"] and not contact.as_json()["isMe"]
+    ]
     assert users
     created = await client.create_group("Sim team", [users[0].id])
     group_id = created.gid
@@ -281,7 +316,9 @@ async def test_groups_and_contacts(linked: Any) -> None:
     await client.set_group_description(group_id, "About us")
     code = await client.get_invite_code(group_id)
     new_code = await client.revoke_invite_code(group_id)
-    assert code and new_code and code != new_code
+    assert code
+    assert new_code
+    assert code != new_code
     added = await client.add_participants(group_id, [users[1].id])
     assert added[users[1].id]["code"] == 200
     await client.change_participants(group_id, [users[1].id], "promote")
@@ -292,7 +329,16 @@ async def test_groups_and_contacts(linked: Any) -> None:
     await client.leave_group(group_id)
     actions = [entry["action"] for entry in await sent_of(simulator, "group")]
     assert actions[:2] == ["create", "subject"]
-    for action in ("description", "invite_code", "revoke_invite", "add", "promote", "demote", "remove", "leave"):
+    for action in (
+        "description",
+        "invite_code",
+        "revoke_invite",
+        "add",
+        "promote",
+        "demote",
+        "remove",
+        "leave",
+    ):
         assert action in actions
     contact = await client.get_contact(users[0].id)
     assert contact.id == users[0].id
@@ -306,8 +352,12 @@ async def test_groups_and_contacts(linked: Any) -> None:
     profile = [(entry["field"], entry["value"]) for entry in await sent_of(simulator, "profile")]
     assert profile == [("pushname", "Sim Me"), ("status", "busy")]
     assert [entry["available"] for entry in await sent_of(simulator, "presence")] == [True]
-    incoming = await simulator.control.group(group_id, "subject", author=users[0].id, value="By phone")
-    event = await recorder.wait_for(GroupChanged, lambda event: event.notification.message.id == incoming)
+    incoming = await simulator.control.group(
+        group_id, "subject", author=users[0].id, value="By phone"
+    )
+    event = await recorder.wait_for(
+        GroupChanged, lambda event: event.notification.message.id == incoming
+    )
     assert event.kind == "update"
 
 
@@ -342,9 +392,14 @@ async def test_missing_module_breaks_only_its_operation(linked: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", DRIVERS)
-async def test_restart_resumes_without_qr_and_delivers_offline_once(kind: str, tmp_root: Path) -> None:
+async def test_restart_resumes_without_qr_and_delivers_offline_once(
+    kind: str, tmp_root: Path
+) -> None:
     cursor = MemoryCursorStore()
-    async with Simulator(chats=4, messages=3, groups=1, seed=3) as simulator, browser_for(kind, tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=4, messages=3, groups=1, seed=3) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory, cursor)
         recorder = Recorder(client)
         try:
@@ -369,14 +424,19 @@ async def test_restart_resumes_without_qr_and_delivers_offline_once(kind: str, t
             received = second.of(MessageReceived)
             assert not [qr for qr in qrs if qr], "no QR on a resumed session"
             assert len([event for event in received if event.offline]) == 3
-            assert live not in [event.message.id for event in received], "no repeats across restarts"
+            assert live not in [event.message.id for event in received], (
+                "no repeats across restarts"
+            )
         finally:
             await again.stop()
 
 
 @pytest.mark.parametrize("kind", DRIVERS)
 async def test_drop_and_restore_reconnects(kind: str, tmp_root: Path) -> None:
-    async with Simulator(chats=3, messages=2, groups=1, seed=5) as simulator, browser_for(kind, tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=3, messages=2, groups=1, seed=5) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory)
         recorder = Recorder(client)
         try:
@@ -387,17 +447,24 @@ async def test_drop_and_restore_reconnects(kind: str, tmp_root: Path) -> None:
             queued = await simulator.control.incoming(chat["id"], "while dropped")
             await simulator.control.connection("restore")
             await client.wait_for_state(ClientState.CONNECTED, timeout=20)
-            event = await recorder.wait_for(MessageReceived, lambda event: event.message.id == queued, timeout=20)
+            event = await recorder.wait_for(
+                MessageReceived, lambda event: event.message.id == queued, timeout=20
+            )
             assert event.offline is True
             await client.send_message(chat["id"], "after restore")
-            assert [entry["body"] for entry in await sent_of(simulator, "message")] == ["after restore"]
+            assert [entry["body"] for entry in await sent_of(simulator, "message")] == [
+                "after restore"
+            ]
         finally:
             await client.stop()
 
 
 @pytest.mark.parametrize("kind", DRIVERS)
 async def test_logout_from_the_phone_ends_logged_out(kind: str, tmp_root: Path) -> None:
-    async with Simulator(chats=2, messages=1, seed=1) as simulator, browser_for(kind, tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=2, messages=1, seed=1) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory)
         try:
             await link(client, simulator)
@@ -413,7 +480,10 @@ async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path) -> None:
     import os  # noqa: PLC0415
     import signal  # noqa: PLC0415
 
-    async with Simulator(chats=2, messages=1, groups=0, seed=2) as simulator, browser_for("playwright", tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=2, messages=1, groups=0, seed=2) as simulator,
+        browser_for("playwright", tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory)
         try:
             await link(client, simulator)
@@ -427,13 +497,18 @@ async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path) -> None:
             assert set(client.browser_pids).isdisjoint(pids)
             chat = await first_chat(simulator)
             await client.send_message(chat["id"], "after the crash")
-            assert [entry["body"] for entry in await sent_of(simulator, "message")] == ["after the crash"]
+            assert [entry["body"] for entry in await sent_of(simulator, "message")] == [
+                "after the crash"
+            ]
         finally:
             await client.stop()
 
 
 async def test_pairing_code_flow(tmp_root: Path) -> None:
-    async with Simulator(chats=2, messages=1, seed=4) as simulator, browser_for("playwright", tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=2, messages=1, seed=4) as simulator,
+        browser_for("playwright", tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory)
         try:
             await client.start()
@@ -448,7 +523,10 @@ async def test_pairing_code_flow(tmp_root: Path) -> None:
 
 
 async def test_qr_stream_follows_rotation_and_reload_after_idle(tmp_root: Path) -> None:
-    async with Simulator(chats=2, messages=1, qr_interval=0.4, qr_max=2) as simulator, browser_for("playwright", tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=2, messages=1, qr_interval=0.4, qr_max=2) as simulator,
+        browser_for("playwright", tmp_root) as (factory, _remote),
+    ):
         client = new_client(simulator, factory)
         try:
             await client.start()

@@ -63,7 +63,7 @@ NASTY_STRINGS = [
     "quotes ' \" and `backticks` and ${globalThis.__pwned = 1}",
     "</script><script>globalThis.__pwned = 2</script>",
     "'); globalThis.__pwned = 3; ('",
-    "\"); globalThis.__pwned = 4; //",
+    '"); globalThis.__pwned = 4; //',
     "*/ globalThis.__pwned = 5; /*",
     "NUL>\x00<NUL",
     "control \x01\x1f\x7f and \t\r\n",
@@ -359,7 +359,9 @@ async def test_binding_calls_arrive_in_order_from_every_document(
     harness: Harness, web_server: WebServer
 ) -> None:
     driver, recorder = await harness.page()
-    send_many = f"(prefix, count) => {{ for (let i = 0; i < count; i++) window.{BINDING}(prefix + i); }}"
+    send_many = (
+        f"(prefix, count) => {{ for (let i = 0; i < count; i++) window.{BINDING}(prefix + i); }}"
+    )
     await driver.navigate(f"{web_server.url}/page?a", timeout=15)
     await driver.evaluate(send_many, "a", 40, timeout=5)
     await driver.navigate(f"{web_server.url}/page?b", timeout=15)
@@ -529,7 +531,9 @@ async def test_a_crashed_page_is_reported(harness: Harness, web_server: WebServe
     assert [reason for reason, _ in recorder.disconnects] == ["page_crashed"]
 
 
-async def test_a_tab_closed_from_outside_is_reported(harness: Harness, web_server: WebServer) -> None:
+async def test_a_tab_closed_from_outside_is_reported(
+    harness: Harness, web_server: WebServer
+) -> None:
     driver, recorder = await harness.page()
     await driver.navigate(f"{web_server.url}/page", timeout=15)
     await harness.close_tab_from_outside(driver)
@@ -579,7 +583,9 @@ async def test_playwright_profile_is_private_and_persistent(
 ) -> None:
     profile = tmp_path / "nested" / "profile"
     first = PlaywrightDriver(
-        profile_dir=str(profile), executable_path=CHROMIUM, extra_args=["--user-agent=ContractTest/1"]
+        profile_dir=str(profile),
+        executable_path=CHROMIUM,
+        extra_args=["--user-agent=ContractTest/1"],
     )
     try:
         await first.start()
@@ -614,7 +620,9 @@ async def test_playwright_profile_is_private_and_persistent(
 
 
 async def test_playwright_reports_a_missing_browser_clearly(tmp_path: Path) -> None:
-    driver = PlaywrightDriver(profile_dir=str(tmp_path / "p"), executable_path="/nonexistent/chromium")
+    driver = PlaywrightDriver(
+        profile_dir=str(tmp_path / "p"), executable_path="/nonexistent/chromium"
+    )
     with pytest.raises(DriverError, match="/nonexistent/chromium"):
         await driver.start()
     await driver.stop()
@@ -666,11 +674,16 @@ async def test_cdp_keeps_a_session_it_was_given_open(
         ("ftp://127.0.0.1:1/", "must start with http://, https://, ws:// or wss://"),
         ("not a url", "must start with"),
         ("http://", "has no host"),
-        ("http://127.0.0.1:9/?token=secret", "could not connect to the browser at http://127.0.0.1:9/"),
+        (
+            "http://127.0.0.1:9/?token=secret",
+            "could not connect to the browser at http://127.0.0.1:9/",
+        ),
         ("ws://127.0.0.1:9/devtools/browser/x", "could not connect"),
     ],
 )
-async def test_cdp_bad_urls_give_clear_errors(socket_enabled: None, url: str, expected: str) -> None:
+async def test_cdp_bad_urls_give_clear_errors(
+    socket_enabled: None, url: str, expected: str
+) -> None:
     driver = CdpDriver(url, token="secret", connect_timeout=5)
     with pytest.raises(DriverError) as caught:
         await driver.start()

@@ -30,10 +30,17 @@ from custom_components.whatsapp_web.client.media import (
 
 def tiny_png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def lossless_webp(width: int, height: int, alpha: bool) -> bytes:
@@ -85,7 +92,14 @@ async def test_media_from_file(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "ftp://example.com/x.png", "data:image/png;base64,AAAA", "javascript:alert(1)", "http://", "/relative.png"],
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/x.png",
+        "data:image/png;base64,AAAA",
+        "javascript:alert(1)",
+        "http://",
+        "/relative.png",
+    ],
 )
 def test_only_http_urls(url: str) -> None:
     with pytest.raises(InvalidArgument) as error:
@@ -180,9 +194,12 @@ async def test_media_from_url(media_server: tuple[str, dict[str, int]]) -> None:
 @pytest.mark.parametrize("alpha", [False, True])
 def test_sticker_metadata_round_trip(alpha: bool) -> None:
     webp = lossless_webp(512, 300, alpha)
-    metadata = StickerMetadata(pack_name="Casa «€»", publisher="Home Assistant", emojis=("🚪", "🔔"))
+    metadata = StickerMetadata(
+        pack_name="Casa «€»", publisher="Home Assistant", emojis=("🚪", "🔔")
+    )
     tagged = with_sticker_metadata(webp, metadata)
-    assert tagged[:4] == b"RIFF" and tagged[8:16] == b"WEBPVP8X"
+    assert tagged[:4] == b"RIFF"
+    assert tagged[8:16] == b"WEBPVP8X"
     assert struct.unpack_from("<I", tagged, 4)[0] == len(tagged) - 8
     flags = tagged[20]
     assert flags & 0x08

@@ -242,7 +242,7 @@ async def add_linked_entry(
 async def wait_until(predicate: Any, timeout: float = 20.0) -> None:
     """Poll ``predicate()`` (state written by callbacks that offer nothing to await)."""
     async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - the observed state has no event of its own
+        while not predicate():
             await asyncio.sleep(0.05)
 
 

@@ -24,7 +24,9 @@ async def private_chats(sim: Simulator, count: int) -> list[str]:
     return chats[:count]
 
 
-async def send_via_service(hass: HomeAssistant, chat: str, text: str, **fields: Any) -> dict[str, Any]:
+async def send_via_service(
+    hass: HomeAssistant, chat: str, text: str, **fields: Any
+) -> dict[str, Any]:
     """``whatsapp_web.send_message`` as an automation calls it; the service's answer."""
     response = await hass.services.async_call(
         DOMAIN,
@@ -56,14 +58,20 @@ class BusRecorder:
             remove()
 
 
-def integration_records(records: list[logging.LogRecord], level: int = logging.WARNING) -> list[logging.LogRecord]:
+def integration_records(
+    records: list[logging.LogRecord], level: int = logging.WARNING
+) -> list[logging.LogRecord]:
     """Records of the integration (and its client) at ``level`` or above."""
     return [r for r in records if r.name.startswith(INTEGRATION_LOGGER) and r.levelno >= level]
 
 
 def tracebacks(records: list[logging.LogRecord]) -> list[str]:
     """Every record that carries a traceback, anywhere (no traceback spam under faults)."""
-    return [f"{r.name}: {r.getMessage()[:200]}" for r in records if r.exc_info and r.levelno >= logging.WARNING]
+    return [
+        f"{r.name}: {r.getMessage()[:200]}"
+        for r in records
+        if r.exc_info and r.levelno >= logging.WARNING
+    ]
 
 
 @dataclass(kw_only=True)

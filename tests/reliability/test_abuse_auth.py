@@ -53,7 +53,13 @@ async def real_values(api: Api) -> dict[str, str]:
     private = [chat["id"] for chat in chats if not chat["is_group"]]
     group = next(chat["id"] for chat in chats if chat["is_group"])
     media_id = await sim.control.incoming(
-        private[0], None, media={"mimetype": "image/png", "filename": "dot.png", "data_b64": base64.b64encode(PNG).decode()}
+        private[0],
+        None,
+        media={
+            "mimetype": "image/png",
+            "filename": "dot.png",
+            "data_b64": base64.b64encode(PNG).decode(),
+        },
     )
     await api.entry.runtime_data.client.get_message(media_id)
     invite = await api.entry.runtime_data.client.get_invite_code(group)
@@ -116,8 +122,12 @@ async def test_every_route_by_every_kind_of_caller(api: Api) -> None:
     own = await api.entry.runtime_data.client.send_message(values["chat_id"], "mine, to delete")
     for operation, route in sorted(ALL_ROUTES, key=admin_order):
         # Only one's own messages can be deleted for everyone.
-        path_values = {**values, "message_id": own.id} if operation.name == "delete_message" else values
-        status, text = await call(api.admin, route, route_url(route, **path_values), body_for(operation, values))
+        path_values = (
+            {**values, "message_id": own.id} if operation.name == "delete_message" else values
+        )
+        status, text = await call(
+            api.admin, route, route_url(route, **path_values), body_for(operation, values)
+        )
         if not 200 <= status < 300:
             admin_failed.append(f"{route.method} {route.path}: {status} {text[:160]}")
     # The OpenAPI document is behind authentication too.
@@ -154,19 +164,31 @@ async def test_non_admin_services_cannot_touch_local_files(
     before = len(await api.sim.control.sent())
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(
-            DOMAIN, "send_message", {"chat_id": chat, "media_path": str(secret)}, blocking=True, context=context
+            DOMAIN,
+            "send_message",
+            {"chat_id": chat, "media_path": str(secret)},
+            blocking=True,
+            context=context,
         )
     assert raised.value.translation_key == "local_files_admin_only"
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(
-            DOMAIN, "send_message", {"chat_id": chat, "url": "http://127.0.0.1:9/x.png"}, blocking=True, context=context
+            DOMAIN,
+            "send_message",
+            {"chat_id": chat, "url": "http://127.0.0.1:9/x.png"},
+            blocking=True,
+            context=context,
         )
     assert raised.value.translation_key == "url_not_allowed"
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(
             DOMAIN,
             "download_media",
-            {"chat_id": chat, "message_id": values["message_id"], "path": str(tmp_path / "out.png")},
+            {
+                "chat_id": chat,
+                "message_id": values["message_id"],
+                "path": str(tmp_path / "out.png"),
+            },
             blocking=True,
             return_response=True,
             context=context,
@@ -175,5 +197,7 @@ async def test_non_admin_services_cannot_touch_local_files(
     assert not (tmp_path / "out.png").exists()
     assert len(await api.sim.control.sent()) == before, "nothing reached WhatsApp"
     # The same calls as the system (an automation) work inside the allowlist.
-    await hass.services.async_call(DOMAIN, "send_message", {"chat_id": chat, "media_path": str(secret)}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "send_message", {"chat_id": chat, "media_path": str(secret)}, blocking=True
+    )
     assert (await api.sim.control.sent())[-1]["media"]["size"] == len(PNG)

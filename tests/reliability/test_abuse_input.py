@@ -43,10 +43,10 @@ PWNED = "window.__pwned"
 ODD_STRINGS = [
     "quotes ' \" `backticks` \\ back\\slash",
     "</script><script>window.__pwned=1</script>",
-    "<img src=x onerror=\"window.__pwned=1\">",
+    '<img src=x onerror="window.__pwned=1">',
     "${window.__pwned=1} {{7*7}} #{7*7} %s %n",
     "'); window.__pwned=1; ('",
-    "\"); window.__pwned=1; (\"",
+    '"); window.__pwned=1; ("',
     "`; window.__pwned=1; `",
     "javascript:window.__pwned=1",
     "NUL \x00 inside and at the end \x00",
@@ -76,7 +76,9 @@ async def page_was_not_pwned(api: Api) -> bool:
     return bool(result)
 
 
-async def test_odd_strings_round_trip_byte_exact_and_run_nowhere(api: Api, leak_guard: Secrets) -> None:
+async def test_odd_strings_round_trip_byte_exact_and_run_nowhere(
+    api: Api, leak_guard: Secrets
+) -> None:
     hass, sim = api.hass, api.sim
     chats = [chat["id"] for chat in await sim.control.chats() if not chat["is_group"]]
     group = next(chat["id"] for chat in await sim.control.chats() if chat["is_group"])
@@ -88,7 +90,8 @@ async def test_odd_strings_round_trip_byte_exact_and_run_nowhere(api: Api, leak_
         for text in texts:
             await send_via_service(hass, chats[0], text)
             response = await api.admin.post(
-                f"{API_BASE}/chats/{quote(chats[1], safe='')}/messages", json={"msg": text, "options": {"linkPreview": False}}
+                f"{API_BASE}/chats/{quote(chats[1], safe='')}/messages",
+                json={"msg": text, "options": {"linkPreview": False}},
             )
             assert response.status == 200, await response.text()
             answer = await response.json()
@@ -105,13 +108,18 @@ async def test_odd_strings_round_trip_byte_exact_and_run_nowhere(api: Api, leak_
         # Profile and group texts.
         short = [text for text in ODD_STRINGS if len(text) <= 25]
         for text in short:
-            await hass.services.async_call(DOMAIN, "set_display_name", {"name": text}, blocking=True)
+            await hass.services.async_call(
+                DOMAIN, "set_display_name", {"name": text}, blocking=True
+            )
         for text in ODD_STRINGS:
-            await hass.services.async_call(DOMAIN, "set_text_status", {"status": text}, blocking=True)
+            await hass.services.async_call(
+                DOMAIN, "set_text_status", {"status": text}, blocking=True
+            )
         subjects = [text for text in ODD_STRINGS if len(text) <= 100]
         for text in subjects:
             response = await api.admin.put(
-                f"{API_BASE}/chats/groups/{quote(group, safe='')}", json={"name": text, "description": text}
+                f"{API_BASE}/chats/groups/{quote(group, safe='')}",
+                json={"name": text, "description": text},
             )
             assert response.status == 204, await response.text()
         sent = await sim.control.sent()
@@ -127,7 +135,9 @@ async def test_odd_strings_round_trip_byte_exact_and_run_nowhere(api: Api, leak_
         assert [v for a, v in group_values if a == "description"] == subjects
         # The bus events carry the same bytes.
         await wait_until(lambda: len(bus.of("whatsapp_message_sent")) >= 2 * len(texts), timeout=20)
-        fired = [event["body"] for event in bus.of("whatsapp_message_sent") if event["type"] == "chat"]
+        fired = [
+            event["body"] for event in bus.of("whatsapp_message_sent") if event["type"] == "chat"
+        ]
         assert sorted(fired) == sorted(texts * 2)
         assert await page_was_not_pwned(api), "a string ran as script in the page"
     finally:
@@ -147,7 +157,9 @@ async def test_odd_ids_are_refused_naming_the_field(api: Api) -> None:
             await send_via_service(hass, odd, "never sent")
         if isinstance(raised.value, vol.Invalid):
             assert raised.value.path == ["chat_id"], raised.value
-        response = await api.admin.post(f"{API_BASE}/chats/{quote(odd, safe='')}/messages", json={"msg": "never sent"})
+        response = await api.admin.post(
+            f"{API_BASE}/chats/{quote(odd, safe='')}/messages", json={"msg": "never sent"}
+        )
         raw = await response.read()
         if raw.strip() in (b"400: Bad Request", b"404: Not Found"):
             # Refused before the view: Home Assistant's security filter, or no route matches
@@ -157,7 +169,9 @@ async def test_odd_ids_are_refused_naming_the_field(api: Api) -> None:
         assert (await response.json())["error"]["field"] == "chat_id"
     assert len(await sim.control.sent()) == before
     assert await page_was_not_pwned(api)
-    record_figure("odd ids", "refused before WhatsApp", f"{len(ODD_IDS)}/{len(ODD_IDS)} (service and REST)")
+    record_figure(
+        "odd ids", "refused before WhatsApp", f"{len(ODD_IDS)}/{len(ODD_IDS)} (service and REST)"
+    )
 
 
 class MediaServer:
@@ -236,7 +250,9 @@ async def media_server() -> AsyncIterator[MediaServer]:
         await server.stop()
 
 
-async def post_media(api: Api, chat: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+async def post_media(
+    api: Api, chat: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any], float]:
     started = time.monotonic()
     response = await api.admin.post(f"{API_BASE}/chats/{quote(chat, safe='')}/messages", json=body)
     data = await response.json()
@@ -244,7 +260,11 @@ async def post_media(api: Api, chat: str, body: dict[str, Any]) -> tuple[int, di
 
 
 async def test_media_abuse(
-    api: Api, media_server: MediaServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hass: HomeAssistant
+    api: Api,
+    media_server: MediaServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    hass: HomeAssistant,
 ) -> None:
     # The fetch timeout is 15 s in production; a second is enough to prove the 504.
     monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 1.0)
@@ -261,7 +281,9 @@ async def test_media_abuse(
     assert media_server.finished["/endless.mp4"] == "client went away"
     # What the server pushed beyond the cap is only what the socket buffers held.
     assert written <= cap + 16 * media_server.CHUNK, f"{written} bytes read for a cap of {cap}"
-    figures["1 GiB stream, no length"] = f"413 after {written / 2**20:.0f} MiB sent (cap {cap / 2**20:.0f} MiB), {took:.1f} s"
+    figures["1 GiB stream, no length"] = (
+        f"413 after {written / 2**20:.0f} MiB sent (cap {cap / 2**20:.0f} MiB), {took:.1f} s"
+    )
 
     status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/declared.mp4"})
     assert status == 413, data
@@ -276,7 +298,14 @@ async def test_media_abuse(
     assert took < 5
     figures["never answers"] = f"504 after {took:.1f} s (timeout 1 s)"
 
-    for url in ("file:///etc/passwd", "ftp://127.0.0.1/x.png", "data:image/png;base64,iVBORw0KGgo=", "FILE:///etc/hosts", "//127.0.0.1/x", "gopher://127.0.0.1/"):
+    for url in (
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "FILE:///etc/hosts",
+        "//127.0.0.1/x",
+        "gopher://127.0.0.1/",
+    ):
         status, data, _ = await post_media(api, chat, {"url": url})
         assert status == 400, (url, data)
         assert data["error"]["field"] == "url"
@@ -288,7 +317,12 @@ async def test_media_abuse(
     outside = tmp_path / "outside.png"
     outside.write_bytes(PNG)
     hass.config.allowlist_external_dirs = {str(allowed)}
-    for path in (str(outside), "/etc/passwd", f"{allowed}/../outside.png", f"{allowed}/missing/../../outside.png"):
+    for path in (
+        str(outside),
+        "/etc/passwd",
+        f"{allowed}/../outside.png",
+        f"{allowed}/missing/../../outside.png",
+    ):
         status, data, _ = await post_media(api, chat, {"media_path": path})
         assert status == 403, (path, data)
         assert data["error"]["code"] == "path_not_allowed"
@@ -300,7 +334,11 @@ async def test_media_abuse(
     assert status == 200, data
     status, data, _ = await post_media(api, chat, {"url": f"{media_server.url}/dot.png"})
     assert status == 200, data
-    hashes = [e["media"]["sha256"] for e in (await api.sim.control.sent())[before:] if e["kind"] == "message"]
+    hashes = [
+        e["media"]["sha256"]
+        for e in (await api.sim.control.sent())[before:]
+        if e["kind"] == "message"
+    ]
     assert hashes == [hashlib.sha256(PNG).hexdigest()] * 2
     for case, value in figures.items():
         record_figure("media", case, value)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-import pytest
 
 from custom_components.whatsapp_web.const import API_BASE, OPENAPI_PATH
 
@@ -74,7 +73,9 @@ def valid_value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if "const" in schema:
         return st.just(schema["const"])
     if kind == "string":
-        return st.text(min_size=schema.get("minLength", 0), max_size=schema.get("maxLength", 60)) | ODD_TEXT.filter(
+        return st.text(
+            min_size=schema.get("minLength", 0), max_size=schema.get("maxLength", 60)
+        ) | ODD_TEXT.filter(
             lambda text: schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", 10**9)
         )
     if kind == "boolean":
@@ -91,7 +92,9 @@ def valid_value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         required = set(schema.get("required", ()))
         return st.fixed_dictionaries(
             {key: valid_value(sub) for key, sub in properties.items() if key in required},
-            optional={key: valid_value(sub) for key, sub in properties.items() if key not in required},
+            optional={
+                key: valid_value(sub) for key, sub in properties.items() if key not in required
+            },
         )
     return ANY_JSON
 
@@ -132,10 +135,17 @@ class GeneratedRequest:
         return API_BASE + path
 
 
-def request_strategy(method: str, template: str, operation: dict[str, Any], real: dict[str, list[str]]) -> st.SearchStrategy[GeneratedRequest]:
+def request_strategy(
+    method: str, template: str, operation: dict[str, Any], real: dict[str, list[str]]
+) -> st.SearchStrategy[GeneratedRequest]:
     path_names = [p["name"] for p in operation["parameters"] if p["in"] == "path"]
     query_params = [p for p in operation["parameters"] if p["in"] == "query"]
-    body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    body_schema = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema")
+    )
     # Path segments: real ids of the account, made-up ones, odd text (never empty: that is another route).
     segment = st.one_of(
         st.sampled_from(sorted({value for values in real.values() for value in values})),
@@ -147,7 +157,9 @@ def request_strategy(method: str, template: str, operation: dict[str, Any], real
         {},
         optional={
             p["name"]: st.one_of(
-                valid_value(p["schema"]).map(lambda value: json.dumps(value) if not isinstance(value, str) else value),
+                valid_value(p["schema"]).map(
+                    lambda value: json.dumps(value) if not isinstance(value, str) else value
+                ),
                 TEXT,
             ).filter(lambda text: "\x00" not in text)
             for p in query_params
@@ -161,14 +173,21 @@ def request_strategy(method: str, template: str, operation: dict[str, Any], real
         bodies = st.one_of(
             valid_value(body_schema).map(lambda value: (value, None)),
             invalid_body(body_schema).map(lambda value: (value, None)),
-            st.sampled_from(["{", "not json", "[1,", '{"msg": "\\ud800"}', "\x00"]).map(lambda raw: (None, raw)),
+            st.sampled_from(["{", "not json", "[1,", '{"msg": "\\ud800"}', "\x00"]).map(
+                lambda raw: (None, raw)
+            ),
         )
     return st.builds(
-        lambda values, q, b: GeneratedRequest(method.upper(), template, values, q, b[0], b[1]), paths, query, bodies
+        lambda values, q, b: GeneratedRequest(method.upper(), template, values, q, b[0], b[1]),
+        paths,
+        query,
+        bodies,
     )
 
 
-def generate(document: dict[str, Any], real: dict[str, list[str]], per_operation: int) -> list[GeneratedRequest]:
+def generate(
+    document: dict[str, Any], real: dict[str, list[str]], per_operation: int
+) -> list[GeneratedRequest]:
     """Draw ``per_operation`` requests for each operation of the document (deterministic seed)."""
     generated: list[GeneratedRequest] = []
     for template, methods in document["paths"].items():
@@ -191,7 +210,9 @@ def generate(document: dict[str, Any], real: dict[str, list[str]], per_operation
     return generated
 
 
-async def test_generated_requests_never_5xx_and_errors_name_a_field(api: Api, leak_guard: Any) -> None:
+async def test_generated_requests_never_5xx_and_errors_name_a_field(
+    api: Api, leak_guard: Any
+) -> None:
     response = await api.admin.get(OPENAPI_PATH)
     document = await response.json()
     chats = await api.sim.control.chats()
@@ -256,5 +277,9 @@ async def test_generated_requests_never_5xx_and_errors_name_a_field(api: Api, le
     assert not server_errors, f"{len(server_errors)} 5xx answers, e.g. {server_errors[:5]}"
     assert not not_json, f"errors that are not the documented JSON: {not_json[:5]}"
     fieldless = Counter(line.split(" ", 2)[1] for line in without_field)
-    record_figure("generated requests (OpenAPI)", "errors without a field, by code", dict(fieldless) or "none")
-    assert not without_field, f"{len(without_field)} errors without a field, by code {dict(fieldless)}: {without_field[:5]}"
+    record_figure(
+        "generated requests (OpenAPI)", "errors without a field, by code", dict(fieldless) or "none"
+    )
+    assert not without_field, (
+        f"{len(without_field)} errors without a field, by code {dict(fieldless)}: {without_field[:5]}"
+    )

@@ -86,10 +86,18 @@ async def test_drop_restore_cycles_leak_nothing(tmp_root: Path, leak_guard: Secr
     after = ResourceSample.take(str(tmp_root))
 
     ids = received_ids(events)
-    assert all(ids.count(probe) == 1 for probe in probes), "each queued message arrives exactly once"
+    assert all(ids.count(probe) == 1 for probe in probes), (
+        "each queued message arrives exactly once"
+    )
     warm, last = series.samples[0], series.samples[-1]
-    record_figure("drop/restore x100 (client)", "time", f"{elapsed:.1f} s ({elapsed / CYCLES * 1000:.0f} ms/cycle)")
-    record_figure("drop/restore x100 (client)", f"cycle {WARM_UP_CYCLES} -> {CYCLES}", series.describe())
+    record_figure(
+        "drop/restore x100 (client)",
+        "time",
+        f"{elapsed:.1f} s ({elapsed / CYCLES * 1000:.0f} ms/cycle)",
+    )
+    record_figure(
+        "drop/restore x100 (client)", f"cycle {WARM_UP_CYCLES} -> {CYCLES}", series.describe()
+    )
     record_figure(
         "drop/restore x100 (client)",
         "after stop vs before start",
@@ -102,7 +110,9 @@ async def test_drop_restore_cycles_leak_nothing(tmp_root: Path, leak_guard: Secr
     assert last.browser_rss_mib <= warm.browser_rss_mib * 1.25 + 20, series.describe()
     assert after.browsers == 0, "no Chromium process outlives the client"
     assert after.fds <= before.fds, f"fds {before.fds} before, {after.fds} after"
-    assert after.tasks <= before.tasks, f"tasks {before.tasks} before, {after.tasks} after: {after.task_names}"
+    assert after.tasks <= before.tasks, (
+        f"tasks {before.tasks} before, {after.tasks} after: {after.task_names}"
+    )
 
 
 # The page's main thread spins forever from the next task on: evaluate returns, then nothing answers.
@@ -110,10 +120,15 @@ HANG_PAGE = "() => { setTimeout(() => { for (;;) {} }, 0); return true; }"
 
 
 @pytest.mark.parametrize("kind", DRIVERS)
-async def test_hung_page_is_replaced_by_the_watchdog(kind: str, tmp_root: Path, leak_guard: Secrets) -> None:
+async def test_hung_page_is_replaced_by_the_watchdog(
+    kind: str, tmp_root: Path, leak_guard: Secrets
+) -> None:
     """An endless loop in the page: restarted within interval + timeout (+ margin), no new QR."""
     interval, timeout = 1.0, 2.0
-    async with Simulator(chats=2, messages=1, groups=0, seed=12) as simulator, browser_for(kind, tmp_root) as (factory, _remote):
+    async with (
+        Simulator(chats=2, messages=1, groups=0, seed=12) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
         leak_guard.watch(simulator)
         client: WhatsAppWebClient = new_client(
             simulator, factory, watchdog_interval=interval, watchdog_timeout=timeout
@@ -136,9 +151,13 @@ async def test_hung_page_is_replaced_by_the_watchdog(kind: str, tmp_root: Path, 
                 assert set(client.browser_pids).isdisjoint(old_pids)
             chat = next(c["id"] for c in await simulator.control.chats() if not c["is_group"])
             sent = await client.send_message(chat, "after the hang")
-            assert [e["id"] for e in await simulator.control.sent() if e["kind"] == "message"] == [sent.id]
+            assert [e["id"] for e in await simulator.control.sent() if e["kind"] == "message"] == [
+                sent.id
+            ]
             assert not [qr for qr in qrs if qr], "the session resumed without a QR"
         finally:
             await client.stop()
-    record_figure(f"hung page ({kind})", "noticed / connected again", f"{noticed:.1f} s / {recovered:.1f} s")
+    record_figure(
+        f"hung page ({kind})", "noticed / connected again", f"{noticed:.1f} s / {recovered:.1f} s"
+    )
     assert noticed <= interval + timeout + 3

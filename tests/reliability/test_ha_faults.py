@@ -49,7 +49,9 @@ INCOMING_DURING_BURST = 40
 
 
 def message_entries(sent: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
-    return [e for e in sent if e["kind"] == "message" and str(e.get("body") or "").startswith(prefix)]
+    return [
+        e for e in sent if e["kind"] == "message" and str(e.get("body") or "").startswith(prefix)
+    ]
 
 
 async def test_kill_9_during_a_burst_of_200_sends(
@@ -83,7 +85,7 @@ async def test_kill_9_during_a_burst_of_200_sends(
             leak_guard.add("message body", body)
             call = asyncio.create_task(send_via_service(hass, chat, body))
             calls.append((chat, body, call))
-            while not call.done() and body not in {item.text for item in outbox._items}:  # noqa: ASYNC110 - the outbox has no event for this
+            while not call.done() and body not in {item.text for item in outbox._items}:
                 await asyncio.sleep(0.002)
             if not call.done() or call.exception() is None:
                 accepted[chat].append(body)
@@ -107,7 +109,9 @@ async def test_kill_9_during_a_burst_of_200_sends(
 
     started = time.monotonic()
     try:
-        await asyncio.gather(*(sender(chat, i) for i, chat in enumerate(senders)), killer(), phone())
+        await asyncio.gather(
+            *(sender(chat, i) for i, chat in enumerate(senders)), killer(), phone()
+        )
         burst_done = time.monotonic()
         for chat, body, call in calls:
             try:
@@ -135,8 +139,12 @@ async def test_kill_9_during_a_burst_of_200_sends(
         # Events of the same period: each incoming message fired once; each sent message fired once.
         sent_ids = [e["id"] for e in sent]
         await wait_until(
-            lambda: set(injected) <= {e["id"]["_serialized"] for e in bus.of("whatsapp_message_received")}
-            and set(sent_ids) <= {e["id"]["_serialized"] for e in bus.of("whatsapp_message_sent")},
+            lambda: (
+                set(injected)
+                <= {e["id"]["_serialized"] for e in bus.of("whatsapp_message_received")}
+                and set(sent_ids)
+                <= {e["id"]["_serialized"] for e in bus.of("whatsapp_message_sent")}
+            ),
             timeout=30,
         )
         await asyncio.sleep(1)
@@ -196,21 +204,28 @@ async def test_missing_module_is_a_repair_issue_and_the_rest_works(
     for _ in range(3):
         with pytest.raises(HomeAssistantError) as raised:
             await hass.services.async_call(DOMAIN, "send_typing", {"chat_id": chat}, blocking=True)
-        assert "WAWebChatStateBridge" in str(raised.value) or raised.value.translation_placeholders.get(
-            "missing"
-        ) == "WAWebChatStateBridge"
+        assert (
+            "WAWebChatStateBridge" in str(raised.value)
+            or raised.value.translation_placeholders.get("missing") == "WAWebChatStateBridge"
+        )
     placeholders = await issue_placeholders(hass, f"whatsapp_web_changed_{entry.entry_id}")
     assert "WAWebChatStateBridge" in placeholders["missing"]
     # Unaffected operations keep working.
     answer = await send_via_service(hass, chat, "still works")
     assert answer["queued"] is False
-    chats = await hass.services.async_call(DOMAIN, "get_chats", {}, blocking=True, return_response=True)
+    chats = await hass.services.async_call(
+        DOMAIN, "get_chats", {}, blocking=True, return_response=True
+    )
     assert chats
     assert chats["chats"]
     lines = lines_about(caplog, mark, "WAWebChatStateBridge")
     assert len(lines) == 1, f"one clear line for the change, not {lines}"
     assert not tracebacks(caplog.records[mark:])
-    record_figure("fault: missing module", "repair issue / log lines / tracebacks", f"missing={placeholders['missing']} / {len(lines)} / 0")
+    record_figure(
+        "fault: missing module",
+        "repair issue / log lines / tracebacks",
+        f"missing={placeholders['missing']} / {len(lines)} / 0",
+    )
 
 
 async def test_missing_member_is_a_repair_issue(
@@ -228,11 +243,17 @@ async def test_missing_member_is_a_repair_issue(
     placeholders = await issue_placeholders(hass, f"whatsapp_web_changed_{entry.entry_id}")
     assert "archiveChat" in placeholders["missing"]
     await hass.services.async_call(DOMAIN, "mark_chat_unread", {"chat_id": chat}, blocking=True)
-    assert any(e["kind"] == "chat" and e["action"] == "mark_unread" for e in await sim.control.sent())
+    assert any(
+        e["kind"] == "chat" and e["action"] == "mark_unread" for e in await sim.control.sent()
+    )
     lines = lines_about(caplog, mark, "archiveChat")
     assert len(lines) == 1, f"one clear line for the change, not {lines}"
     assert not tracebacks(caplog.records[mark:])
-    record_figure("fault: missing member", "repair issue / log lines / tracebacks", f"missing={placeholders['missing']} / {len(lines)} / 0")
+    record_figure(
+        "fault: missing member",
+        "repair issue / log lines / tracebacks",
+        f"missing={placeholders['missing']} / {len(lines)} / 0",
+    )
 
 
 async def test_module_missing_at_page_load_is_a_repair_issue(
@@ -277,16 +298,26 @@ async def test_logout_starts_reauth_with_a_repair_issue(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     # Reading the state still works and says why; a send is refused clearly (not queued forever).
-    status = await hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
+    status = await hass.services.async_call(
+        DOMAIN, "get_status", {}, blocking=True, return_response=True
+    )
     assert status is not None
     assert "logged" in str(status).lower()
     with pytest.raises(HomeAssistantError) as raised:
         await send_via_service(hass, chat, "after logout")
     assert raised.value.translation_key == "logged_out"
-    lines = [line for line in (r.getMessage() for r in integration_records(caplog.records[mark:])) if "unlink" in line]
+    lines = [
+        line
+        for line in (r.getMessage() for r in integration_records(caplog.records[mark:]))
+        if "unlink" in line
+    ]
     assert len(lines) == 1, lines
     assert not tracebacks(caplog.records[mark:])
-    record_figure("logout from the phone", "repair issue / reauth flow / log lines", f"logged_out / {len(flows)} / {len(lines)}")
+    record_figure(
+        "logout from the phone",
+        "repair issue / reauth flow / log lines",
+        f"logged_out / {len(flows)} / {len(lines)}",
+    )
 
 
 async def test_deprecated_version_is_a_repair_issue(
@@ -303,13 +334,19 @@ async def test_deprecated_version_is_a_repair_issue(
     await hass.async_block_till_done()
     placeholders = await issue_placeholders(hass, f"blocked_{entry.entry_id}")
     assert placeholders["state"] == "DEPRECATED_VERSION"
-    status = await hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
+    status = await hass.services.async_call(
+        DOMAIN, "get_status", {}, blocking=True, return_response=True
+    )
     assert status is not None
     lines = [r.getMessage() for r in integration_records(caplog.records[mark:])]
     assert any("DEPRECATED_VERSION" in line for line in lines), lines
     assert len(lines) <= 2, f"no log spam: {lines}"
     assert not tracebacks(caplog.records[mark:])
-    record_figure("deprecated WhatsApp Web", "repair issue / log lines", f"blocked state={placeholders['state']} / {len(lines)}")
+    record_figure(
+        "deprecated WhatsApp Web",
+        "repair issue / log lines",
+        f"blocked state={placeholders['state']} / {len(lines)}",
+    )
 
 
 async def test_conflict_takes_the_session_back(
@@ -335,7 +372,11 @@ async def test_conflict_takes_the_session_back(
     assert not tracebacks(caplog.records[mark:])
     lines = [r.getMessage() for r in integration_records(caplog.records[mark:], logging.WARNING)]
     assert len(lines) <= 2, f"no log spam: {lines}"
-    record_figure("conflict", "queued send / back connected / warning lines", f"queued={answer['queued']} / {back:.1f} s / {len(lines)}")
+    record_figure(
+        "conflict",
+        "queued send / back connected / warning lines",
+        f"queued={answer['queued']} / {back:.1f} s / {len(lines)}",
+    )
 
 
 async def test_home_assistant_stopped_while_sending(
@@ -353,7 +394,9 @@ async def test_home_assistant_stopped_while_sending(
     bodies = [f"accepted before the stop {n:02d}" for n in range(20)]
     for body in bodies:
         leak_guard.add("message body", body)
-    answers = await asyncio.gather(*(send_via_service(hass, chats[n % 2], body) for n, body in enumerate(bodies)))
+    answers = await asyncio.gather(
+        *(send_via_service(hass, chats[n % 2], body) for n, body in enumerate(bodies))
+    )
     assert all(answer["queued"] for answer in answers)
     stored = hass_storage[f"{DOMAIN}.outbox.{entry.entry_id}"]["data"]["items"]
     order = [item["text"] for item in stored]
@@ -363,6 +406,7 @@ async def test_home_assistant_stopped_while_sending(
 
     async def some_left() -> bool:
         return len(message_entries(await sim.control.sent(), "accepted before")) >= 3
+
     await wait_until(some_left, timeout=30, interval=0.01)
     kill_all(browser_processes())
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -378,7 +422,11 @@ async def test_home_assistant_stopped_while_sending(
     sent = [e["body"] for e in message_entries(await sim.control.sent(), "accepted before")]
     assert sorted(sent) == sorted(bodies), "every accepted send left exactly once"
     for chat in chats:
-        in_chat = [e["body"] for e in message_entries(await sim.control.sent(), "accepted before") if e["chat"] == chat]
+        in_chat = [
+            e["body"]
+            for e in message_entries(await sim.control.sent(), "accepted before")
+            if e["chat"] == chat
+        ]
         assert in_chat == [body for body in order if body in in_chat], f"order in {chat}"
     record_figure(
         "HA stopped while sending",

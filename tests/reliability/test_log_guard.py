@@ -22,7 +22,11 @@ def test_a_secret_at_info_or_above_is_found() -> None:
         record(logging.INFO, "sending %s", "the door camera saw someone"),
         record(logging.WARNING, "auth failed for eyJhbGciOiJIUzI1NiJ9.token"),
         record(logging.DEBUG, "body: the door camera saw someone"),
-        record(logging.INFO, "the simulator may say eyJhbGciOiJIUzI1NiJ9.token", name="simulator.server"),
+        record(
+            logging.INFO,
+            "the simulator may say eyJhbGciOiJIUzI1NiJ9.token",
+            name="simulator.server",
+        ),
         record(logging.ERROR, "code AB refused"),
     ]
     found = secrets.find_in(records)

@@ -51,17 +51,26 @@ async def test_profile_directory_is_private(
         domain=DOMAIN,
         title="fresh",
         unique_id="34999999999@c.us",
-        data={CONF_BROWSER: BROWSER_LOCAL, CONF_CHROMIUM_PATH: CHROMIUM, CONF_PROFILE: "fresh", CONF_PAGE_URL: big_simulator.url},
+        data={
+            CONF_BROWSER: BROWSER_LOCAL,
+            CONF_CHROMIUM_PATH: CHROMIUM,
+            CONF_PROFILE: "fresh",
+            CONF_PAGE_URL: big_simulator.url,
+        },
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await entry.runtime_data.client.wait_for_state(ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT, timeout=60)
+    await entry.runtime_data.client.wait_for_state(
+        ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT, timeout=60
+    )
     profile = Path(hass.config.path(PROFILES_DIRECTORY, "fresh"))
     mode = await hass.async_add_executor_job(profile_mode, profile)
     parent = await hass.async_add_executor_job(profile_mode, profile.parent)
     assert mode == 0o700, oct(mode)
     # Chromium creates its files with the umask; the 0700 directory is what keeps others out of them.
-    inside = await hass.async_add_executor_job(lambda: [p for p in profile.rglob("*") if not p.is_symlink()])
+    inside = await hass.async_add_executor_job(
+        lambda: [p for p in profile.rglob("*") if not p.is_symlink()]
+    )
     record_figure(
         "browser profile",
         "mode (profile / its parent)",
@@ -142,7 +151,10 @@ async def test_linking_secrets_stay_out_of_the_log(
     root = short_tmp()
     qrs: list[str] = []
     try:
-        async with Simulator(chats=2, messages=1, seed=31) as sim, browser_for("playwright", root) as (factory, _):
+        async with (
+            Simulator(chats=2, messages=1, seed=31) as sim,
+            browser_for("playwright", root) as (factory, _),
+        ):
             leak_guard.watch(sim)
             client = new_client(sim, factory)
             client.add_qr_listener(lambda qr: qrs.append(qr) if qr else None)
@@ -161,4 +173,8 @@ async def test_linking_secrets_stay_out_of_the_log(
         shutil.rmtree(root, ignore_errors=True)
     assert qrs, "a QR was shown before the code was asked for"
     assert len(code) == 8
-    record_figure("linking secrets", "QR strings / pairing codes scanned for in the log", f"{len(qrs)} / 1; found: 0")
+    record_figure(
+        "linking secrets",
+        "QR strings / pairing codes scanned for in the log",
+        f"{len(qrs)} / 1; found: 0",
+    )

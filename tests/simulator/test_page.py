@@ -94,7 +94,9 @@ async def browser_page() -> AsyncIterator[tuple[Any, Path]]:
 
 async def open_page(playwright: Any, profile: Path, url: str) -> tuple[BrowserContext, Page]:
     context = await playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True,
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
         args=["--no-sandbox"] if os.geteuid() == 0 else [],
     )
     page = context.pages[0] if context.pages else await context.new_page()
@@ -121,7 +123,10 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
     async with Simulator(chats=3) as simulator:
         context, page = await open_page(playwright, root / "p", simulator.url)
         try:
-            assert await page.evaluate("() => window.Debug.VERSION") == (await simulator.control.state())["version"]
+            assert (
+                await page.evaluate("() => window.Debug.VERSION")
+                == (await simulator.control.state())["version"]
+            )
             members = documented_members()
             assert len(members) > 100
             missing = await page.evaluate(
@@ -145,7 +150,9 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
                 EAGER_1_34_6,
             )
             assert eager == []
-            defined = await page.evaluate("(names) => names.filter((name) => name in window)", GLOBALS_OWNED_BY_CLIENTS)
+            defined = await page.evaluate(
+                "(names) => names.filter((name) => name in window)", GLOBALS_OWNED_BY_CLIENTS
+            )
             assert defined == []
             with pytest.raises(Exception, match="unknown module"):
                 await page.evaluate("() => window.require('WAWebDefinitelyNotAModule')")
@@ -157,8 +164,13 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
                             parsed: window.require('WAWebMsgKey').fromString(key._serialized).id};
                 }"""
             )
-            assert wid == {"own": ["_serialized", "server", "user"], "user": True, "group": False,
-                           "key": "true_34600112233@c.us_ABC", "parsed": "ABC"}
+            assert wid == {
+                "own": ["_serialized", "server", "user"],
+                "user": True,
+                "group": False,
+                "key": "true_34600112233@c.us_ABC",
+                "parsed": "ABC",
+            }
         finally:
             await context.close()
 
@@ -208,8 +220,12 @@ async def test_wrong_link_refused_right_one_links_and_profile_keeps_it(browser_p
             assert (await simulator.control.state())["linked"] is False
             await simulator.control.link(qr=qr)
             await wait_state(page, "CONNECTED")
-            await page.wait_for_function("() => window.require('WAWebSocketModel').Socket.hasSynced === true", timeout=10_000)
-            chats = await page.evaluate("() => window.require('WAWebCollections').Chat.getModelsArray().length")
+            await page.wait_for_function(
+                "() => window.require('WAWebSocketModel').Socket.hasSynced === true", timeout=10_000
+            )
+            chats = await page.evaluate(
+                "() => window.require('WAWebCollections').Chat.getModelsArray().length"
+            )
             assert chats == 4
         finally:
             await context.close()
@@ -248,12 +264,18 @@ async def test_five_thousand_chats_load_quickly(browser_page: Any) -> None:
         try:
             await wait_state(page, "UNPAIRED")
             # A client listens for the sync before it links (the page waits for one, up to 3 s).
-            await page.evaluate("() => window.require('WAWebSocketModel').Socket.on('change:hasSynced', () => {})")
+            await page.evaluate(
+                "() => window.require('WAWebSocketModel').Socket.on('change:hasSynced', () => {})"
+            )
             started = time.monotonic()
             await simulator.control.link(qr=(await simulator.control.state())["qr"])
-            await page.wait_for_function("() => window.require('WAWebSocketModel').Socket.hasSynced === true", timeout=20_000)
+            await page.wait_for_function(
+                "() => window.require('WAWebSocketModel').Socket.hasSynced === true", timeout=20_000
+            )
             elapsed = time.monotonic() - started
-            count = await page.evaluate("() => window.require('WAWebCollections').Chat.getModelsArray().length")
+            count = await page.evaluate(
+                "() => window.require('WAWebCollections').Chat.getModelsArray().length"
+            )
             assert count == 5000
             assert elapsed < 5, f"5,000 chats took {elapsed:.2f} s"
         finally:

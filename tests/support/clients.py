@@ -92,14 +92,18 @@ class RemoteChromium:
             self.process.stderr.close()
 
 
-def driver_factory(kind: str, profile: Path, remote_url: str | None = None) -> Callable[[], BrowserDriver]:
+def driver_factory(
+    kind: str, profile: Path, remote_url: str | None = None
+) -> Callable[[], BrowserDriver]:
     """The function a client calls at each browser (re)start."""
     if kind == "playwright":
         from custom_components.whatsapp_web.client.drivers.playwright import (  # noqa: PLC0415
             PlaywrightDriver,
         )
 
-        return lambda: PlaywrightDriver(profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[])
+        return lambda: PlaywrightDriver(
+            profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[]
+        )
     from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver  # noqa: PLC0415
 
     assert remote_url
@@ -121,7 +125,9 @@ def new_client(
         "backoff_max": 2.0,
     }
     options.update(timing)
-    return WhatsAppWebClient(factory, url=simulator.url, cursor_store=cursor_store or MemoryCursorStore(), **options)
+    return WhatsAppWebClient(
+        factory, url=simulator.url, cursor_store=cursor_store or MemoryCursorStore(), **options
+    )
 
 
 async def link(client: WhatsAppWebClient, simulator: Simulator, timeout: float = 30) -> str:
@@ -136,7 +142,9 @@ async def link(client: WhatsAppWebClient, simulator: Simulator, timeout: float =
 
 
 @contextlib.asynccontextmanager
-async def browser_for(kind: str, root: Path) -> AsyncIterator[tuple[Callable[[], BrowserDriver], RemoteChromium | None]]:
+async def browser_for(
+    kind: str, root: Path
+) -> AsyncIterator[tuple[Callable[[], BrowserDriver], RemoteChromium | None]]:
     """A driver factory of the given kind; for CDP, the remote Chromium it talks to."""
     profile = root / f"profile-{kind}"
     profile.mkdir(parents=True, exist_ok=True)

@@ -489,11 +489,24 @@
         if (!record) {
             return;
         }
+        if (!offline) {
+            rememberLive(msg.id._serialized);
+        }
         rememberBeforeRevoke(msg, record);
         if (msg.type === 'gp2') {
             emit('group_notification', { message: record, offline });
         } else {
             emit('message', { message: record, offline });
+        }
+    };
+
+    // Messages this document saw arrive live (not by offline delivery, not in the initial sync): a
+    // catch-up that meets them again reports them as live, whatever their timestamp.
+    const liveMessageIds = new Set();
+    const rememberLive = (serialized) => {
+        liveMessageIds.add(serialized);
+        if (liveMessageIds.size > 5000) {
+            liveMessageIds.delete(liveMessageIds.values().next().value);
         }
     };
 
@@ -1133,6 +1146,7 @@
             return found.slice(0, limit || 1000).map((msg) => ({
                 message: messageRecord(msg),
                 kind: msg.type === 'gp2' ? 'group_notification' : 'message',
+                offline: !liveMessageIds.has(msg.id._serialized),
             })).filter((item) => item.message);
         },
 

@@ -24,7 +24,14 @@ import time
 from typing import Any, Final, Protocol
 
 from . import ids
-from .drivers.base import BrowserDriver, DisconnectReason, DriverClosed, DriverError, DriverTimeout, PageError
+from .drivers.base import (
+    BrowserDriver,
+    DisconnectReason,
+    DriverClosed,
+    DriverError,
+    DriverTimeout,
+    PageError,
+)
 from .errors import (
     BrowserError,
     ChatNotFound,
@@ -43,7 +50,12 @@ from .errors import (
     WhatsAppWebChanged,
     WhatsAppWebError,
 )
-from .media import DEFAULT_MAX_MEDIA_BYTES, StickerMetadata, read_sticker_metadata, with_sticker_metadata
+from .media import (
+    DEFAULT_MAX_MEDIA_BYTES,
+    StickerMetadata,
+    read_sticker_metadata,
+    with_sticker_metadata,
+)
 from .models import (
     GROUP_NOTIFICATION_KINDS,
     Authenticated,
@@ -58,8 +70,8 @@ from .models import (
     GroupCreated,
     GroupNotification,
     IncomingCall,
-    MediaFile,
     Me,
+    MediaFile,
     Message,
     MessageAcknowledged,
     MessageReaction,
@@ -81,9 +93,7 @@ BINDING_NAME: Final = "__whatsappWebBridgeEmit"
 BRIDGE_SOURCE: Final = (Path(__file__).parent / "bridge.js").read_text(encoding="utf-8")
 # The answer crosses as one JSON string: drivers convert big object graphs (5,000 chats) much more
 # slowly than a string, and JSON.stringify in the page is fast.
-_CALL_FUNCTION: Final = (
-    "(op, args) => globalThis.__whatsappWebBridge.call(op, args).then((answer) => JSON.stringify(answer))"
-)
+_CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.call(op, args).then((answer) => JSON.stringify(answer))"
 _PING_FUNCTION: Final = "() => typeof globalThis.__whatsappWebBridge === 'object'"
 _MEDIA_CHUNK: Final = 1024 * 1024
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16,32}")
@@ -96,7 +106,9 @@ _CATCH_UP_LIMIT: Final = 2000
 _LINKING_STATES: Final = frozenset({"OPENING", "UNLAUNCHED", "PAIRING"})
 _UNPAIRED_STATES: Final = frozenset({"UNPAIRED", "UNPAIRED_IDLE"})
 _RECOVERING_STATES: Final = frozenset({"TIMEOUT", "OPENING", "PAIRING", "CONFLICT"})
-_BLOCKED_STATES: Final = frozenset({"DEPRECATED_VERSION", "TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK"})
+_BLOCKED_STATES: Final = frozenset(
+    {"DEPRECATED_VERSION", "TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK"}
+)
 
 type EventListener = Callable[[ClientEvent], None]
 type StateListener = Callable[[ClientState], None]
@@ -118,7 +130,10 @@ class EventCursor:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EventCursor:
         """Back from the caller's storage."""
-        return cls(timestamp=int(data["timestamp"]), recent_ids=tuple(str(item) for item in data["recent_ids"]))
+        return cls(
+            timestamp=int(data["timestamp"]),
+            recent_ids=tuple(str(item) for item in data["recent_ids"]),
+        )
 
 
 class EventCursorStore(Protocol):
@@ -315,19 +330,27 @@ class WhatsAppWebClient:
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` with every event, in order; returns a function that removes it."""
         self._event_listeners.append(listener)
-        return lambda: self._event_listeners.remove(listener) if listener in self._event_listeners else None
+        return lambda: (
+            self._event_listeners.remove(listener) if listener in self._event_listeners else None
+        )
 
     def add_state_listener(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` on every state change; returns a function that removes it."""
         self._state_listeners.append(listener)
-        return lambda: self._state_listeners.remove(listener) if listener in self._state_listeners else None
+        return lambda: (
+            self._state_listeners.remove(listener) if listener in self._state_listeners else None
+        )
 
     def add_qr_listener(self, listener: QrListener) -> Callable[[], None]:
         """Call ``listener`` with each new QR string (None when linking finished)."""
         self._qr_listeners.append(listener)
-        return lambda: self._qr_listeners.remove(listener) if listener in self._qr_listeners else None
+        return lambda: (
+            self._qr_listeners.remove(listener) if listener in self._qr_listeners else None
+        )
 
-    async def wait_for_state(self, *states: ClientState, timeout: float | None = None) -> ClientState:
+    async def wait_for_state(
+        self, *states: ClientState, timeout: float | None = None
+    ) -> ClientState:
         """Wait until the client is in one of ``states``; raise Timeout otherwise."""
         if self._state in states:
             return self._state
@@ -338,7 +361,9 @@ class WhatsAppWebClient:
             async with asyncio.timeout(timeout):
                 return await waiter
         except TimeoutError as error:
-            raise Timeout(f"waiting for {', '.join(state.value for state in states)}", timeout or 0) from error
+            raise Timeout(
+                f"waiting for {', '.join(state.value for state in states)}", timeout or 0
+            ) from error
         finally:
             if entry in self._state_waiters:
                 self._state_waiters.remove(entry)
@@ -415,7 +440,9 @@ class WhatsAppWebClient:
         digits = ids.normalize_phone_number(phone_number)
         if self._state not in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT):
             raise PairingError(f"pairing needs an unlinked device (state: {self._state.value})")
-        result = await self._page_call("requestPairingCode", {"phoneNumber": digits}, require_connected=False)
+        result = await self._page_call(
+            "requestPairingCode", {"phoneNumber": digits}, require_connected=False
+        )
         code = as_json_object(result).get("code")
         if not isinstance(code, str) or not code:
             raise PairingError("WhatsApp Web gave no pairing code")
@@ -436,7 +463,9 @@ class WhatsAppWebClient:
             reason = "STOPPED"
             try:
                 await self._open(session)
-                watchdog = asyncio.create_task(self._watchdog(session), name="whatsapp_web watchdog")
+                watchdog = asyncio.create_task(
+                    self._watchdog(session), name="whatsapp_web watchdog"
+                )
                 try:
                     reason = await session.ended
                 finally:
@@ -479,7 +508,9 @@ class WhatsAppWebClient:
         def on_disconnect(reason: DisconnectReason, detail: str) -> None:
             _LOGGER.warning("WhatsApp Web's browser went away: %s (%s)", reason, detail)
             if not session.ended.done():
-                session.ended.set_result("BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED")
+                session.ended.set_result(
+                    "BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED"
+                )
 
         await session.driver.start()
         await session.driver.open_page(
@@ -513,7 +544,7 @@ class WhatsAppWebClient:
     async def _close_driver(self, driver: BrowserDriver) -> None:
         try:
             await driver.stop()
-        except Exception:  # noqa: BLE001 - a dying browser may fail in any way; it is gone either way
+        except Exception:
             _LOGGER.debug("Stopping the browser driver failed", exc_info=True)
 
     # -----------------------------------------------------------------------------------------
@@ -538,7 +569,9 @@ class WhatsAppWebClient:
             try:
                 await self._handle(session, event)
             except Exception:
-                _LOGGER.exception("Could not handle an event of type %s from WhatsApp Web", event.get("type"))
+                _LOGGER.exception(
+                    "Could not handle an event of type %s from WhatsApp Web", event.get("type")
+                )
 
     async def _handle(self, session: _Session, event: dict[str, Any]) -> None:
         match event.get("type"):
@@ -555,13 +588,17 @@ class WhatsAppWebClient:
             case "offline_progress":
                 _LOGGER.debug("Offline sync at %s %%", event.get("percent"))
             case "message":
-                self._on_message(Message.from_page(event["message"]), offline=bool(event.get("offline")))
+                self._on_message(
+                    Message.from_page(event["message"]), offline=bool(event.get("offline"))
+                )
             case "group_notification":
                 self._on_group_notification(
                     Message.from_page(event["message"]), offline=bool(event.get("offline"))
                 )
             case "ack":
-                self._emit(MessageAcknowledged(Message.from_page(event["message"]), int(event["ack"])))
+                self._emit(
+                    MessageAcknowledged(Message.from_page(event["message"]), int(event["ack"]))
+                )
             case "revoke_everyone":
                 before = event.get("before")
                 self._emit(
@@ -578,10 +615,18 @@ class WhatsAppWebClient:
                 self._emit(IncomingCall(Call(data=event["call"])))
             case "capability_missing":
                 feature, missing = str(event.get("feature")), str(event.get("missing"))
-                _LOGGER.warning("WhatsApp Web changed: %s is missing; %s events are unavailable", missing, feature)
+                _LOGGER.warning(
+                    "WhatsApp Web changed: %s is missing; %s events are unavailable",
+                    missing,
+                    feature,
+                )
                 self._emit(CapabilityMissing(feature, missing))
             case "bridge_error":
-                _LOGGER.warning("The WhatsApp Web bridge failed in %s: %s", event.get("feature"), event.get("message"))
+                _LOGGER.warning(
+                    "The WhatsApp Web bridge failed in %s: %s",
+                    event.get("feature"),
+                    event.get("message"),
+                )
             case other:
                 _LOGGER.debug("Ignoring an unknown event from the page: %s", other)
 
@@ -619,7 +664,10 @@ class WhatsAppWebClient:
                 _LOGGER.warning("WhatsApp Web refuses to work (%s); a repair is needed", state)
             self._set_state(ClientState.FAILED)
             self._emit(Disconnected(state))
-        elif state in _LINKING_STATES and self._state in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT):
+        elif state in _LINKING_STATES and self._state in (
+            ClientState.NEEDS_PAIRING,
+            ClientState.LOGGED_OUT,
+        ):
             self._set_state(ClientState.PAIRING)
         elif state in _RECOVERING_STATES and self._state == ClientState.CONNECTED:
             self._set_state(ClientState.RECONNECTING)
@@ -700,7 +748,9 @@ class WhatsAppWebClient:
     def _on_message(self, message: Message, *, offline: bool) -> None:
         if not self._first_time(message):
             return
-        self._emit(MessageSent(message, offline) if message.from_me else MessageReceived(message, offline))
+        self._emit(
+            MessageSent(message, offline) if message.from_me else MessageReceived(message, offline)
+        )
 
     def _on_group_notification(self, message: Message, *, offline: bool) -> None:
         if not self._first_time(message):
@@ -729,16 +779,16 @@ class WhatsAppWebClient:
             return
         since = self._cursor_timestamp - _CATCH_UP_WINDOW
         try:
-            found = await self._page_call("messagesSince", {"since": since, "limit": _CATCH_UP_LIMIT})
+            found = await self._page_call(
+                "messagesSince", {"since": since, "limit": _CATCH_UP_LIMIT}
+            )
         except WhatsAppWebError as error:
             _LOGGER.warning("Could not look for messages that arrived while away: %s", error)
             return
-        # Only what is older than this connection arrived while away; newer messages found here
-        # raced the catch-up and are live.
-        connected_at = self._connected_since or time.time()
         for item in found if isinstance(found, list) else []:
             message = Message.from_page(item["message"])
-            offline = message.timestamp < int(connected_at)
+            # The page knows which messages it saw arrive live; the rest arrived while away.
+            offline = bool(item.get("offline", True))
             if item.get("kind") == "group_notification":
                 self._on_group_notification(message, offline=offline)
             else:
@@ -758,7 +808,9 @@ class WhatsAppWebClient:
         self._cursor_dirty = True
         if self._cursor_store is None or (self._cursor_task and not self._cursor_task.done()):
             return
-        self._cursor_task = asyncio.create_task(self._save_cursor_later(), name="whatsapp_web cursor")
+        self._cursor_task = asyncio.create_task(
+            self._save_cursor_later(), name="whatsapp_web cursor"
+        )
 
     async def _save_cursor_later(self) -> None:
         await asyncio.sleep(self._timing.cursor_save_delay)
@@ -836,7 +888,9 @@ class WhatsAppWebClient:
         session = self._require_session()
         seconds = timeout or self._timing.call_timeout
         try:
-            encoded = await session.driver.evaluate(_CALL_FUNCTION, operation, args, timeout=seconds)
+            encoded = await session.driver.evaluate(
+                _CALL_FUNCTION, operation, args, timeout=seconds
+            )
         except DriverTimeout as error:
             raise Timeout(operation, seconds) from error
         except DriverClosed as error:
@@ -859,7 +913,9 @@ class WhatsAppWebClient:
                 # One clear line per change, not one per call that meets it.
                 self._reported_missing.add((operation, failure.missing))
                 _LOGGER.warning(
-                    "WhatsApp Web changed: %s is missing; %s fails until it is back", failure.missing, operation
+                    "WhatsApp Web changed: %s is missing; %s fails until it is back",
+                    failure.missing,
+                    operation,
                 )
             self._emit(CapabilityMissing(operation, failure.missing))
         raise failure
@@ -883,11 +939,15 @@ class WhatsAppWebClient:
 
     async def archive_chat(self, chat_id: str, archive: bool = True) -> None:
         """Archive (or unarchive) a chat."""
-        await self._page_call("archiveChat", {"chatId": ids.normalize_chat_id(chat_id), "archive": archive})
+        await self._page_call(
+            "archiveChat", {"chatId": ids.normalize_chat_id(chat_id), "archive": archive}
+        )
 
     async def pin_chat(self, chat_id: str, pin: bool = True) -> bool:
         """Pin (or unpin) a chat; returns the new pin state. WhatsApp allows three pinned chats."""
-        result = await self._page_call("pinChat", {"chatId": ids.normalize_chat_id(chat_id), "pin": pin})
+        result = await self._page_call(
+            "pinChat", {"chatId": ids.normalize_chat_id(chat_id), "pin": pin}
+        )
         return bool(result)
 
     async def mark_chat_read(self, chat_id: str) -> None:
@@ -902,20 +962,26 @@ class WhatsAppWebClient:
         """Show ``composing`` (typing), ``recording`` or ``paused`` (clear) in a chat."""
         if state not in ("composing", "recording", "paused"):
             raise InvalidArgument("state", "expected composing, recording or paused")
-        await self._page_call("chatState", {"chatId": ids.normalize_chat_id(chat_id), "state": state})
+        await self._page_call(
+            "chatState", {"chatId": ids.normalize_chat_id(chat_id), "state": state}
+        )
 
     async def mute_chat(self, chat_id: str, until: float | None = None) -> MuteState:
         """Mute a chat until a unix time, or forever when ``until`` is None."""
         if until is not None and until <= time.time():
             raise InvalidArgument("until", "the end of the mute must be in the future")
         result = as_json_object(
-            await self._page_call("muteChat", {"chatId": ids.normalize_chat_id(chat_id), "until": until})
+            await self._page_call(
+                "muteChat", {"chatId": ids.normalize_chat_id(chat_id), "until": until}
+            )
         )
         return MuteState(bool(result["isMuted"]), int(result["muteExpiration"]))
 
     async def unmute_chat(self, chat_id: str) -> MuteState:
         """Unmute a chat."""
-        result = as_json_object(await self._page_call("unmuteChat", {"chatId": ids.normalize_chat_id(chat_id)}))
+        result = as_json_object(
+            await self._page_call("unmuteChat", {"chatId": ids.normalize_chat_id(chat_id)})
+        )
         return MuteState(bool(result["isMuted"]), int(result["muteExpiration"]))
 
     async def clear_chat_messages(self, chat_id: str) -> None:
@@ -933,7 +999,12 @@ class WhatsAppWebClient:
     # Messages
 
     async def get_messages(
-        self, chat_id: str, *, limit: int = 50, before: str | None = None, from_me: bool | None = None
+        self,
+        chat_id: str,
+        *,
+        limit: int = 50,
+        before: str | None = None,
+        from_me: bool | None = None,
     ) -> list[Message]:
         """Up to ``limit`` messages, newest first; ``before`` pages back from a message id."""
         if not 1 <= limit <= 1000:
@@ -946,7 +1017,9 @@ class WhatsAppWebClient:
         result = await self._page_call("getMessages", args, timeout=self._timing.call_timeout * 2)
         return [Message.from_page(item) for item in result]
 
-    async def find_message(self, chat_id: str, key_id: str, *, from_me: bool | None = None) -> Message | None:
+    async def find_message(
+        self, chat_id: str, key_id: str, *, from_me: bool | None = None
+    ) -> Message | None:
         """A message of a chat by its short id (``3EB0...``), as the add-on's routes name messages."""
         if not isinstance(key_id, str) or not re.fullmatch(r"[0-9A-Za-z]{4,64}", key_id):
             raise InvalidArgument("message_id", "expected a message id")
@@ -958,7 +1031,9 @@ class WhatsAppWebClient:
 
     async def get_message(self, message_id: str) -> Message:
         """One message."""
-        result = await self._page_call("getMessage", {"messageId": ids.parse_message_id(message_id).serialized})
+        result = await self._page_call(
+            "getMessage", {"messageId": ids.parse_message_id(message_id).serialized}
+        )
         return Message.from_page(result)
 
     async def send_message(
@@ -979,7 +1054,9 @@ class WhatsAppWebClient:
             raise InvalidArgument("message", "a message needs text, media or a location")
         kinds = sum((options.as_document, options.as_voice, options.as_gif, options.as_sticker))
         if kinds > 1:
-            raise InvalidArgument("options", "choose at most one of document, voice note, GIF and sticker")
+            raise InvalidArgument(
+                "options", "choose at most one of document, voice note, GIF and sticker"
+            )
         if kinds and media is None:
             raise InvalidArgument("options", "document, voice note, GIF and sticker need media")
         page_options: dict[str, Any] = {
@@ -997,7 +1074,9 @@ class WhatsAppWebClient:
                 raise InvalidArgument("message_key_id", "expected 16 to 32 upper-case hex digits")
             page_options["messageId"] = options.message_key_id
         if options.quoted_message_id:
-            page_options["quotedMessageId"] = ids.parse_message_id(options.quoted_message_id).serialized
+            page_options["quotedMessageId"] = ids.parse_message_id(
+                options.quoted_message_id
+            ).serialized
         args: dict[str, Any] = {"chatId": chat, "text": text or "", "options": page_options}
         if location is not None:
             args["location"] = {
@@ -1016,7 +1095,11 @@ class WhatsAppWebClient:
                 if options.as_sticker:
                     upload = await self._prepare_sticker(media, options.sticker)
                 token = await self._upload(upload)
-                args["media"] = {"token": token, "mimetype": upload.mimetype, "filename": upload.filename}
+                args["media"] = {
+                    "token": token,
+                    "mimetype": upload.mimetype,
+                    "filename": upload.filename,
+                }
             timeout = self._timing.call_timeout + (media.size / 1_000_000 if media else 0)
             result = await self._page_call("sendMessage", args, timeout=timeout)
             token = None
@@ -1046,7 +1129,9 @@ class WhatsAppWebClient:
         try:
             for offset in range(0, size, _MEDIA_CHUNK):
                 chunk = as_json_object(
-                    await self._page_call("mediaRead", {"token": token, "offset": offset, "length": _MEDIA_CHUNK})
+                    await self._page_call(
+                        "mediaRead", {"token": token, "offset": offset, "length": _MEDIA_CHUNK}
+                    )
                 )
                 parts.append(base64.b64decode(chunk["data"]))
         finally:
@@ -1054,7 +1139,9 @@ class WhatsAppWebClient:
                 await self._page_call("mediaRelease", {"token": token}, require_connected=False)
         return b"".join(parts)
 
-    async def _prepare_sticker(self, media: MediaFile, metadata: StickerMetadata | None) -> MediaFile:
+    async def _prepare_sticker(
+        self, media: MediaFile, metadata: StickerMetadata | None
+    ) -> MediaFile:
         if media.mimetype == "image/webp":
             webp = media.data
         elif media.mimetype.startswith("image/"):
@@ -1062,12 +1149,17 @@ class WhatsAppWebClient:
             converted = as_json_object(await self._page_call("toWebpSticker", {"token": token}))
             webp = await self._download(str(converted["token"]), int(converted["size"]))
         else:
-            raise InvalidArgument("media", "a sticker must be an image (animated stickers from video are not supported)")
+            raise InvalidArgument(
+                "media",
+                "a sticker must be an image (animated stickers from video are not supported)",
+            )
         if metadata is not None:
             webp = with_sticker_metadata(webp, metadata)
         elif read_sticker_metadata(webp) is None:
             webp = with_sticker_metadata(webp, StickerMetadata())
-        return MediaFile(data=webp, mimetype="image/webp", filename=(media.filename or "sticker") + ".webp")
+        return MediaFile(
+            data=webp, mimetype="image/webp", filename=(media.filename or "sticker") + ".webp"
+        )
 
     async def delete_message(self, message_id: str, *, everyone: bool = False) -> None:
         """Delete a message for everyone (if WhatsApp still allows it) or only here."""
@@ -1090,12 +1182,16 @@ class WhatsAppWebClient:
         """The file attached to a message."""
         key = ids.parse_message_id(message_id).serialized
         info = as_json_object(
-            await self._page_call("downloadMedia", {"messageId": key}, timeout=self._timing.call_timeout * 4)
+            await self._page_call(
+                "downloadMedia", {"messageId": key}, timeout=self._timing.call_timeout * 4
+            )
         )
         size = int(info["size"])
         if size > self.max_media_bytes:
             with contextlib.suppress(WhatsAppWebError):
-                await self._page_call("mediaRelease", {"token": info["token"]}, require_connected=False)
+                await self._page_call(
+                    "mediaRelease", {"token": info["token"]}, require_connected=False
+                )
             raise MediaTooLarge(self.max_media_bytes)
         data = await self._download(str(info["token"]), size)
         mimetype = str(info.get("mimetype") or "application/octet-stream")
@@ -1129,14 +1225,17 @@ class WhatsAppWebClient:
         """Rename a group."""
         if not isinstance(subject, str) or not subject.strip():
             raise InvalidArgument("subject", "a group needs a name")
-        await self._page_call("setGroupSubject", {"groupId": ids.normalize_group_id(group_id), "subject": subject})
+        await self._page_call(
+            "setGroupSubject", {"groupId": ids.normalize_group_id(group_id), "subject": subject}
+        )
 
     async def set_group_description(self, group_id: str, description: str) -> None:
         """Change a group's description."""
         if not isinstance(description, str):
             raise InvalidArgument("description", "the description must be text")
         await self._page_call(
-            "setGroupDescription", {"groupId": ids.normalize_group_id(group_id), "description": description}
+            "setGroupDescription",
+            {"groupId": ids.normalize_group_id(group_id), "description": description},
         )
 
     async def leave_group(self, group_id: str) -> None:
@@ -1145,7 +1244,9 @@ class WhatsAppWebClient:
 
     async def get_invite_code(self, group_id: str) -> str:
         """The group's invite code (admins only)."""
-        result = as_json_object(await self._page_call("getInviteCode", {"groupId": ids.normalize_group_id(group_id)}))
+        result = as_json_object(
+            await self._page_call("getInviteCode", {"groupId": ids.normalize_group_id(group_id)})
+        )
         return str(result["code"])
 
     async def revoke_invite_code(self, group_id: str) -> str:
@@ -1157,7 +1258,9 @@ class WhatsAppWebClient:
 
     async def accept_invite(self, code: str) -> str:
         """Join a group by its invite code or link; returns the group id."""
-        result = as_json_object(await self._page_call("acceptInvite", {"code": ids.normalize_invite_code(code)}))
+        result = as_json_object(
+            await self._page_call("acceptInvite", {"code": ids.normalize_invite_code(code)})
+        )
         return str(result["gid"])
 
     async def add_participants(self, group_id: str, participants: Iterable[str]) -> dict[str, Any]:
@@ -1166,11 +1269,14 @@ class WhatsAppWebClient:
         if not members:
             raise InvalidArgument("participants", "name at least one person")
         result = await self._page_call(
-            "addParticipants", {"groupId": ids.normalize_group_id(group_id), "participants": members}
+            "addParticipants",
+            {"groupId": ids.normalize_group_id(group_id), "participants": members},
         )
         return dict(as_json_object(result))
 
-    async def change_participants(self, group_id: str, participants: Iterable[str], action: str) -> None:
+    async def change_participants(
+        self, group_id: str, participants: Iterable[str], action: str
+    ) -> None:
         """``remove``, ``promote`` or ``demote`` members of a group."""
         if action not in ("remove", "promote", "demote"):
             raise InvalidArgument("action", "expected remove, promote or demote")
@@ -1179,7 +1285,11 @@ class WhatsAppWebClient:
             raise InvalidArgument("participants", "name at least one person")
         await self._page_call(
             "changeParticipants",
-            {"groupId": ids.normalize_group_id(group_id), "participants": members, "action": action},
+            {
+                "groupId": ids.normalize_group_id(group_id),
+                "participants": members,
+                "action": action,
+            },
         )
 
     # -----------------------------------------------------------------------------------------
@@ -1192,16 +1302,22 @@ class WhatsAppWebClient:
 
     async def get_contact(self, contact_id: str) -> Contact:
         """One contact."""
-        result = await self._page_call("getContact", {"contactId": ids.normalize_user_id(contact_id)})
+        result = await self._page_call(
+            "getContact", {"contactId": ids.normalize_user_id(contact_id)}
+        )
         return Contact.from_page(result)
 
     async def block_contact(self, contact_id: str, block: bool = True) -> None:
         """Block (or unblock) a contact."""
-        await self._page_call("blockContact", {"contactId": ids.normalize_user_id(contact_id), "block": block})
+        await self._page_call(
+            "blockContact", {"contactId": ids.normalize_user_id(contact_id), "block": block}
+        )
 
     async def get_common_groups(self, contact_id: str) -> list[str]:
         """Ids of the groups this account shares with a contact."""
-        result = await self._page_call("getCommonGroups", {"contactId": ids.normalize_user_id(contact_id)})
+        result = await self._page_call(
+            "getCommonGroups", {"contactId": ids.normalize_user_id(contact_id)}
+        )
         return [text for item in result if (text := serialized_id(item))]
 
     async def set_presence(self, *, available: bool) -> None:

@@ -47,7 +47,9 @@ def normalize_phone_number(value: str) -> str:
     elif text.startswith("0"):
         raise InvalidId(value, "a phone number needs its country code, e.g. +34 600 11 22 33")
     if not _DIGITS.fullmatch(text):
-        raise InvalidId(value, "a phone number may contain only digits, spaces, dashes, dots and brackets")
+        raise InvalidId(
+            value, "a phone number may contain only digits, spaces, dashes, dots and brackets"
+        )
     if not _MIN_PHONE_DIGITS <= len(text) <= _MAX_PHONE_DIGITS:
         raise InvalidId(
             value,
@@ -91,7 +93,12 @@ def normalize_user_id(value: str) -> str:
 def normalize_group_id(value: str) -> str:
     """Like normalize_chat_id, for places that need a group."""
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str) and "@" not in text and _GROUP_ID.fullmatch(f"{text}@g.us") and "-" in text:
+    if (
+        isinstance(text, str)
+        and "@" not in text
+        and _GROUP_ID.fullmatch(f"{text}@g.us")
+        and "-" in text
+    ):
         return f"{text}@{GROUP_SERVER}"
     chat_id = normalize_chat_id(value)
     if chat_kind(chat_id) != "group":
@@ -152,7 +159,9 @@ def parse_message_id(value: str) -> MessageKey:
     if not _MESSAGE_KEY_ID.fullmatch(parts[2]):
         raise InvalidId(value, "the last part of a message id must be letters and digits")
     participant = normalize_user_id(parts[3]) if len(parts) == 4 else None
-    return MessageKey(from_me=parts[0] == "true", remote=remote, id=parts[2], participant=participant)
+    return MessageKey(
+        from_me=parts[0] == "true", remote=remote, id=parts[2], participant=participant
+    )
 
 
 def normalize_invite_code(value: str) -> str:

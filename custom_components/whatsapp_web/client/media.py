@@ -84,7 +84,11 @@ def default_filename(mimetype: str, stem: str = "file") -> str:
 
 
 def media_from_bytes(
-    data: bytes, *, mimetype: str | None = None, filename: str | None = None, max_bytes: int = DEFAULT_MAX_MEDIA_BYTES
+    data: bytes,
+    *,
+    mimetype: str | None = None,
+    filename: str | None = None,
+    max_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
 ) -> MediaFile:
     """Media from bytes the caller already has."""
     if len(data) > max_bytes:
@@ -95,7 +99,9 @@ def media_from_bytes(
     return MediaFile(data=data, mimetype=resolved, filename=filename or default_filename(resolved))
 
 
-async def media_from_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_MEDIA_BYTES) -> MediaFile:
+async def media_from_file(
+    path: str | Path, *, max_bytes: int = DEFAULT_MAX_MEDIA_BYTES
+) -> MediaFile:
     """Media from a local file; the caller decides whether the path is allowed."""
     file_path = Path(path)
 
@@ -271,7 +277,11 @@ def with_sticker_metadata(webp: bytes, metadata: StickerMetadata) -> bytes:
         width, height, has_alpha = _canvas_size(chunks)
         has_alpha = has_alpha or any(fourcc == b"ALPH" for fourcc, _ in chunks)
         flags = _VP8X_EXIF_FLAG | (_VP8X_ALPHA_FLAG if has_alpha else 0)
-        vp8x = bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        vp8x = (
+            bytes([flags, 0, 0, 0])
+            + (width - 1).to_bytes(3, "little")
+            + (height - 1).to_bytes(3, "little")
+        )
         chunks.insert(0, (b"VP8X", vp8x))
     chunks.append((b"EXIF", sticker_exif(metadata)))
     body = b"WEBP" + b"".join(_chunk_bytes(fourcc, data) for fourcc, data in chunks)

@@ -88,7 +88,13 @@ class Me:
     def as_json(self) -> JSONObject:
         """whatsapp-web.js's ``client.info`` shape."""
         wid = wid_json(self.id)
-        return {"pushname": self.pushname, "wid": wid, "me": wid, "platform": self.platform, "lid": self.lid}
+        return {
+            "pushname": self.pushname,
+            "wid": wid,
+            "me": wid,
+            "platform": self.platform,
+            "lid": self.lid,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +224,15 @@ class Message:
             result["pollName"] = data.get("pollName")
             result["pollOptions"] = data.get("pollOptions")
             result["allowMultipleAnswers"] = not data.get("pollSelectableOptionsCount")
-        return {name: value for name, value in result.items() if value is not None or name in _NULLABLE}
+        return {
+            name: value for name, value in result.items() if value is not None or name in _NULLABLE
+        }
 
 
 # whatsapp-web.js sets these even when they are null/undefined; JSON keeps the nulls.
-_NULLABLE = frozenset({"author", "from", "to", "mediaKey", "ack", "timestamp", "type", "isEphemeral"})
+_NULLABLE = frozenset(
+    {"author", "from", "to", "mediaKey", "ack", "timestamp", "type", "isEphemeral"}
+)
 
 
 def _location_json(data: JSONObject) -> JSONObject:
@@ -273,7 +283,11 @@ class GroupParticipant:
 
     def as_json(self) -> JSONObject:
         """whatsapp-web.js's participant shape."""
-        return {"id": wid_json(self.id), "isAdmin": self.is_admin, "isSuperAdmin": self.is_super_admin}
+        return {
+            "id": wid_json(self.id),
+            "isAdmin": self.is_admin,
+            "isSuperAdmin": self.is_super_admin,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,7 +458,11 @@ class GroupNotification:
     @property
     def recipients(self) -> list[str]:
         """Who it is about."""
-        return [text for item in self.message.data.get("recipients") or [] if (text := serialized_id(item))]
+        return [
+            text
+            for item in self.message.data.get("recipients") or []
+            if (text := serialized_id(item))
+        ]
 
     def as_json(self) -> JSONObject:
         """whatsapp-web.js's GroupNotification object."""
@@ -573,7 +591,7 @@ def as_json_object(value: JSON) -> JSONObject:
     """Narrow a page value known to be an object."""
     if not isinstance(value, dict):
         raise TypeError(f"expected an object from the page, got {type(value).__name__}")
-    return cast(JSONObject, value)
+    return cast("JSONObject", value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +653,7 @@ class MessageRevokedForEveryone:
 
 @dataclass(frozen=True, slots=True)
 class MessageRevokedForMe:
-    """This account deleted a message for itself."""
+    """A message deleted for this account only."""
 
     message: Message
 

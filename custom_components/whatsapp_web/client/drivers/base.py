@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from ..errors import BrowserError, WhatsAppWebError
 
-type DisconnectReason = Literal["browser_closed", "page_crashed", "target_closed", "connection_lost"]
+type DisconnectReason = Literal[
+    "browser_closed", "page_crashed", "target_closed", "connection_lost"
+]
 """Why a page went away: the browser exited, the renderer crashed, the tab was closed, or the
 DevTools connection to a remote browser dropped."""
 

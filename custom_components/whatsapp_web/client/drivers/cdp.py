@@ -80,7 +80,11 @@ def _with_token(url: str, token: str | None) -> str:
     parts = urlsplit(url)
     if "token=" in parts.query:
         return url
-    query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
+    query = (
+        f"{parts.query}&{urlencode({'token': token})}"
+        if parts.query
+        else urlencode({"token": token})
+    )
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
@@ -190,7 +194,9 @@ class CdpDriver(BrowserDriver):
             raise DriverError(
                 f"could not connect to the browser at {_redact(self._url)}: {error or type(error).__name__}"
             ) from error
-        self._reader = asyncio.create_task(self._read_loop(self._ws), name="whatsapp_web cdp reader")
+        self._reader = asyncio.create_task(
+            self._read_loop(self._ws), name="whatsapp_web cdp reader"
+        )
         # Lets the browser socket report that our tab was destroyed or crashed.
         await self._command("Target.setDiscoverTargets", {"discover": True})
 

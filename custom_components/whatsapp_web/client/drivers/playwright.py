@@ -38,7 +38,12 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_EXECUTABLES: Final = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+DEFAULT_EXECUTABLES: Final = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
 PREFERRED_EXECUTABLE: Final = "/usr/bin/chromium"
 
 # Flags that keep one always-open WhatsApp tab cheap on a small server (a Raspberry Pi, a VM):
@@ -260,7 +265,9 @@ class PlaywrightDriver(BrowserDriver):
             version = await self._devtools.send("Browser.getVersion")
             user_agent = desktop_user_agent(str(version.get("userAgent", "")))
             if user_agent is not None:
-                await self._devtools.send("Emulation.setUserAgentOverride", {"userAgent": user_agent})
+                await self._devtools.send(
+                    "Emulation.setUserAgentOverride", {"userAgent": user_agent}
+                )
         except Exception as error:
             raise self._translate(error, "opening the page") from error
 
