@@ -398,6 +398,17 @@ async def test_page_html(sim: Simulator, session: aiohttp.ClientSession) -> None
         "ws": f"ws://127.0.0.1:{port}/_sim/ws",
         "version": "2.3000.1017054665",
         "platform": "1",
+        "faults": {"modules": [], "members": []},
+    }
+    # Faults set before a page loads are in its config: in force from the page's first line.
+    await sim.control.fault(missing_module="WAWebChatStateBridge")
+    async with session.get(sim.url) as response:
+        later = await response.text()
+    match = re.search(r'<script type="application/json" id="wa-sim-config">(.*?)</script>', later)
+    assert match is not None
+    assert __import__("json").loads(match.group(1))["faults"] == {
+        "modules": ["WAWebChatStateBridge"],
+        "members": [],
     }
     html = render_page("ws://x/</script><b>", "2.3000.1")
     assert "</script><b>" not in html
