@@ -172,10 +172,6 @@
             }
         }
 
-        get idKey() {
-            return keyOf(this.id);
-        }
-
         set(attributes, options) {
             const changes = [];
             for (const name of Object.keys(attributes)) {
@@ -2423,10 +2419,9 @@
     const renderStatus = () => {
         const element = document.getElementById('wa-sim-status');
         if (element) {
-            element.textContent = `${SocketModel.state}${Conn().ref && SocketModel.state.startsWith('UNPAIRED') ? ' (scan the QR on the phone page)' : ''}`;
+            element.textContent = `${SocketModel.state}${ConnModel.ref && SocketModel.state.startsWith('UNPAIRED') ? ' (scan the QR on the phone page)' : ''}`;
         }
     };
-    const Conn = () => ConnModel;
     SocketModel.on('change:state', renderStatus);
     document.addEventListener('DOMContentLoaded', renderStatus);
 

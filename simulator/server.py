@@ -2009,26 +2009,21 @@ class SimulatorServer:
         self.require_admin(group, args.name("group"))
         if not group.invite_code:
             group.invite_code = _invite_code()
-        self.account.record(
-            "group",
-            page.page_id,
-            action="invite_code",
-            group=group.id,
-            participants=[],
-            value=group.invite_code,
-        )
-        self.changed()
-        return {"code": group.invite_code}
+        return self._invite_code_answer(page, group, "invite_code")
 
     async def op_group_revoke_invite(self, page: PageSession, args: Args) -> JSONDict:
         """A new invite code; the old one stops working."""
         group = self._my_group(args)
         self.require_admin(group, args.name("group"))
         group.invite_code = _invite_code()
+        return self._invite_code_answer(page, group, "revoke_invite")
+
+    def _invite_code_answer(self, page: PageSession, group: Group, action: str) -> JSONDict:
+        """Record which invite code the page got (outbox entry `group`), and answer it."""
         self.account.record(
             "group",
             page.page_id,
-            action="revoke_invite",
+            action=action,
             group=group.id,
             participants=[],
             value=group.invite_code,

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 import contextlib
 import os
 from pathlib import Path
-import re
 import shutil
 import signal
 import subprocess
@@ -162,6 +161,3 @@ async def browser_for(
 def short_tmp() -> Path:
     """A short temporary directory (Chromium's socket paths must stay short)."""
     return Path(tempfile.mkdtemp(prefix="wa-"))
-
-
-SERIALIZED_ID = re.compile(r"^(true|false)_[^_]+_[0-9A-F]+(_[^_]+)?$")
