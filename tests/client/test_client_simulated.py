@@ -106,6 +106,19 @@ async def sent_of(simulator: Simulator, kind: str) -> list[dict[str, Any]]:
     return [entry for entry in await simulator.control.sent() if entry["kind"] == kind]
 
 
+async def sent_messages(simulator: Simulator, count: int) -> list[dict[str, Any]]:
+    """The page's sent messages, once at least ``count`` reached the phone.
+
+    A send returns when WhatsApp Web added the message, not when its server has it: wait for that.
+    """
+    await simulator.control.wait_for(
+        simulator.control.sent,
+        lambda sent: sum(entry["kind"] == "message" for entry in sent) >= count,
+        10,
+    )
+    return await sent_of(simulator, "message")
+
+
 async def first_chat(simulator: Simulator, *, group: bool = False) -> dict[str, Any]:
     chats = await simulator.control.chats()
     return next(chat for chat in chats if chat["is_group"] == group)
@@ -147,7 +160,7 @@ async def test_send_text_with_mentions_reaches_the_phone(linked: Any) -> None:
         chat["id"], body, options=SendOptions(mentions=(chat["id"],), link_preview=False)
     )
     assert sent.from_me
-    messages = await sent_of(simulator, "message")
+    messages = await sent_messages(simulator, 1)
     assert len(messages) == 1
     entry = messages[0]
     assert entry["chat"] == chat["id"]
@@ -164,7 +177,7 @@ async def test_send_image_with_caption_and_download_it_back(linked: Any) -> None
     chat = await first_chat(simulator)
     media = MediaFile(PNG_1X1, "image/png", "dot.png")
     sent = await client.send_message(chat["id"], "a dot", media=media)
-    entry = (await sent_of(simulator, "message"))[0]
+    entry = (await sent_messages(simulator, 1))[0]
     assert entry["type"] == "image"
     assert entry["caption"] == "a dot"
     assert entry["media"]["sha256"] == hashlib.sha256(PNG_1X1).hexdigest()
@@ -188,7 +201,7 @@ async def test_send_document_voice_and_location(linked: Any) -> None:
     await client.send_message(
         chat["id"], None, location=Location(41.39, 2.17, name="Here", address="Street 1")
     )
-    entries = await sent_of(simulator, "message")
+    entries = await sent_messages(simulator, 2)
     assert [entry["type"] for entry in entries] == ["document", "location"]
     assert entries[0]["media"]["filename"] == "a.pdf"
     stored = await simulator.control.message(entries[1]["id"])
@@ -381,6 +394,7 @@ async def test_missing_module_breaks_only_its_operation(linked: Any) -> None:
         await client.send_chat_state(chat["id"], "composing")
     assert "WAWebChatStateBridge" in str(raised.value)
     await client.send_message(chat["id"], "still works")
+    await sent_messages(simulator, 1)
     await simulator.control.fault(missing_member="WAWebCmd.Cmd.archiveChat")
     await asyncio.sleep(0.2)
     with pytest.raises(WhatsAppWebChanged):
@@ -452,6 +466,7 @@ async def test_drop_and_restore_reconnects(kind: str, tmp_root: Path) -> None:
             )
             assert event.offline is True
             await client.send_message(chat["id"], "after restore")
+            await sent_messages(simulator, 1)
             assert [entry["body"] for entry in await sent_of(simulator, "message")] == [
                 "after restore"
             ]
@@ -497,6 +512,7 @@ async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path) -> None:
             assert set(client.browser_pids).isdisjoint(pids)
             chat = await first_chat(simulator)
             await client.send_message(chat["id"], "after the crash")
+            await sent_messages(simulator, 1)
             assert [entry["body"] for entry in await sent_of(simulator, "message")] == [
                 "after the crash"
             ]
