@@ -2371,6 +2371,7 @@
             return storeDevice(null).then(logoutNow);
         case 'faults':
             applyFaults(frame.modules, frame.members);
+            sendFrame({ t: 'faults_applied', seq: frame.seq });
             return;
         default:
         }

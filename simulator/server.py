@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import html
 import json
 import logging
@@ -47,6 +47,8 @@ _LOGGER = logging.getLogger(__name__)
 
 PAGE_JS = Path(__file__).with_name("page.js")
 MAX_WS_MESSAGE = 256 * 1024 * 1024
+#: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
+FAULT_APPLY_TIMEOUT = 3.0
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
 INVITE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 MESSAGE_TYPES = {
@@ -283,6 +285,9 @@ class PageSession:
     #: True once the page has its snapshot: new messages are then pushed live.
     live: bool = False
     closed: bool = False
+    #: The newest `faults` frame the page said it applied (`faults_applied`).
+    faults_applied: int = 0
+    faults_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def qr(self) -> str | None:
         """The full QR string of the page's current `ref` (`ref,noise,identity,adv,platform`).
@@ -358,6 +363,7 @@ class SimulatorServer:
         self.connection = "online"
         self.fault_modules: list[str] = []
         self.fault_members: list[str] = []
+        self.faults_seq = 0
         self.pairing_codes: dict[str, PageSession] = {}
         self.last_pairing_code: str | None = None
         self._save_handle: asyncio.TimerHandle | None = None
@@ -595,10 +601,14 @@ class SimulatorServer:
                         break
                 elif data.get("t") == "call":
                     await self.on_call(page, data)
+                elif data.get("t") == "faults_applied" and isinstance(data.get("seq"), int):
+                    page.faults_applied = data["seq"]
+                    page.faults_changed.set()
         finally:
             self.sockets.discard(ws)
             if page is not None:
                 page.closed = True
+                page.faults_changed.set()
                 page.stop_rotation()
                 if page in self.pages:
                     self.pages.remove(page)
@@ -795,9 +805,10 @@ class SimulatorServer:
         return await handler(page, Args(args, "args."))
 
     def faults_frame(self) -> JSONDict:
-        """The current `faults` push."""
+        """The current `faults` push; the page answers `faults_applied` with its `seq`."""
         return {
             "t": "faults",
+            "seq": self.faults_seq,
             "modules": list(self.fault_modules),
             "members": list(self.fault_members),
         }
@@ -1396,9 +1407,19 @@ class SimulatorServer:
                 raise InputError("missing_member", "must look like Module.member[.deeper]")
             if member not in self.fault_members:
                 self.fault_members.append(member)
+        self.faults_seq += 1
         frame = self.faults_frame()
-        for page in [p for p in self.pages if not p.closed]:
+        pages = [p for p in self.pages if not p.closed]
+        for page in pages:
             await self.send(page, frame)
+        # Answer once the open pages run without what was removed, so that a test's next call meets
+        # the change (bounded: a page that never answers does not hold the route).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FAULT_APPLY_TIMEOUT):
+                for page in pages:
+                    while not page.closed and page.faults_applied < self.faults_seq:
+                        page.faults_changed.clear()
+                        await page.faults_changed.wait()
         return web.Response(status=204)
 
     async def handle_reset(self, _request: web.Request) -> web.Response:

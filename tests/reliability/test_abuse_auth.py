@@ -200,4 +200,10 @@ async def test_non_admin_services_cannot_touch_local_files(
     await hass.services.async_call(
         DOMAIN, "send_message", {"chat_id": chat, "media_path": str(secret)}, blocking=True
     )
-    assert (await api.sim.control.sent())[-1]["media"]["size"] == len(PNG)
+    # The service returns once WhatsApp Web took the message; its server gets it a moment later.
+    entries = await api.sim.control.wait_for(
+        api.sim.control.sent,
+        lambda entries: any(entry["kind"] == "message" for entry in entries[before:]),
+    )
+    [sent] = [entry for entry in entries[before:] if entry["kind"] == "message"]
+    assert sent["media"]["size"] == len(PNG)

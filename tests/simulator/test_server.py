@@ -8,6 +8,7 @@ from collections.abc import Callable
 import hashlib
 import re
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -338,19 +339,34 @@ async def test_faults_pushed_now_and_after_hello(sim: Simulator, make_page: Make
     page = make_page(sim)
     await page.connect()
     await page.expect("unpaired")
-    await sim.control.fault(missing_module="WAWebCollections")
-    frame = await page.expect("faults")
-    assert frame == {"t": "faults", "modules": ["WAWebCollections"], "members": []}
-    await sim.control.fault(missing_member="WAWebCmd.Cmd.openChatAt")
-    frame = await page.expect("faults")
+
+    async def fault_applied_by_page(**fault: str) -> dict[str, Any]:
+        """Set a fault; the route answers only once the page said it applied it."""
+        request = asyncio.create_task(sim.control.fault(**fault))
+        frame = await page.expect("faults")
+        await asyncio.sleep(0.1)
+        assert not request.done(), "the route waits for the page"
+        await page.send({"t": "faults_applied", "seq": frame["seq"]})
+        async with asyncio.timeout(1):
+            await request
+        return frame
+
+    frame = await fault_applied_by_page(missing_module="WAWebCollections")
+    assert frame == {"t": "faults", "seq": 1, "modules": ["WAWebCollections"], "members": []}
+    frame = await fault_applied_by_page(missing_member="WAWebCmd.Cmd.openChatAt")
     assert frame["members"] == ["WAWebCmd.Cmd.openChatAt"]
     newcomer = make_page(sim)
     await newcomer.connect()
     first = await newcomer.next()
     assert first["t"] == "faults"
     assert first["modules"] == ["WAWebCollections"]
-    await sim.control.fault()
-    assert (await page.expect("faults")) == {"t": "faults", "modules": [], "members": []}
+    await newcomer.close()
+    assert (await fault_applied_by_page()) == {
+        "t": "faults",
+        "seq": 3,
+        "modules": [],
+        "members": [],
+    }
 
 
 async def test_bad_hello_closes_socket(sim: Simulator, make_page: MakePage) -> None:
