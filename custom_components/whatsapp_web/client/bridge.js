@@ -6,8 +6,10 @@
 // (shared/reference/whatsapp-web-surface.md); module access goes through mod(), member() and
 // invoke() so a test can list every module name used here.
 //
-// Python -> page: evaluate("(op, args) => globalThis.__whatsappWebBridge.call(op, args)", op, args).
+// Python -> page: evaluate("(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)", op, args).
 //   call() never throws: it resolves to {ok: true, result} or {ok: false, error: {code, message, ...}}.
+//   callEncoded() hands that answer over as one JSON string or, when it is long, as
+//   {handle, parts}: Python then fetches the parts with answerPart(handle, index), several at once.
 // Page -> Python: the binding BINDING_NAME, called with one JSON string {seq, events: [...]}. Events
 //   are queued and handed over in batches, in order; seq counts batches per document.
 //
@@ -100,11 +102,8 @@
     // objects; functions, binary data and cycles are dropped.
 
     const MAX_DEPTH = 6;
-    const toPlain = (value, depth = 0, seen = new WeakSet()) => {
-        if (value === null || value === undefined) {
-            return value === null ? null : undefined;
-        }
-        const kind = typeof value;
+
+    const plainScalar = (value, kind) => {
         if (kind === 'string' || kind === 'boolean') {
             return value;
         }
@@ -114,50 +113,63 @@
         if (kind === 'bigint') {
             return value.toString();
         }
-        if (kind !== 'object') {
-            return undefined;
+        return undefined;
+    };
+
+    // `path` holds the objects being walked (at most MAX_DEPTH + 1), enough to see a cycle.
+    const toPlain = (value, depth = 0, path = []) => {
+        if (value === null || value === undefined) {
+            return value === null ? null : undefined;
         }
-        if (seen.has(value) || depth > MAX_DEPTH) {
+        const kind = typeof value;
+        if (kind !== 'object') {
+            return plainScalar(value, kind);
+        }
+        if (depth > MAX_DEPTH || path.includes(value)) {
             return undefined;
         }
         if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Blob) {
             return undefined;
         }
-        seen.add(value);
+        if (typeof value._serialized === 'string') {
+            return widToPlain(value);
+        }
+        if (value instanceof Date) {
+            return Math.floor(value.getTime() / 1000);
+        }
+        path.push(value);
         try {
-            if (typeof value._serialized === 'string') {
-                return widToPlain(value);
+            if (Array.isArray(value) || value instanceof Set) {
+                const out = [];
+                for (const item of value) {
+                    out.push(toPlain(item, depth + 1, path) ?? null);
+                }
+                return out;
             }
-            if (Array.isArray(value)) {
-                return value.map((item) => toPlain(item, depth + 1, seen) ?? null);
-            }
-            if (value instanceof Set) {
-                return [...value].map((item) => toPlain(item, depth + 1, seen) ?? null);
-            }
-            if (value instanceof Map) {
-                const out = {};
-                for (const [key, item] of value) {
-                    const plain = toPlain(item, depth + 1, seen);
+            const out = {};
+            const entries = value instanceof Map ? value.entries() : null;
+            if (entries) {
+                for (const [key, item] of entries) {
+                    const plain = toPlain(item, depth + 1, path);
                     if (plain !== undefined) {
                         out[String(key)] = plain;
                     }
                 }
                 return out;
             }
-            if (value instanceof Date) {
-                return Math.floor(value.getTime() / 1000);
-            }
             const source = typeof value.serialize === 'function' && depth > 0 ? value.serialize() : value;
-            const out = {};
             for (const key of Object.keys(source)) {
-                const plain = toPlain(source[key], depth + 1, seen);
+                const item = source[key];
+                const plain = item !== null && typeof item === 'object'
+                    ? toPlain(item, depth + 1, path)
+                    : (item === null ? null : plainScalar(item, typeof item));
                 if (plain !== undefined) {
                     out[key] = plain;
                 }
             }
             return out;
         } finally {
-            seen.delete(value);
+            path.pop();
         }
     };
 
@@ -240,6 +252,30 @@
     // ----------------------------------------------------------------------------------------
     // Records: what Python receives for messages, chats, contacts, groups, calls and reactions.
 
+    // An answer of many records (getChats with 5,000 chats). Its records are built when they are
+    // handed over, part by part for a long list (see callEncoded), so that the page building one
+    // part, the transfer of another and Python parsing a third overlap. The items are fixed when
+    // the operation answers; a record holds its item's state when its part is built.
+    class RecordList {
+        constructor(items, toRecord) {
+            this.items = items;
+            this.toRecord = toRecord;
+        }
+
+        // Plain records of items[start, end); items without a record (a message that cannot be
+        // serialized any more) are left out.
+        records(start = 0, end = this.items.length) {
+            const out = [];
+            for (let index = start; index < Math.min(end, this.items.length); index += 1) {
+                const record = this.toRecord(this.items[index]);
+                if (record) {
+                    out.push(record);
+                }
+            }
+            return out;
+        }
+    }
+
     // Message bodies of media messages hold a thumbnail; Python gets the caption instead.
     const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'ptt', 'document', 'sticker']);
 
@@ -249,8 +285,8 @@
             return null;
         }
         data.id = widToPlain(msg.id);
-        data.isEphemeral = msg.isEphemeral;
-        data.isStatusV3 = msg.isStatusV3;
+        data.isEphemeral = toPlain(msg.isEphemeral);
+        data.isStatusV3 = toPlain(msg.isStatusV3);
         const mediaText = msg.mediaObject ? msg.caption : msg.body;
         try {
             const linkify = mod('WALinkify');
@@ -270,33 +306,39 @@
         return data;
     };
 
-    const chatRecord = (chat, { withLastMessage = true } = {}) => {
-        const data = toPlain(callMethod(chat, 'serialize', 'Chat.serialize'));
-        data.id = widToPlain(chat.id);
+    // A chat record holds what whatsapp-web.js's Chat exposes (the add-on's chat JSON), taken from
+    // serialize(). The rest of serialize() stays in the page: on WhatsApp Web it holds dozens of
+    // internal keys (privacy tokens, history-sync state) that nobody reads and that made the chat
+    // list several times longer to hand over.
+    const CHAT_FIELDS = ['name', 't', 'unreadCount', 'archive', 'pin', 'isLocked'];
+
+    const chatRecord = (chat) => {
+        const serialized = callMethod(chat, 'serialize', 'Chat.serialize') || {};
+        const data = { id: widToPlain(chat.id) };
+        for (const field of CHAT_FIELDS) {
+            const value = toPlain(serialized[field]);
+            if (value !== undefined) {
+                data[field] = value;
+            }
+        }
+        data.formattedTitle = toPlain(chat.formattedTitle);
         data.isGroup = Boolean(chat.groupMetadata);
         data.isMuted = Boolean(chat.mute && chat.mute.expiration !== 0);
-        data.muteExpiration = chat.mute ? chat.mute.expiration : 0;
-        data.formattedTitle = chat.formattedTitle;
+        data.muteExpiration = chat.mute ? toPlain(chat.mute.expiration) : 0;
         if (chat.groupMetadata) {
             data.groupMetadata = groupMetadataRecord(chat.groupMetadata);
             data.isReadOnly = Boolean(chat.groupMetadata.announce);
         } else {
-            delete data.groupMetadata;
             data.isReadOnly = false;
         }
         data.lastMessage = null;
-        if (withLastMessage && chat.msgs) {
-            const loaded = chat.msgs.getModelsArray();
-            for (let index = loaded.length - 1; index >= 0; index -= 1) {
-                if (!loaded[index].isNotification) {
-                    data.lastMessage = messageRecord(loaded[index]);
-                    break;
-                }
+        const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
+        for (let index = loaded.length - 1; index >= 0; index -= 1) {
+            if (!loaded[index].isNotification) {
+                data.lastMessage = messageRecord(loaded[index]);
+                break;
             }
         }
-        delete data.msgs;
-        delete data.msgUnsyncedButtonReplyMsgs;
-        delete data.unsyncedButtonReplies;
         return data;
     };
 
@@ -1143,14 +1185,17 @@
                 }
             }
             found.sort((left, right) => (left.t || 0) - (right.t || 0));
-            return found.slice(0, limit || 1000).map((msg) => ({
-                message: messageRecord(msg),
-                kind: msg.type === 'gp2' ? 'group_notification' : 'message',
-                offline: !liveMessageIds.has(msg.id._serialized),
-            })).filter((item) => item.message);
+            return new RecordList(found.slice(0, limit || 1000), (msg) => {
+                const message = messageRecord(msg);
+                return message && {
+                    message,
+                    kind: msg.type === 'gp2' ? 'group_notification' : 'message',
+                    offline: !liveMessageIds.has(msg.id._serialized),
+                };
+            });
         },
 
-        getChats: () => collection('Chat').getModelsArray().map((chat) => chatRecord(chat)),
+        getChats: () => new RecordList(collection('Chat').getModelsArray(), chatRecord),
 
         getChat: async ({ chatId }) => chatRecord(await findChat(chatId)),
 
@@ -1257,7 +1302,7 @@
             if (candidates === null) {
                 throw notFound('message_not_found', before);
             }
-            return candidates.slice(-wanted).reverse().map(messageRecord).filter(Boolean);
+            return new RecordList(candidates.slice(-wanted).reverse(), messageRecord);
         },
 
         getMessage: async ({ messageId }) => messageRecord(await findMessage(messageId)),
@@ -1546,7 +1591,7 @@
 
         // Contacts (reference §5.6).
 
-        getContacts: () => collection('Contact').getModelsArray().map(contactRecord),
+        getContacts: () => new RecordList(collection('Contact').getModelsArray(), contactRecord),
 
         getContact: async ({ contactId }) => {
             const contacts = collection('Contact');
@@ -1612,22 +1657,115 @@
         return { code: 'page_error', message, name };
     };
 
+    const settle = (produce) => {
+        try {
+            return { ok: true, result: produce() };
+        } catch (error) {
+            return { ok: false, error: errorToPlain(error) };
+        }
+    };
+
+    // {ok: true, result} with a RecordList left as it is, or {ok: false, error}.
+    const answerOf = async (op, args) => {
+        const operation = Object.prototype.hasOwnProperty.call(operations, op) ? operations[op] : null;
+        if (!operation) {
+            return { ok: false, error: { code: 'unknown_operation', message: `unknown operation ${op}` } };
+        }
+        if (!booted && op !== 'ping') {
+            return { ok: false, error: { code: 'not_ready', message: 'WhatsApp Web has not started yet' } };
+        }
+        try {
+            const result = await operation(args || {});
+            return { ok: true, result: result instanceof RecordList ? result : toPlain(result) ?? null };
+        } catch (error) {
+            return { ok: false, error: errorToPlain(error) };
+        }
+    };
+
+    const call = async (op, args) => {
+        const answer = await answerOf(op, args);
+        return answer.ok && answer.result instanceof RecordList ? settle(() => answer.result.records()) : answer;
+    };
+
+    // A long answer crosses in parts that Python fetches several at a time: one DevTools message of
+    // 5 MB costs the browser about three times what 20 messages of 256 KiB cost together.
+    const ANSWER_PART_LENGTH = 256 * 1024;
+    const RECORDS_PER_PART = 250;
+    const ANSWER_KEPT_MS = 60 * 1000;
+    const waitingAnswers = new Map();
+    // Handles of one document never name an answer of another (a reload between an answer and
+    // its parts must not hand over a newer answer's parts).
+    const answerDocument = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
+    let answerHandles = 0;
+
+    // Keeps an answer of `count` parts; partAt(index) gives the JSON text of one.
+    const holdAnswer = (count, partAt, records) => {
+        answerHandles += 1;
+        const handle = `${answerDocument}.${answerHandles}`;
+        // Python asks for every part at once; the timer only frees an answer whose caller went away.
+        const timer = setTimeout(() => waitingAnswers.delete(handle), ANSWER_KEPT_MS);
+        waitingAnswers.set(handle, { count, partAt, taken: new Set(), timer });
+        return { handle, parts: count, records };
+    };
+
+    const textParts = (text) => {
+        const parts = [];
+        for (let start = 0; start < text.length;) {
+            let end = Math.min(start + ANSWER_PART_LENGTH, text.length);
+            const last = text.charCodeAt(end - 1);
+            if (end < text.length && last >= 0xd800 && last <= 0xdbff) {
+                // JSON.stringify escapes lone surrogates, so this is the first half of a pair: keep it whole.
+                end -= 1;
+            }
+            parts.push(text.slice(start, end));
+            start = end;
+        }
+        return parts;
+    };
+
+    // One JSON text, or {handle, parts, records}: a long list comes as parts that are each a JSON
+    // answer of up to RECORDS_PER_PART records, built when asked for; any other long answer as
+    // slices of one JSON text.
+    const callEncoded = async (op, args) => {
+        const answer = await answerOf(op, args);
+        if (answer.ok && answer.result instanceof RecordList) {
+            const list = answer.result;
+            if (list.items.length <= RECORDS_PER_PART) {
+                return JSON.stringify(settle(() => list.records()));
+            }
+            const recordsOfPart = (index) => {
+                const start = index * RECORDS_PER_PART;
+                return JSON.stringify(settle(() => list.records(start, start + RECORDS_PER_PART)));
+            };
+            return holdAnswer(Math.ceil(list.items.length / RECORDS_PER_PART), recordsOfPart, true);
+        }
+        const text = JSON.stringify(answer);
+        if (text.length <= ANSWER_PART_LENGTH) {
+            return text;
+        }
+        const parts = textParts(text);
+        return holdAnswer(parts.length, (index) => parts[index], false);
+    };
+
+    // A part is handed over once; null for an unknown answer or part.
+    const answerPart = (handle, index) => {
+        const waiting = waitingAnswers.get(handle);
+        if (!waiting || !Number.isInteger(index) || index < 0 || index >= waiting.count || waiting.taken.has(index)) {
+            return null;
+        }
+        waiting.taken.add(index);
+        if (waiting.taken.size === waiting.count) {
+            clearTimeout(waiting.timer);
+            waitingAnswers.delete(handle);
+        }
+        return waiting.partAt(index);
+    };
+
     const bridge = Object.freeze({
         version: BRIDGE_VERSION,
-        call: async (op, args) => {
-            const operation = Object.prototype.hasOwnProperty.call(operations, op) ? operations[op] : null;
-            if (!operation) {
-                return { ok: false, error: { code: 'unknown_operation', message: `unknown operation ${op}` } };
-            }
-            if (!booted && op !== 'ping') {
-                return { ok: false, error: { code: 'not_ready', message: 'WhatsApp Web has not started yet' } };
-            }
-            try {
-                return { ok: true, result: toPlain(await operation(args || {})) ?? null };
-            } catch (error) {
-                return { ok: false, error: errorToPlain(error) };
-            }
-        },
+        call,
+        callEncoded,
+        answerPart,
     });
     Object.defineProperty(globalThis, BRIDGE_GLOBAL, { value: bridge, enumerable: false });
 

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
 from dataclasses import dataclass, field
-import json
 import logging
 from pathlib import Path
 import re
@@ -85,15 +84,22 @@ from .models import (
     as_json_object,
     serialized_id,
 )
+from .page_json import parse_page_json
 
 _LOGGER = logging.getLogger(__name__)
 
 WHATSAPP_WEB_URL: Final = "https://web.whatsapp.com/"
 BINDING_NAME: Final = "__whatsappWebBridgeEmit"
 BRIDGE_SOURCE: Final = (Path(__file__).parent / "bridge.js").read_text(encoding="utf-8")
-# The answer crosses as one JSON string: drivers convert big object graphs (5,000 chats) much more
-# slowly than a string, and JSON.stringify in the page is fast.
-_CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.call(op, args).then((answer) => JSON.stringify(answer))"
+# The answer crosses as JSON text: drivers convert big object graphs (5,000 chats) much more slowly
+# than a string, and JSON.stringify in the page is fast. A long answer comes as {handle, parts}.
+_CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)"
+_ANSWER_PART_FUNCTION: Final = (
+    "(handle, index) => globalThis.__whatsappWebBridge.answerPart(handle, index)"
+)
+# Parts of a long answer asked for at once: enough to keep the browser busy serialising one while
+# the socket carries another, few enough not to queue behind everything else the page does.
+_ANSWER_PARTS_AT_ONCE: Final = 8
 _PING_FUNCTION: Final = "() => typeof globalThis.__whatsappWebBridge === 'object'"
 _MEDIA_CHUNK: Final = 1024 * 1024
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16,32}")
@@ -114,6 +120,16 @@ type EventListener = Callable[[ClientEvent], None]
 type StateListener = Callable[[ClientState], None]
 type QrListener = Callable[[str | None], None]
 type DriverFactory = Callable[[], BrowserDriver]
+
+
+def _parse_answer(encoded: Any) -> Any:
+    """The page's answer from its JSON text; ``None`` for anything else."""
+    if not isinstance(encoded, str):
+        return None
+    try:
+        return parse_page_json(encoded)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,7 +568,7 @@ class WhatsAppWebClient:
 
     def _receive_batch(self, session: _Session, payload: str) -> None:
         try:
-            batch = json.loads(payload)
+            batch = parse_page_json(payload)
             events = batch["events"]
         except (ValueError, KeyError, TypeError):
             _LOGGER.warning("Ignoring a malformed event batch from the page")
@@ -888,10 +904,15 @@ class WhatsAppWebClient:
         session = self._require_session()
         seconds = timeout or self._timing.call_timeout
         try:
-            encoded = await session.driver.evaluate(
-                _CALL_FUNCTION, operation, args, timeout=seconds
-            )
-        except DriverTimeout as error:
+            async with asyncio.timeout(seconds):
+                encoded = await session.driver.evaluate(
+                    _CALL_FUNCTION, operation, args, timeout=seconds
+                )
+                if isinstance(encoded, dict):
+                    answer = await self._answer_in_parts(session.driver, encoded, seconds)
+                else:
+                    answer = _parse_answer(encoded)
+        except (DriverTimeout, TimeoutError) as error:
             raise Timeout(operation, seconds) from error
         except DriverClosed as error:
             raise NotConnected(ClientState.RECONNECTING.value) from error
@@ -899,10 +920,6 @@ class WhatsAppWebClient:
             raise NotConnected(f"page not ready ({error})") from error
         except DriverError as error:
             raise BrowserError(str(error)) from error
-        try:
-            answer = json.loads(encoded) if isinstance(encoded, str) else None
-        except ValueError:
-            answer = None
         if not isinstance(answer, dict):
             raise NotConnected("page not ready")
         if answer.get("ok"):
@@ -919,6 +936,42 @@ class WhatsAppWebClient:
                 )
             self._emit(CapabilityMissing(operation, failure.missing))
         raise failure
+
+    @staticmethod
+    async def _answer_in_parts(
+        driver: BrowserDriver, announced: dict[str, Any], timeout: float
+    ) -> Any:
+        """A long answer, from the parts the page holds for it; ``None`` if they are gone.
+
+        Parts of a list are answers of their own, parsed as they arrive while the page builds
+        the next ones; other parts are slices of one JSON text.
+        """
+        handle = announced.get("handle")
+        count = announced.get("parts")
+        of_records = bool(announced.get("records"))
+        if not isinstance(handle, str) or not isinstance(count, int) or count < 1:
+            return None
+        at_once = asyncio.Semaphore(_ANSWER_PARTS_AT_ONCE)
+
+        async def fetch(index: int) -> Any:
+            async with at_once:
+                part = await driver.evaluate(_ANSWER_PART_FUNCTION, handle, index, timeout=timeout)
+            return _parse_answer(part) if of_records else part
+
+        parts = await asyncio.gather(*(fetch(index) for index in range(count)))
+        if not of_records:
+            # A part is missing when the page reloaded meanwhile.
+            if not all(isinstance(part, str) for part in parts):
+                return None
+            return _parse_answer("".join(parts))
+        records: list[Any] = []
+        for part in parts:
+            if not isinstance(part, dict):
+                return None
+            if not part.get("ok"):
+                return part
+            records.extend(part.get("result") or [])
+        return {"ok": True, "result": records}
 
     # -----------------------------------------------------------------------------------------
     # Chats

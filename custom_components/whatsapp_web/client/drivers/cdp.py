@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
+from ..page_json import parse_page_json
 from .base import (
     BindingHandler,
     BrowserDriver,
@@ -416,7 +417,7 @@ class CdpDriver(BrowserDriver):
                 message = await ws.receive()
                 if message.type is aiohttp.WSMsgType.TEXT:
                     try:
-                        data = json.loads(message.data)
+                        data = parse_page_json(message.data)
                     except ValueError:
                         _LOGGER.debug("Ignoring a DevTools message that is not JSON")
                         continue
