@@ -47,6 +47,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PAGE_JS = Path(__file__).with_name("page.js")
 MAX_WS_MESSAGE = 256 * 1024 * 1024
+MAX_BURST = 100_000
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
@@ -434,6 +435,7 @@ class SimulatorServer:
             web.get("/_sim/state", self.handle_state),
             web.post("/_sim/link", self.handle_link),
             web.post("/_sim/incoming", self.handle_incoming),
+            web.post("/_sim/burst", self.handle_burst),
             web.get("/_sim/sent", self.handle_sent),
             web.delete("/_sim/sent", self.handle_clear_sent),
             web.post("/_sim/ack", self.handle_ack),
@@ -1131,6 +1133,28 @@ class SimulatorServer:
         )
         await self.deliver(message, pushes)
         return web.json_response({"id": message.key})
+
+    async def handle_burst(self, request: web.Request) -> web.Response:
+        """`POST /_sim/burst`: many text messages from these 1:1 chats, as fast as the server goes.
+
+        Messages from WhatsApp's servers reach a device without anybody's HTTP request per
+        message; a benchmark that sent each one through `/_sim/incoming` measured its own sender.
+        """
+        args = await self.read_json(request)
+        chat_ids = args.id_list("chats")
+        if not chat_ids:
+            raise InputError("chats", "must name at least one chat")
+        count = args.integer("count", minimum=1, maximum=MAX_BURST)
+        chats = [self.get_chat(chat_id, "chats") for chat_id in chat_ids]
+        ids: list[str] = []
+        for n in range(count):
+            chat = chats[n % len(chats)]
+            message = self.build_incoming(
+                chat, sender=None, author=None, body=f"burst {n}", kind="chat", from_me=False
+            )
+            await self.deliver(message, [])
+            ids.append(message.key)
+        return web.json_response({"ids": ids})
 
     async def handle_sent(self, _request: web.Request) -> web.Response:
         """`GET /_sim/sent`."""

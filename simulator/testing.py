@@ -107,6 +107,13 @@ class SimulatorControl:
         result: JSONDict = await self.request("POST", "_sim/incoming", payload)
         return str(result["id"])
 
+    async def burst(self, chats: list[str], count: int) -> list[str]:
+        """`POST /_sim/burst`; returns the message ids in the order sent."""
+        result: JSONDict = await self.request(
+            "POST", "_sim/burst", {"chats": chats, "count": count}
+        )
+        return [str(message_id) for message_id in result["ids"]]
+
     async def sent(self) -> list[JSONDict]:
         """`GET /_sim/sent`: the outbox entries."""
         result: JSONDict = await self.request("GET", "_sim/sent")

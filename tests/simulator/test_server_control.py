@@ -41,6 +41,12 @@ BAD_INPUT: list[tuple[str, str, Any, str]] = [
         {"chat": "{direct}", "media": {"data_b64": "AA=="}},
         "media.mimetype",
     ),
+    ("POST", "_sim/burst", {"count": 3}, "chats"),
+    ("POST", "_sim/burst", {"chats": [], "count": 3}, "chats"),
+    ("POST", "_sim/burst", {"chats": ["{group}"], "count": 3}, "chats"),
+    ("POST", "_sim/burst", {"chats": ["{direct}"]}, "count"),
+    ("POST", "_sim/burst", {"chats": ["{direct}"], "count": 0}, "count"),
+    ("POST", "_sim/burst", {"chats": ["{direct}"], "count": 100_001}, "count"),
     ("POST", "_sim/ack", {"id": "{message}"}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": 9}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": True}, "ack"),
@@ -73,6 +79,8 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
         return value
     if isinstance(value, dict):
         return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(item, ids) for item in value]
     return value
 
 
@@ -123,6 +131,7 @@ async def test_non_json_body_is_400(
         ("_sim/incoming", {"chat": "1203630000000@g.us", "author": "123456@c.us"}, "chat"),
         ("_sim/incoming", {"chat": "{direct}", "quoted_id": "false_1234567@c.us_X"}, "quoted_id"),
         ("_sim/offline", {"messages": 1, "chat": "1234567@c.us"}, "chat"),
+        ("_sim/burst", {"chats": ["{direct}", "1234567@c.us"], "count": 2}, "chats"),
     ],
 )
 async def test_unknown_ids_are_404(
@@ -431,3 +440,21 @@ async def test_group_route_refuses_non_members(sim: Simulator) -> None:
             await sim.control.group(group_id, action, **fields)
         assert err.value.status == 404
         assert err.value.body["error"]["field"] == field
+
+
+async def test_burst_pushes_every_message_in_order(sim: Simulator, make_page: MakePage) -> None:
+    page = make_page(sim)
+    await link_page(sim, page)
+    chats = [c.id for c in sim.account.chat_order() if not c.is_group][:2]
+
+    ids = await sim.control.burst(chats, 5)
+
+    assert len(set(ids)) == 5
+    pushed = [(await page.expect("msg_add"))["msg"] for _ in ids]
+    assert [msg["id"]["_serialized"] for msg in pushed] == ids
+    assert [msg["body"] for msg in pushed] == [f"burst {n}" for n in range(5)]
+    assert [msg["from"] for msg in pushed] == [chats[n % 2] for n in range(5)]
+    for n, message_id in enumerate(ids):
+        truth = await sim.control.message(message_id)
+        assert truth["chat"] == chats[n % 2]
+        assert truth["body"] == f"burst {n}"
