@@ -24,6 +24,8 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 # More than two parts of 250 records; group chats among them carry their participants.
 CHATS = 610
 GROUPS = 12
+# More messages than one part of a message list.
+LONG_HISTORY = 300
 # A text longer than one 256 Ki-character slice of the answer.
 LONG_TEXT_PAIRS = 150_000
 ONE_SHOT = "(op, args) => globalThis.__whatsappWebBridge.call(op, args).then(JSON.stringify)"
@@ -67,6 +69,27 @@ async def test_long_chat_list_arrives_whole_and_in_order(many_chats: Any) -> Non
         elif not chat.is_group:
             assert expected["messages"] == 0
     assert sum(bool(chat.participants) for chat in chats) == sum(chat["is_group"] for chat in truth)
+
+
+async def test_long_contact_and_message_lists_arrive_whole(many_chats: Any) -> None:
+    client, simulator = many_chats
+    contacts = await client.get_contacts()
+    assert len(contacts) > 250
+    assert {contact.id for contact in contacts} >= set(simulator.account.contacts)
+
+    chat = next(chat for chat in await simulator.control.chats() if not chat["is_group"])
+    sent = await simulator.control.burst([chat["id"]], LONG_HISTORY)
+    await simulator.control.wait_for(
+        lambda: client.get_messages(chat["id"], limit=1),
+        lambda newest: bool(newest) and newest[0].id == sent[-1],
+        10,
+    )
+    messages = await client.get_messages(chat["id"], limit=LONG_HISTORY)
+    # Newest first.
+    assert [message.id for message in messages] == sent[::-1]
+    assert [message.body for message in messages] == [
+        f"burst {n}" for n in reversed(range(LONG_HISTORY))
+    ]
 
 
 async def test_parts_hold_what_one_answer_holds(many_chats: Any) -> None:
