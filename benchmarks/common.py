@@ -270,37 +270,10 @@ async def link_ours(
     return time.monotonic() - started
 
 
-class TimedRunner(WwebjsRunner):
-    """A runner.js process whose events carry the monotonic time they were read (``_t``)."""
-
-    async def _read_stdout(self) -> None:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        async for raw in self._process.stdout:
-            arrived = time.monotonic()
-            try:
-                item = json.loads(raw)
-            except ValueError:
-                self.stderr_lines.append(raw.decode(errors="replace"))
-                continue
-            item["_t"] = arrived
-            async with self._changed:
-                if "reply" in item and isinstance(item["reply"], int):
-                    self.replies[item["reply"]] = item
-                elif item.get("event") == "browser":
-                    self.browser_pid = int(item["pid"])
-                else:
-                    self.events.append(item)
-                self._changed.notify_all()
-        async with self._changed:
-            self.exited = True
-            self._changed.notify_all()
-
-
 @contextlib.asynccontextmanager
 async def wwebjs(
     simulator: SimulatorProcess, work: Path, name: str = "wwebjs"
-) -> AsyncIterator[TimedRunner]:
+) -> AsyncIterator[WwebjsRunner]:
     """A whatsapp-web.js client (runner.js) on this simulator, closed with every process it started."""
     cache = work / "wwebjs_cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -316,7 +289,7 @@ async def wwebjs(
         "chromium": CHROMIUM,
         "authTimeoutMs": 120000,
     }
-    runner = TimedRunner(name, config, profile_marker=str(auth))
+    runner = WwebjsRunner(name, config, profile_marker=str(auth))
     await runner.start()
     try:
         yield runner
@@ -325,7 +298,7 @@ async def wwebjs(
 
 
 async def link_theirs(
-    runner: TimedRunner, control: SimulatorControl, started: float, timeout: float = 180
+    runner: WwebjsRunner, control: SimulatorControl, started: float, timeout: float = 180
 ) -> float:
     """Scan whatsapp-web.js's first QR, wait for ``ready``; seconds from ``started``."""
     qr = await runner.wait_event("qr", within=timeout)

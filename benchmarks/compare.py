@@ -29,7 +29,7 @@ from typing import Any
 
 from common import (
     Table,
-    TimedRunner,
+    WwebjsRunner,
     browser_for_ours,
     cleanup,
     describe_memory,
@@ -232,7 +232,7 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                 expected = {mid for ids in per_chat.values() for mid in ids}
 
                 def arrivals(
-                    runner: TimedRunner = runner, mark: int = mark
+                    runner: WwebjsRunner = runner, mark: int = mark
                 ) -> list[tuple[float, str, str]]:
                     return [
                         (

@@ -39,6 +39,7 @@ from tests.e2e.harness import (  # noqa: E402
     port_is_free,
     process_group_alive,
 )
+from tests.support.processes import process_alive  # noqa: E402
 
 _LOGGER = logging.getLogger("demo")
 DEFAULT_HA_PORT = 8123
@@ -81,16 +82,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     temporary.replace(path)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class AlreadyRunning(Exception):
     """Another demo runs on the same directory."""
 
@@ -116,7 +107,7 @@ def claim_directory(directory: Path) -> None:
     processes_file = directory / "processes.json"
     previous = _read_json(processes_file)
     demo_pid = previous.get("demo")
-    if isinstance(demo_pid, int) and demo_pid != os.getpid() and _pid_alive(demo_pid):
+    if isinstance(demo_pid, int) and demo_pid != os.getpid() and process_alive(demo_pid):
         raise AlreadyRunning(demo_pid)
     # A demo killed with SIGKILL could not stop its children: stop the process groups it recorded.
     for name in ("hass", "simulator"):

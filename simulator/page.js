@@ -623,10 +623,7 @@
             }
             socketOpen = false;
             socket = null;
-            for (const [, pending] of pendingCalls) {
-                pending.reject(serverError(503, 'the connection to WhatsApp was lost'));
-            }
-            pendingCalls.clear();
+            failPendingCalls(serverError(503, 'the connection to WhatsApp was lost'));
             if (loggedOut) {
                 return;
             }
@@ -643,17 +640,29 @@
         setTimeout(connect, delay);
     };
 
-    const reconnectNow = () => {
+    const failPendingCalls = (error) => {
+        for (const [, pending] of pendingCalls) {
+            pending.reject(error);
+        }
+        pendingCalls.clear();
+    };
+
+    // Closes the server socket without the reconnect its close event would schedule, and fails
+    // every call still waiting for an answer on it.
+    const dropSocket = (error) => {
         if (socket) {
             const old = socket;
             socket = null;
             socketOpen = false;
             old.onclose = null;
             old.close();
-            for (const [, pending] of pendingCalls) {
-                pending.reject(serverError(503, 'reconnecting'));
-            }
-            pendingCalls.clear();
+        }
+        failPendingCalls(error);
+    };
+
+    const reconnectNow = () => {
+        if (socket) {
+            dropSocket(serverError(503, 'reconnecting'));
         }
         retryDelay = 500;
         connect();
@@ -2384,17 +2393,7 @@
         loggedOut = true;
         CmdBus.trigger('logout');
         CmdBus.trigger('logout_from_bridge');
-        if (socket) {
-            const old = socket;
-            socket = null;
-            socketOpen = false;
-            old.onclose = null;
-            old.close();
-        }
-        for (const [, pending] of pendingCalls) {
-            pending.reject(serverError(401, 'logged out'));
-        }
-        pendingCalls.clear();
+        dropSocket(serverError(401, 'logged out'));
         setTimeout(() => {
             location.assign(`${location.pathname}?post_logout=1`);
         }, 200);

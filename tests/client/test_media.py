@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import struct
-import zlib
 
 from aiohttp import ClientSession, web
 import pytest
@@ -26,21 +25,9 @@ from custom_components.whatsapp_web.client.media import (
     sniff_mimetype,
     with_sticker_metadata,
 )
+from simulator.seed import make_png
 
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
+TINY_PNG = make_png(1, 1)
 
 
 def lossless_webp(width: int, height: int, alpha: bool) -> bytes:
@@ -53,7 +40,7 @@ def lossless_webp(width: int, height: int, alpha: bool) -> bytes:
 @pytest.mark.parametrize(
     ("data", "name", "declared", "expected"),
     [
-        (tiny_png(), None, None, "image/png"),
+        (TINY_PNG, None, None, "image/png"),
         (b"\xff\xd8\xff\xe0rest", None, "application/octet-stream", "image/jpeg"),
         (b"%PDF-1.4", "x.bin", None, "application/pdf"),
         (b"OggS\x00\x02", None, None, "audio/ogg"),
@@ -70,7 +57,7 @@ def test_sniff_mimetype(data: bytes, name: str | None, declared: str | None, exp
 
 
 def test_media_from_bytes_names_the_file() -> None:
-    media = media_from_bytes(tiny_png())
+    media = media_from_bytes(TINY_PNG)
     assert media.mimetype == "image/png"
     assert media.filename == "file.png"
     with pytest.raises(MediaTooLarge):
@@ -81,9 +68,9 @@ def test_media_from_bytes_names_the_file() -> None:
 
 async def test_media_from_file(tmp_path) -> None:
     path = tmp_path / "door.png"
-    path.write_bytes(tiny_png())
+    path.write_bytes(TINY_PNG)
     media = await media_from_file(path)
-    assert (media.filename, media.mimetype, media.data) == ("door.png", "image/png", tiny_png())
+    assert (media.filename, media.mimetype, media.data) == ("door.png", "image/png", TINY_PNG)
     with pytest.raises(MediaTooLarge):
         await media_from_file(path, max_bytes=10)
     with pytest.raises(InvalidArgument, match="not a file"):
@@ -113,7 +100,7 @@ async def media_server(socket_enabled: None) -> AsyncIterator[tuple[str, dict[st
     release = asyncio.Event()
 
     async def image(request: web.Request) -> web.Response:
-        return web.Response(body=tiny_png(), content_type="application/octet-stream")
+        return web.Response(body=TINY_PNG, content_type="application/octet-stream")
 
     async def named(request: web.Request) -> web.Response:
         return web.Response(
@@ -171,7 +158,7 @@ async def test_media_from_url(media_server: tuple[str, dict[str, int]]) -> None:
     base, counters = media_server
     async with ClientSession() as session:
         image = await media_from_url(session, f"{base}/image")
-        assert (image.mimetype, image.filename, image.data) == ("image/png", "image", tiny_png())
+        assert (image.mimetype, image.filename, image.data) == ("image/png", "image", TINY_PNG)
         named = await media_from_url(session, f"{base}/named")
         assert (named.mimetype, named.filename) == ("application/pdf", "report 2024.pdf")
 
@@ -216,4 +203,4 @@ def test_sticker_metadata_round_trip(alpha: bool) -> None:
 
 def test_sticker_needs_webp() -> None:
     with pytest.raises(InvalidArgument):
-        with_sticker_metadata(tiny_png(), StickerMetadata())
+        with_sticker_metadata(TINY_PNG, StickerMetadata())

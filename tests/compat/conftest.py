@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -24,6 +25,7 @@ import pytest
 from simulator import DEFAULT_VERSION
 from simulator.seed import build_account
 from simulator.server import render_page
+from tests.support.processes import process_alive
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -58,21 +60,6 @@ def require_wwebjs() -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers signal 0; it has already ended.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
 
 
 def _ancestors() -> set[int]:
@@ -115,7 +102,7 @@ def processes_mentioning(marker: str) -> list[int]:
 def kill_pids(pids: list[int]) -> None:
     """SIGKILL each listed process that is still alive."""
     for pid in pids:
-        if pid != os.getpid() and _process_alive(pid):
+        if pid != os.getpid() and process_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -162,11 +149,14 @@ class WwebjsRunner:
         assert self._process is not None
         assert self._process.stdout is not None
         async for raw in self._process.stdout:
+            arrived = time.monotonic()
             try:
                 item = json.loads(raw)
             except ValueError:
                 self.stderr_lines.append(f"[stdout, not JSON] {raw.decode(errors='replace')}")
                 continue
+            # When the line was read: the benchmarks time events with it.
+            item["_t"] = arrived
             async with self._changed:
                 if "reply" in item and isinstance(item["reply"], int):
                     self.replies[item["reply"]] = item

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import struct
 from typing import TYPE_CHECKING, Any
-import zlib
+
+from simulator.seed import make_png
 
 from .conftest import (
     QR_MAX_ROTATIONS,
@@ -30,35 +30,6 @@ if TYPE_CHECKING:
 
 #: The characters of a pairing code (simulator/PROTOCOL.md, `request_pairing_code`).
 PAIRING_CODE_ALPHABET = frozenset("ABCDEFGHJKLMNPQRSTVWXYZ0123456789")
-
-
-def tiny_png(width: int = 3, height: int = 2) -> bytes:
-    """A valid RGB PNG with distinct pixels (so its bytes and hash are specific)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    rows = b"".join(
-        b"\x00"
-        + bytes(
-            channel
-            for x in range(width)
-            for channel in (x * 80 % 256, y * 120 % 256, (x + y) * 40 % 256)
-        )
-        for y in range(height)
-    )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def serialized(value: Any) -> str:
@@ -319,7 +290,7 @@ async def test_send_text_and_image(compat: CompatHarness, tmp_path: Path) -> Non
     assert message["to"] == chat["id"]
     await runner.wait_event("message_create", lambda e: serialized(e["args"][0]["id"]) == text_id)
 
-    image = tiny_png()
+    image = make_png(3, 2)
     caption = "compat: a picture"
     media_message = await runner.command(
         "sendMedia",
