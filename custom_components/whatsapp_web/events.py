@@ -50,7 +50,6 @@ _GROUP_EVENTS = {
     "admin_changed": EVENT_GROUP_UPDATE,
     "update": EVENT_GROUP_UPDATE,
 }
-_STATUS_BROADCAST = "status@broadcast"
 
 
 def bus_event(event: ClientEvent) -> tuple[str, dict[str, Any]] | None:
@@ -63,7 +62,7 @@ def bus_event(event: ClientEvent) -> tuple[str, dict[str, Any]] | None:
         case StateChanged(state=state):
             return EVENT_STATE, {"state": state}
         case MessageReceived(message=message, offline=offline):
-            if message.chat_id == _STATUS_BROADCAST or message.data.get("isStatusV3"):
+            if message.is_status:
                 # Status updates of contacts are not messages (the add-on dropped them too).
                 return None
             return EVENT_MESSAGE_RECEIVED, {**message.data, "offline": offline}

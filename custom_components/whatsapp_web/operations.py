@@ -68,8 +68,6 @@ if TYPE_CHECKING:
     from .client import WhatsAppWebClient
     from .outbox import SendOutcome
 
-INVITE_LINK_PREFIX: Final = "https://chat.whatsapp.com/"
-_SHORT_MESSAGE_ID: Final = re.compile(r"[0-9A-Za-z]{4,64}")
 _PATH_PARAMETER: Final = re.compile(r"{(\w+)}")
 
 
@@ -481,7 +479,7 @@ def invite_code(value: str) -> str:
 def message_id(value: str) -> str:
     """A serialized message id (``true_<chat>_<id>``) or the short id the add-on's routes use."""
     text = cv.string(value).strip()
-    if _SHORT_MESSAGE_ID.fullmatch(text):
+    if ids.is_message_key_id(text):
         return text
     return _id(lambda item: ids.parse_message_id(item).serialized, text)
 
@@ -876,7 +874,7 @@ async def _leave_group(ctx: OperationContext, data: dict[str, Any]) -> None:
 
 
 def _invite(code: str) -> dict[str, Any]:
-    return {"code": code, "url": f"{INVITE_LINK_PREFIX}{code}"}
+    return {"code": code, "url": f"{ids.INVITE_LINK_PREFIX}{code}"}
 
 
 async def _get_invite_code(ctx: OperationContext, data: dict[str, Any]) -> dict[str, Any]:

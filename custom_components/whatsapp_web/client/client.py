@@ -14,7 +14,7 @@ import base64
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import logging
 from pathlib import Path
 import re
@@ -120,6 +120,25 @@ type EventListener = Callable[[ClientEvent], None]
 type StateListener = Callable[[ClientState], None]
 type QrListener = Callable[[str | None], None]
 type DriverFactory = Callable[[], BrowserDriver]
+
+
+def _subscribe[T](
+    listeners: list[Callable[[T], None]], listener: Callable[[T], None]
+) -> Callable[[], None]:
+    """Add ``listener``; the function returned removes it (once, whenever called)."""
+    listeners.append(listener)
+    return lambda: listeners.remove(listener) if listener in listeners else None
+
+
+def _call_each[T](
+    listeners: list[Callable[[T], None]], value: T, failure: str, *failure_args: object
+) -> None:
+    """Hand ``value`` to every listener; one that raises is logged and the others still run."""
+    for listener in list(listeners):
+        try:
+            listener(value)
+        except Exception:
+            _LOGGER.exception(failure, *failure_args)
 
 
 def _parse_answer(encoded: Any) -> Any:
@@ -234,7 +253,11 @@ class _Session:
 
     driver: BrowserDriver
     ended: asyncio.Future[str]
-    booted: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def end(self, reason: str) -> None:
+        """End this page's life (the first reason wins); the supervisor starts the next one."""
+        if not self.ended.done():
+            self.ended.set_result(reason)
 
 
 class WhatsAppWebClient:
@@ -345,24 +368,15 @@ class WhatsAppWebClient:
 
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` with every event, in order; returns a function that removes it."""
-        self._event_listeners.append(listener)
-        return lambda: (
-            self._event_listeners.remove(listener) if listener in self._event_listeners else None
-        )
+        return _subscribe(self._event_listeners, listener)
 
     def add_state_listener(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` on every state change; returns a function that removes it."""
-        self._state_listeners.append(listener)
-        return lambda: (
-            self._state_listeners.remove(listener) if listener in self._state_listeners else None
-        )
+        return _subscribe(self._state_listeners, listener)
 
     def add_qr_listener(self, listener: QrListener) -> Callable[[], None]:
         """Call ``listener`` with each new QR string (None when linking finished)."""
-        self._qr_listeners.append(listener)
-        return lambda: (
-            self._qr_listeners.remove(listener) if listener in self._qr_listeners else None
-        )
+        return _subscribe(self._qr_listeners, listener)
 
     async def wait_for_state(
         self, *states: ClientState, timeout: float | None = None
@@ -437,14 +451,12 @@ class WhatsAppWebClient:
 
     async def restart_browser(self, reason: str = "RESTART") -> None:
         """End the current page and browser; the supervisor starts a new one."""
-        session = self._session
-        if session is not None and not session.ended.done():
-            session.ended.set_result(reason)
+        if self._session is not None:
+            self._session.end(reason)
 
     async def reload(self) -> None:
         """Load WhatsApp Web again, e.g. for a fresh QR code after it went idle."""
         session = self._require_session()
-        session.booted.clear()
         self._qr = None
         try:
             await session.driver.navigate(self._url, timeout=self._timing.navigation_timeout)
@@ -523,10 +535,7 @@ class WhatsAppWebClient:
 
         def on_disconnect(reason: DisconnectReason, detail: str) -> None:
             _LOGGER.warning("WhatsApp Web's browser went away: %s (%s)", reason, detail)
-            if not session.ended.done():
-                session.ended.set_result(
-                    "BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED"
-                )
+            session.end("BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED")
 
         await session.driver.start()
         await session.driver.open_page(
@@ -548,11 +557,9 @@ class WhatsAppWebClient:
                     "WhatsApp Web did not answer within %.0f s; restarting the browser",
                     self._timing.watchdog_timeout,
                 )
-                if not session.ended.done():
-                    session.ended.set_result("BROWSER_HUNG")
+                session.end("BROWSER_HUNG")
             except DriverClosed:
-                if not session.ended.done():
-                    session.ended.set_result("BROWSER_CRASHED")
+                session.end("BROWSER_CRASHED")
             except (DriverError, PageError):
                 # A navigation in progress destroys the context; the next round will tell.
                 continue
@@ -647,7 +654,6 @@ class WhatsAppWebClient:
                 _LOGGER.debug("Ignoring an unknown event from the page: %s", other)
 
     async def _on_boot(self, session: _Session, event: dict[str, Any]) -> None:
-        session.booted.set()
         self._version = event.get("version")
         url = str(event.get("url") or "")
         if "post_logout=1" in url:
@@ -847,32 +853,22 @@ class WhatsAppWebClient:
     # Fan-out
 
     def _emit(self, event: ClientEvent) -> None:
-        for listener in list(self._event_listeners):
-            try:
-                listener(event)
-            except Exception:
-                _LOGGER.exception("An event listener failed on %s", type(event).__name__)
+        _call_each(
+            self._event_listeners, event, "An event listener failed on %s", type(event).__name__
+        )
 
     def _set_state(self, state: ClientState) -> None:
         if state == self._state:
             return
         _LOGGER.debug("Client state %s -> %s", self._state.value, state.value)
         self._state = state
-        for listener in list(self._state_listeners):
-            try:
-                listener(state)
-            except Exception:
-                _LOGGER.exception("A state listener failed")
+        _call_each(self._state_listeners, state, "A state listener failed")
         for wanted, waiter in list(self._state_waiters):
             if state in wanted and not waiter.done():
                 waiter.set_result(state)
 
     def _notify_qr(self, qr: str | None) -> None:
-        for listener in list(self._qr_listeners):
-            try:
-                listener(qr)
-            except Exception:
-                _LOGGER.exception("A QR listener failed")
+        _call_each(self._qr_listeners, qr, "A QR listener failed")
 
     def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
@@ -1074,7 +1070,7 @@ class WhatsAppWebClient:
         self, chat_id: str, key_id: str, *, from_me: bool | None = None
     ) -> Message | None:
         """A message of a chat by its short id (``3EB0...``), as the add-on's routes name messages."""
-        if not isinstance(key_id, str) or not re.fullmatch(r"[0-9A-Za-z]{4,64}", key_id):
+        if not isinstance(key_id, str) or not ids.is_message_key_id(key_id):
             raise InvalidArgument("message_id", "expected a message id")
         args: dict[str, Any] = {"chatId": ids.normalize_chat_id(chat_id), "keyId": key_id}
         if from_me is not None:
@@ -1158,11 +1154,15 @@ class WhatsAppWebClient:
             token = None
         finally:
             if token is not None:
-                with contextlib.suppress(WhatsAppWebError):
-                    await self._page_call("mediaRelease", {"token": token}, require_connected=False)
+                await self._release_media(token)
         if not isinstance(result, dict):
             raise OperationFailed("send_message", "WhatsApp Web did not return the sent message")
         return Message.from_page(result)
+
+    async def _release_media(self, token: str) -> None:
+        """Free the page's buffer for ``token``; a page that is gone has nothing left to free."""
+        with contextlib.suppress(WhatsAppWebError):
+            await self._page_call("mediaRelease", {"token": token}, require_connected=False)
 
     async def _upload(self, media: MediaFile) -> str:
         begin = as_json_object(
@@ -1188,8 +1188,7 @@ class WhatsAppWebClient:
                 )
                 parts.append(base64.b64decode(chunk["data"]))
         finally:
-            with contextlib.suppress(WhatsAppWebError):
-                await self._page_call("mediaRelease", {"token": token}, require_connected=False)
+            await self._release_media(token)
         return b"".join(parts)
 
     async def _prepare_sticker(
@@ -1241,10 +1240,7 @@ class WhatsAppWebClient:
         )
         size = int(info["size"])
         if size > self.max_media_bytes:
-            with contextlib.suppress(WhatsAppWebError):
-                await self._page_call(
-                    "mediaRelease", {"token": info["token"]}, require_connected=False
-                )
+            await self._release_media(str(info["token"]))
             raise MediaTooLarge(self.max_media_bytes)
         data = await self._download(str(info["token"]), size)
         mimetype = str(info.get("mimetype") or "application/octet-stream")
@@ -1416,6 +1412,4 @@ def _page_error(operation: str, error: dict[str, Any]) -> WhatsAppWebError:
         return InvalidArgument(str(error.get("field") or "value"), message)
     if code in ("not_ready", "not_connected"):
         return NotConnected("page not ready")
-    if code == "operation_failed":
-        return OperationFailed(operation, message)
     return OperationFailed(operation, message)

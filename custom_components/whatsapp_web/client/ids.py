@@ -34,7 +34,7 @@ _BROADCAST_ID: Final = re.compile(r"([0-9]{5,20}|status)@broadcast")
 _NEWSLETTER_ID: Final = re.compile(r"([0-9]{5,25})@newsletter")
 _MESSAGE_KEY_ID: Final = re.compile(r"[0-9A-Za-z]{4,64}")
 _INVITE_CODE: Final = re.compile(r"[0-9A-Za-z]{10,40}")
-_INVITE_LINK_PREFIX: Final = "https://chat.whatsapp.com/"
+INVITE_LINK_PREFIX: Final = "https://chat.whatsapp.com/"
 
 
 def normalize_phone_number(value: str) -> str:
@@ -123,6 +123,11 @@ def chat_kind(chat_id: str) -> ChatKind:
     raise InvalidId(chat_id, "unknown id server")
 
 
+def is_message_key_id(text: str) -> bool:
+    """A message's own id (the last part of a serialized id, e.g. ``3EB0C7...``)."""
+    return _MESSAGE_KEY_ID.fullmatch(text) is not None
+
+
 def user_part(chat_id: str) -> str:
     """The part before the @: the phone number of a @c.us id."""
     return chat_id.split("@", 1)[0]
@@ -156,7 +161,7 @@ def parse_message_id(value: str) -> MessageKey:
     remote = normalize_chat_id(parts[1])
     if "@" not in parts[1]:
         raise InvalidId(value, "the chat part of a message id must end in @c.us, @lid or @g.us")
-    if not _MESSAGE_KEY_ID.fullmatch(parts[2]):
+    if not is_message_key_id(parts[2]):
         raise InvalidId(value, "the last part of a message id must be letters and digits")
     participant = normalize_user_id(parts[3]) if len(parts) == 4 else None
     return MessageKey(
@@ -167,7 +172,7 @@ def parse_message_id(value: str) -> MessageKey:
 def normalize_invite_code(value: str) -> str:
     """Accept an invite code or a ``https://chat.whatsapp.com/<code>`` link; return the code."""
     text = value.strip() if isinstance(value, str) else ""
-    text = text.removeprefix(_INVITE_LINK_PREFIX)
+    text = text.removeprefix(INVITE_LINK_PREFIX)
     if not _INVITE_CODE.fullmatch(text):
         raise InvalidId(value, "expected a group invite code or a chat.whatsapp.com link")
     return text

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, cast
 
+from .ids import STATUS_BROADCAST, user_part
+
 type JSON = Any
 type JSONObject = dict[str, Any]
 
@@ -73,7 +75,7 @@ class Me:
     @property
     def number(self) -> str:
         """The phone number, digits only."""
-        return self.id.split("@", 1)[0]
+        return user_part(self.id)
 
     @classmethod
     def from_page(cls, data: JSONObject) -> Me:
@@ -117,6 +119,11 @@ class Message:
     def chat_id(self) -> str:
         """The chat the message belongs to."""
         return str(serialized_id(self.data["id"].get("remote")))
+
+    @property
+    def is_status(self) -> bool:
+        """A status update (a contact's story), not a message of a chat."""
+        return bool(self.data.get("isStatusV3")) or self.chat_id == STATUS_BROADCAST
 
     @property
     def from_me(self) -> bool:
@@ -189,7 +196,7 @@ class Message:
             "deviceType": device_type,
             "isForwarded": data.get("isForwarded"),
             "forwardingScore": data.get("forwardingScore") or 0,
-            "isStatus": bool(data.get("isStatusV3")) or key.get("remote") == "status@broadcast",
+            "isStatus": self.is_status,
             "isStarred": data.get("star"),
             "broadcast": data.get("broadcast"),
             "fromMe": self.from_me,

@@ -76,6 +76,11 @@ _CLOSE_GRACE: Final = 0.5
 _EVALUATE_PREFIX: Final = "Page.evaluate: "
 
 
+def _error_message(error: Exception) -> str:
+    """A Playwright error's own message (its str() adds a call log); other errors' str()."""
+    return str(getattr(error, "message", None) or error)
+
+
 def default_executable() -> str | None:
     """Debian's ``/usr/bin/chromium`` if present, else the first Chromium/Chrome on ``PATH``."""
     if os.access(PREFERRED_EXECUTABLE, os.X_OK):
@@ -278,11 +283,9 @@ class PlaywrightDriver(BrowserDriver):
             # Playwright's own timeout stops its waiting too; ours is a backstop.
             async with asyncio.timeout(timeout + 5):
                 await page.goto(url, wait_until="load", timeout=max(timeout, 0.001) * 1000)
-        except TimeoutError as error:
-            await self._stop_loading()
-            raise DriverTimeout(f"loading {url.split('?', 1)[0]}", timeout) from error
         except Exception as error:
-            if type(error).__name__ == "TimeoutError":
+            # Ours is the built-in TimeoutError, Playwright's its own class of the same name.
+            if isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError":
                 await self._stop_loading()
                 raise DriverTimeout(f"loading {url.split('?', 1)[0]}", timeout) from error
             raise self._translate(error, "loading the page") from error
@@ -313,8 +316,7 @@ class PlaywrightDriver(BrowserDriver):
             closed = self._translate_closed(error)
             if closed is not None:
                 raise closed from error
-            message = str(getattr(error, "message", None) or error)
-            message = message.removeprefix(_EVALUATE_PREFIX)
+            message = _error_message(error).removeprefix(_EVALUATE_PREFIX)
             raise PageError(first_line_of_error(message)) from error
 
     async def stop(self) -> None:
@@ -382,7 +384,7 @@ class PlaywrightDriver(BrowserDriver):
                 timeout=self._launch_timeout * 1000,
             )
         except Exception as error:
-            detail = first_line_of_error(str(getattr(error, "message", None) or error))
+            detail = first_line_of_error(_error_message(error))
             raise DriverError(f"could not start Chromium ({executable}): {detail}") from error
 
     def _require_page(self) -> Page:
@@ -412,8 +414,7 @@ class PlaywrightDriver(BrowserDriver):
         closed = self._translate_closed(error)
         if closed is not None:
             return closed
-        detail = first_line_of_error(str(getattr(error, "message", None) or error))
-        return DriverError(f"{doing} failed: {detail}")
+        return DriverError(f"{doing} failed: {first_line_of_error(_error_message(error))}")
 
     def _report(self, reason: DisconnectReason, detail: str) -> None:
         """Mark the page gone and tell the client, once, unless we are stopping on purpose."""
