@@ -35,7 +35,7 @@ from .const import (
     EVENT_PREFIX,
 )
 from .events import bus_event, event_chat_id
-from .outbox import Outbox, OutboxItem
+from .outbox import Outbox, OutboxItem, async_remove_outbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +50,6 @@ ISSUE_WHATSAPP_WEB_CHANGED: Final = "whatsapp_web_changed"
 ISSUE_BLOCKED: Final = "blocked"
 ISSUE_BROWSER_FAILED: Final = "browser_failed"
 # States in which the account is not linked any more and needs the reauthentication flow.
-_UNLINKED_STATES: Final = frozenset({ClientState.LOGGED_OUT, ClientState.NEEDS_PAIRING})
 
 
 def signal_state(entry_id: str) -> str:
@@ -106,6 +105,12 @@ class WhatsAppAccount:
             ttl_seconds=60 * float(entry.options.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)),
             on_dropped=self._outbox_dropped,
         )
+        # Like the outbox's time to live, read once: changing the options reloads the entry.
+        chosen_events = entry.options.get(CONF_EVENTS)
+        self.enabled_events = frozenset(ALL_EVENTS if chosen_events is None else chosen_events)
+        """The event types the options let through to the bus."""
+        self.ignored_chats = frozenset(entry.options.get(CONF_IGNORED_CHATS, ()))
+        """Chats whose events the options keep off the bus and the entities."""
         self.missing_capabilities: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
@@ -165,7 +170,7 @@ class WhatsAppAccount:
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_LOGGED_OUT))
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BLOCKED))
             ir.async_delete_issue(hass, DOMAIN, self._issue_id(ISSUE_BROWSER_FAILED))
-        elif state in _UNLINKED_STATES and previous not in _UNLINKED_STATES:
+        elif state.unlinked and not previous.unlinked:
             # NEEDS_PAIRING on a linked entry: the session is gone (profile lost, browser changed).
             _LOGGER.warning("The phone unlinked WhatsApp account %s; link it again", self.number)
             self._create_issue(ISSUE_LOGGED_OUT, {"account": self.number})
@@ -198,17 +203,6 @@ class WhatsAppAccount:
         async_dispatcher_send(self.hass, signal_event(self.entry.entry_id), event_type, payload)
         if event_type in self.enabled_events:
             self.hass.bus.async_fire(event_type, payload)
-
-    @property
-    def enabled_events(self) -> frozenset[str]:
-        """The event types the options let through to the bus."""
-        chosen = self.entry.options.get(CONF_EVENTS)
-        return frozenset(ALL_EVENTS if chosen is None else chosen)
-
-    @property
-    def ignored_chats(self) -> frozenset[str]:
-        """Chats whose events the options keep off the bus and the entities."""
-        return frozenset(self.entry.options.get(CONF_IGNORED_CHATS, ()))
 
     def _capability_missing(self, event: CapabilityMissing) -> None:
         if self.missing_capabilities.get(event.missing) == event.feature:
@@ -261,11 +255,9 @@ class WhatsAppAccount:
 
 async def async_remove_account_data(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Delete what an account kept on disk: its outbox, its event cursor and its browser profile."""
-    outbox_store: Store[dict[str, Any]] = Store(hass, 1, f"{DOMAIN}.outbox.{entry.entry_id}")
-    await outbox_store.async_remove()
+    await async_remove_outbox(hass, entry.entry_id)
     await _CursorStore(hass, entry.entry_id).remove()
-    directories = [Path(hass.config.path(".storage", f"{DOMAIN}_outbox", entry.entry_id))]
     if profile := entry.data.get(CONF_PROFILE):
-        directories.append(Path(profile_directory(hass, profile)))
-    for directory in directories:
-        await hass.async_add_executor_job(shutil.rmtree, directory, True)
+        await hass.async_add_executor_job(
+            shutil.rmtree, Path(profile_directory(hass, profile)), True
+        )

@@ -97,7 +97,6 @@ REMOTE_CHECK_TIMEOUT: Final = 15.0
 PAIRING_CODE_TIMEOUT: Final = 180.0
 # WhatsApp Web's Socket state once it stopped rotating QR codes (reference §2.1).
 WHATSAPP_IDLE_STATE: Final = "UNPAIRED_IDLE"
-_UNLINKED: Final = frozenset({ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT})
 _REMOTE_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 
 
@@ -309,7 +308,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         client = self._require_client()
         if client.state == ClientState.CONNECTED:
             return self._progress_done("finish")
-        if client.state in _UNLINKED:
+        if client.state.unlinked:
             return self._progress_done("link_method")
         remaining = self._start_deadline - self.hass.loop.time()
         if client.state == ClientState.FAILED or remaining <= 0:
@@ -324,8 +323,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         task = self._wait(
             ("start",),
             lambda: (
-                client.state in _UNLINKED
-                or client.state in (ClientState.CONNECTED, ClientState.FAILED)
+                client.state.unlinked or client.state in (ClientState.CONNECTED, ClientState.FAILED)
             ),
             remaining,
         )

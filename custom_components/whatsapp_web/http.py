@@ -10,9 +10,9 @@ Errors are ``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from aiohttp import web
@@ -47,6 +47,9 @@ from .operations import (
     describe_error,
 )
 from .outbox import Queued
+
+if TYPE_CHECKING:
+    import voluptuous as vol
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,12 +135,29 @@ def _success_response(operation: Operation, result: Any) -> web.Response:
     return HomeAssistantView.json(result, operation.status)
 
 
+@dataclass(frozen=True, slots=True)
+class _RequestShape:
+    """What one operation reads from a request; built once, when its routes are registered."""
+
+    body_keys: frozenset[str]
+    query_keys: tuple[str, ...]
+    schema: vol.Schema
+
+    @classmethod
+    def of(cls, operation: Operation) -> _RequestShape:
+        return cls(
+            body_keys=frozenset(item.key for item in operation.rest_fields(Where.BODY)),
+            query_keys=tuple(item.key for item in operation.rest_fields(Where.QUERY)),
+            schema=operation.schema(Face.REST),
+        )
+
+
 async def _request_data(
-    request: web.Request, operation: Operation, match_info: dict[str, str]
+    request: web.Request, operation: Operation, shape: _RequestShape, match_info: dict[str, str]
 ) -> dict[str, Any]:
     """The operation's input from the path, the query string and the JSON body, validated."""
     data: dict[str, Any] = {}
-    body_fields = {item.key for item in operation.rest_fields(Where.BODY)}
+    body_fields = shape.body_keys
     if body_fields and request.body_exists:
         try:
             text = await request.text()
@@ -165,16 +185,17 @@ async def _request_data(
                     body[key] = body.pop(alias)
             # The add-on ignored keys it did not know; so does this mirror.
             data.update({key: value for key, value in body.items() if key in body_fields})
-    for item in operation.rest_fields(Where.QUERY):
-        if item.key in request.query:
-            data[item.key] = request.query[item.key]
+    for key in shape.query_keys:
+        if key in request.query:
+            data[key] = request.query[key]
     data.update(match_info)
-    validated: dict[str, Any] = operation.schema(Face.REST)(data)
+    validated: dict[str, Any] = shape.schema(data)
     return validated
 
 
 def _route_handler(operation: Operation) -> RouteHandler:
     """The aiohttp handler of one operation's routes."""
+    shape = _RequestShape.of(operation)
 
     async def handle(request: web.Request, **match_info: str) -> web.StreamResponse:
         hass: HomeAssistant = request.app[KEY_HASS]
@@ -188,7 +209,7 @@ def _route_handler(operation: Operation) -> RouteHandler:
                 )
             )
         try:
-            data = await _request_data(request, operation, match_info)
+            data = await _request_data(request, operation, shape, match_info)
             account = account_for_query(hass, request.query.get(QUERY_ACCOUNT), QUERY_ACCOUNT)
             context = OperationContext(hass=hass, account=account, trusted=user.is_admin)
             result = await operation.handler(context, data)

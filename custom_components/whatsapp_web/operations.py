@@ -1840,12 +1840,10 @@ def account_for_query(hass: HomeAssistant, value: str | None, field_name: str) -
         own_id = ids.normalize_user_id(value)
     except InvalidId:
         own_id = None
-    for candidate in hass.config_entries.async_entries(DOMAIN):
-        if own_id is not None and candidate.unique_id == own_id:
-            if candidate.state is not ConfigEntryState.LOADED:
-                raise _not_loaded(candidate.entry_id, field_name)
-            account: WhatsAppAccount = candidate.runtime_data
-            return account
+    if own_id is not None and (
+        owner := hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, own_id)
+    ):
+        return account_for_entry_id(hass, owner.entry_id, field_name)
     raise OperationError(
         "account_not_found",
         404,

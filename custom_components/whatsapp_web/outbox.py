@@ -12,7 +12,7 @@ twice and nothing accepted is lost. Items older than the configured time are dro
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 import logging
 from pathlib import Path
 import shutil
@@ -83,13 +83,6 @@ class Queued:
 type SendOutcome = Message | Queued
 
 
-@dataclass(slots=True)
-class _Waiter:
-    future: asyncio.Future[Message] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 def options_to_store(options: SendOptions) -> dict[str, Any]:
     """SendOptions as JSON for the store (without the message id, which the item keeps)."""
     data = asdict(options)
@@ -102,6 +95,22 @@ def options_to_store(options: SendOptions) -> dict[str, Any]:
             "emojis": list(options.sticker.emojis),
         }
     return data
+
+
+def _outbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(
+        hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{entry_id}", private=True, atomic_writes=True
+    )
+
+
+def _media_directory(hass: HomeAssistant, entry_id: str) -> Path:
+    return Path(hass.config.path(".storage", f"{DOMAIN}_outbox", entry_id))
+
+
+async def async_remove_outbox(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget an account's outbox: what waits and its media (the config entry is being removed)."""
+    await _outbox_store(hass, entry_id).async_remove()
+    await hass.async_add_executor_job(shutil.rmtree, _media_directory(hass, entry_id), True)
 
 
 class Outbox:
@@ -121,12 +130,10 @@ class Outbox:
         self._client = client
         self.ttl_seconds = ttl_seconds
         self._on_dropped = on_dropped
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{entry_id}", private=True, atomic_writes=True
-        )
-        self._media_dir = Path(hass.config.path(".storage", f"{DOMAIN}_outbox", entry_id))
+        self._store = _outbox_store(hass, entry_id)
+        self._media_dir = _media_directory(hass, entry_id)
         self._items: list[OutboxItem] = []
-        self._waiters: dict[str, _Waiter] = {}
+        self._waiters: dict[str, asyncio.Future[Message]] = {}
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -161,11 +168,6 @@ class Outbox:
         """The client's state changed: look at the queue again."""
         self._wake.set()
 
-    async def async_remove(self) -> None:
-        """Forget everything (the config entry is being removed)."""
-        await self._store.async_remove()
-        await self._hass.async_add_executor_job(shutil.rmtree, self._media_dir, True)
-
     async def send(
         self,
         chat_id: str,
@@ -189,7 +191,7 @@ class Outbox:
             media_mimetype=media.mimetype if media else None,
             media_filename=media.filename if media else None,
         )
-        waiter = _Waiter()
+        waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         async with self._lock:
             if media is not None:
                 await self._hass.async_add_executor_job(self._write_media, item.id, media.data)
@@ -199,7 +201,7 @@ class Outbox:
         self._wake.set()
         try:
             async with asyncio.timeout(wait_seconds):
-                return await asyncio.shield(waiter.future)
+                return await asyncio.shield(waiter)
         except TimeoutError:
             if fail_fast:
                 # The caller asked not to wait; the send stays accepted and will still leave.
@@ -246,10 +248,10 @@ class Outbox:
                     await self._hass.async_add_executor_job(self._delete_media, item.id)
                 waiter = self._waiters.pop(item.id, None)
                 if isinstance(outcome, Message):
-                    if waiter and not waiter.future.done():
-                        waiter.future.set_result(outcome)
-                elif waiter and not waiter.future.done():
-                    waiter.future.set_exception(outcome)
+                    if waiter and not waiter.done():
+                        waiter.set_result(outcome)
+                elif waiter and not waiter.done():
+                    waiter.set_exception(outcome)
                 else:
                     self._on_dropped("failed", item, getattr(outcome, "code", "error"))
                 await self._drop_expired()
@@ -300,6 +302,6 @@ class Outbox:
             if item.media_mimetype is not None:
                 await self._hass.async_add_executor_job(self._delete_media, item.id)
             waiter = self._waiters.pop(item.id, None)
-            if waiter and not waiter.future.done():
-                waiter.future.set_exception(NotConnected("expired in the outbox"))
+            if waiter and not waiter.done():
+                waiter.set_exception(NotConnected("expired in the outbox"))
             self._on_dropped("expired", item, None)

@@ -466,7 +466,7 @@ class WhatsAppWebClient:
     async def request_pairing_code(self, phone_number: str) -> str:
         """Ask WhatsApp Web for the 8-character code to type on the phone (instead of the QR)."""
         digits = ids.normalize_phone_number(phone_number)
-        if self._state not in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT):
+        if not self._state.unlinked:
             raise PairingError(f"pairing needs an unlinked device (state: {self._state.value})")
         result = await self._page_call(
             "requestPairingCode", {"phoneNumber": digits}, require_connected=False
@@ -743,7 +743,7 @@ class WhatsAppWebClient:
         if not isinstance(qr, str) or not qr or qr == self._qr:
             return
         self._qr = qr
-        if self._state not in (ClientState.LOGGED_OUT, ClientState.NEEDS_PAIRING):
+        if not self._state.unlinked:
             self._set_state(ClientState.NEEDS_PAIRING)
         self._notify_qr(qr)
 

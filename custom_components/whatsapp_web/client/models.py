@@ -34,6 +34,11 @@ class ClientState(StrEnum):
     LOGGED_OUT = "logged_out"
     FAILED = "failed"
 
+    @property
+    def unlinked(self) -> bool:
+        """No device is linked: linking needs a QR code or a pairing code."""
+        return self in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT)
+
 
 class MessageAck(IntEnum):
     """How far a sent message got."""
