@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from . import DEFAULT_VERSION
 from .server import SimulatorOptions, SimulatorServer
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -24,18 +26,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m simulator", description="A local WhatsApp Web simulator."
     )
+    defaults = SimulatorOptions()
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
-    parser.add_argument("--chats", type=int, default=12, help="seeded chats (groups included)")
-    parser.add_argument("--messages", type=int, default=20, help="seeded messages per chat")
-    parser.add_argument("--contacts", type=int, default=20, help="seeded address-book contacts")
-    parser.add_argument("--groups", type=int, default=3, help="how many of the chats are groups")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the data set")
     parser.add_argument(
-        "--qr-interval", type=float, default=20.0, help="seconds between QR changes"
+        "--chats", type=int, default=defaults.chats, help="seeded chats (groups included)"
     )
-    parser.add_argument("--qr-max", type=int, default=6, help="QR changes before idle")
-    parser.add_argument("--version", default=DEFAULT_VERSION, help="the Debug.VERSION string")
+    parser.add_argument(
+        "--messages", type=int, default=defaults.messages, help="seeded messages per chat"
+    )
+    parser.add_argument(
+        "--contacts", type=int, default=defaults.contacts, help="seeded address-book contacts"
+    )
+    parser.add_argument(
+        "--groups", type=int, default=defaults.groups, help="how many of the chats are groups"
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the data set")
+    parser.add_argument(
+        "--qr-interval", type=float, default=defaults.qr_interval, help="seconds between QR changes"
+    )
+    parser.add_argument(
+        "--qr-max", type=int, default=defaults.qr_max, help="QR changes before idle"
+    )
+    parser.add_argument("--version", default=defaults.version, help="the Debug.VERSION string")
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="keep the account here (default: memory)"
     )
@@ -52,33 +65,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def serve(args: argparse.Namespace) -> None:
     """Run until SIGINT or SIGTERM."""
     options = SimulatorOptions(
-        chats=args.chats,
-        messages=args.messages,
-        contacts=args.contacts,
-        groups=args.groups,
-        seed=args.seed,
-        qr_interval=args.qr_interval,
-        qr_max=args.qr_max,
-        version=args.version,
-        state_dir=args.state_dir,
+        **{
+            option.name: getattr(args, option.name)
+            for option in dataclasses.fields(SimulatorOptions)
+        }
     )
     server = SimulatorServer(options)
-    runner = web.AppRunner(server.app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    runner: web.AppRunner | None = None
     try:
-        site = web.TCPSite(runner, args.host, args.port)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        sys.stdout.write(json.dumps({"url": f"http://{host}:{port}/"}) + "\n")
+        runner, url = await server.serve_on(args.host, args.port)
+        sys.stdout.write(json.dumps({"url": url}) + "\n")
         sys.stdout.flush()
         await stop.wait()
     finally:
         await server.close()
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:

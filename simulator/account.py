@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 type JSONDict = dict[str, Any]
@@ -28,6 +30,7 @@ ANY_ID_RE = re.compile(r"^\d{5,20}(-\d{5,20})?@(c\.us|lid|g\.us)$")
 #: Newest messages per chat that the `sync` snapshot carries; `load_earlier` pages the rest.
 SNAPSHOT_MESSAGES_PER_CHAT = 3
 
+INVITE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 STATE_FILE = "account.json"
 MEDIA_DIR = "media"
 
@@ -65,6 +68,11 @@ def new_incoming_id() -> str:
 def new_own_id() -> str:
     """A fresh id as WhatsApp Web makes them: `3EB0` + 16 upper hex digits."""
     return "3EB0" + secrets.token_hex(8).upper()
+
+
+def new_invite_code(choice: Callable[[str], str] = secrets.choice) -> str:
+    """A group invite code: 22 letters and digits (``choice`` picks one; the seed passes its own)."""
+    return "".join(choice(INVITE_ALPHABET) for _ in range(22))
 
 
 @dataclass
@@ -264,15 +272,20 @@ class MediaBlob:
     mimetype: str
     filename: str | None = None
 
+    @cached_property
+    def _sha256(self) -> bytes:
+        # Blobs are never changed in place; saves and uploads ask for the hash again and again.
+        return hashlib.sha256(self.data).digest()
+
     @property
     def sha256_hex(self) -> str:
         """Hex SHA-256 of the bytes (the outbox's `sha256`)."""
-        return hashlib.sha256(self.data).hexdigest()
+        return self._sha256.hex()
 
     @property
     def filehash(self) -> str:
         """Base64 SHA-256 of the bytes (WhatsApp's `filehash`)."""
-        return base64.b64encode(hashlib.sha256(self.data).digest()).decode()
+        return base64.b64encode(self._sha256).decode()
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .account import (
     Participant,
     StoredMessage,
     make_key,
+    new_invite_code,
 )
 
 FIRST_NAMES = (
@@ -367,7 +368,6 @@ class _Seeder:
         self.rng = random.Random(seed)  # noqa: S311
         self.now = now
         self.blobs = media_blobs()
-        self.hashes = {kind: blob.filehash for kind, blob in self.blobs.items()}
         self.used_numbers: set[str] = set()
 
     def digits(self, count: int) -> str:
@@ -559,7 +559,7 @@ def _seed_group(account: Account, seeder: _Seeder, index: int, last_t: int) -> G
         restrict=index % 3 == 2,
         is_lid_addressing_mode=lid_mode,
         participants=participants,
-        invite_code=_invite_code(seeder),
+        invite_code=new_invite_code(seeder.rng.choice),
     )
     account.groups[gid] = group
     return group
@@ -583,13 +583,8 @@ def _seed_joinable_group(account: Account, seeder: _Seeder) -> None:
         desc="Anyone with the link can join",
         desc_id=seeder.incoming_id(),
         participants=participants,
-        invite_code="SIMJOINABLE" + _invite_code(seeder)[:11],
+        invite_code="SIMJOINABLE" + new_invite_code(seeder.rng.choice)[:11],
     )
-
-
-def _invite_code(seeder: _Seeder) -> str:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(seeder.rng.choice(alphabet) for _ in range(22))
 
 
 def _decorate_chat(chat: Chat, slot: int, seeder: _Seeder, messages: int) -> None:
@@ -731,7 +726,7 @@ def _fill_content(
                 "size": len(blob.data),
                 "directPath": direct_path,
                 "mediaKey": media_key,
-                "filehash": seeder.hashes[kind],
+                "filehash": blob.filehash,
                 "encFilehash": base64.b64encode(
                     hashlib.sha256(media_key.encode() + blob.data[:64]).digest()
                 ).decode(),

@@ -39,6 +39,7 @@ from .account import (
     is_user_id,
     make_key,
     new_incoming_id,
+    new_invite_code,
     new_own_id,
 )
 from .seed import build_account
@@ -51,7 +52,6 @@ MAX_BURST = 100_000
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
-INVITE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 MESSAGE_TYPES = {
     "chat",
     "image",
@@ -428,7 +428,6 @@ class SimulatorServer:
 
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=MAX_WS_MESSAGE)
-        app[APP_KEY] = self
         routes = [
             web.get("/", self.handle_index),
             web.get("/_sim/ws", self.handle_ws),
@@ -462,10 +461,34 @@ class SimulatorServer:
         self.closing = True
         for page in list(self.pages):
             page.stop_rotation()
+        await self.close_sockets(1001, b"server shutdown")
+        self.flush_state()
+
+    async def serve_on(self, host: str, port: int) -> tuple[web.AppRunner, str]:
+        """Answer on ``host:port`` (port 0: a free one); the runner to clean up, and the URL."""
+        runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        bound_host, bound_port = runner.addresses[0][:2]
+        return runner, f"http://{bound_host}:{bound_port}/"
+
+    async def close_sockets(self, code: int, message: bytes) -> None:
+        """Close every page socket; a socket that is already gone is skipped."""
         for ws in list(self.sockets):
             with contextlib.suppress(Exception):
-                await ws.close(code=1001, message=b"server shutdown")
-        self.flush_state()
+                await ws.close(code=code, message=message)
+
+    def forget_pairing_codes(self, page: PageSession) -> None:
+        """Forget the pairing codes this page asked for (it linked, asked again or went away)."""
+        for code, holder in list(self.pairing_codes.items()):
+            if holder is page:
+                del self.pairing_codes[code]
 
     # ----- persistence ----------------------------------------------------------------------
 
@@ -614,9 +637,7 @@ class SimulatorServer:
                 page.stop_rotation()
                 if page in self.pages:
                     self.pages.remove(page)
-                for code, holder in list(self.pairing_codes.items()):
-                    if holder is page:
-                        del self.pairing_codes[code]
+                self.forget_pairing_codes(page)
         if not ws.closed:
             await ws.close()
         return ws
@@ -755,9 +776,7 @@ class SimulatorServer:
     async def link(self, page: PageSession) -> None:
         """The phone scanned this page's QR (or entered its code): a new linked device."""
         page.stop_rotation()
-        for code, holder in list(self.pairing_codes.items()):
-            if holder is page:
-                del self.pairing_codes[code]
+        self.forget_pairing_codes(page)
         device = Device(
             id=secrets.token_hex(8), secret=secrets.token_hex(32), linked_at=time.time()
         )
@@ -1345,9 +1364,7 @@ class SimulatorServer:
         action = args.choice("action", CONNECTION_ACTIONS)
         if action == "drop":
             self.connection = "dropped"
-            for ws in list(self.sockets):
-                with contextlib.suppress(Exception):
-                    await ws.close(code=1001, message=b"connection dropped")
+            await self.close_sockets(1001, b"connection dropped")
         elif action == "restore":
             self.connection = "online"
             for page in self.live_pages():
@@ -1457,9 +1474,7 @@ class SimulatorServer:
         for page in list(self.pages):
             page.stop_rotation()
         # Pages reconnect by themselves; their device is unknown now, so they show a QR.
-        for ws in list(self.sockets):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1012, message=b"reset")
+        await self.close_sockets(1012, b"reset")
         if self.options.state_dir is not None:
             self.account.save(self.options.state_dir)
         return web.Response(status=204)
@@ -1510,9 +1525,7 @@ class SimulatorServer:
         if page.device_id is not None:
             raise forbidden(args.name("phone"), "the page is already linked")
         code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(8))
-        for old, holder in list(self.pairing_codes.items()):
-            if holder is page:
-                del self.pairing_codes[old]
+        self.forget_pairing_codes(page)
         self.pairing_codes[code] = page
         self.last_pairing_code = code
         return {"code": code}
@@ -1871,7 +1884,7 @@ class SimulatorServer:
             owner=me_id,
             creation=now,
             participants=[Participant(id=me_id, is_admin=True, is_super_admin=True)],
-            invite_code=_invite_code(),
+            invite_code=new_invite_code(),
         )
         if options is not None:
             # Settings the client passes along; anything not a boolean keeps the default.
@@ -2053,14 +2066,14 @@ class SimulatorServer:
         group = self._my_group(args)
         self.require_admin(group, args.name("group"))
         if not group.invite_code:
-            group.invite_code = _invite_code()
+            group.invite_code = new_invite_code()
         return self._invite_code_answer(page, group, "invite_code")
 
     async def op_group_revoke_invite(self, page: PageSession, args: Args) -> JSONDict:
         """A new invite code; the old one stops working."""
         group = self._my_group(args)
         self.require_admin(group, args.name("group"))
-        group.invite_code = _invite_code()
+        group.invite_code = new_invite_code()
         return self._invite_code_answer(page, group, "revoke_invite")
 
     def _invite_code_answer(self, page: PageSession, group: Group, action: str) -> JSONDict:
@@ -2114,13 +2127,6 @@ class SimulatorServer:
         }
 
 
-APP_KEY: web.AppKey[SimulatorServer] = web.AppKey("simulator", SimulatorServer)
-
-
-def _invite_code() -> str:
-    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(22))
-
-
 def _kind_for_mimetype(mimetype: str) -> str:
     """The message type WhatsApp uses for a media MIME type."""
     base = mimetype.split(";", maxsplit=1)[0].strip().lower()
@@ -2135,17 +2141,10 @@ def _kind_for_mimetype(mimetype: str) -> str:
     return "document"
 
 
-def make_app(options: SimulatorOptions | None = None) -> web.Application:
-    """An aiohttp app for one simulator (the server object is `app[APP_KEY]`)."""
-    return SimulatorServer(options).app
-
-
 __all__ = [
-    "APP_KEY",
     "PageSession",
     "SimulatorOptions",
     "SimulatorServer",
-    "make_app",
     "render_page",
 ]
 

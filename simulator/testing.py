@@ -265,14 +265,7 @@ class Simulator:
     async def start(self) -> Self:
         """Start serving."""
         self.server = SimulatorServer(self.options)
-        self._runner = web.AppRunner(
-            self.server.app, handle_signals=False, access_log=None, shutdown_timeout=1.0
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}/"
+        self._runner, self.url = await self.server.serve_on("127.0.0.1", 0)
         self._session = aiohttp.ClientSession()
         self.control = SimulatorControl(self.url, self._session)
         return self
