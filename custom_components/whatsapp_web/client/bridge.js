@@ -119,7 +119,7 @@
     // `path` holds the objects being walked (at most MAX_DEPTH + 1), enough to see a cycle.
     const toPlain = (value, depth = 0, path = []) => {
         if (value === null || value === undefined) {
-            return value === null ? null : undefined;
+            return value;
         }
         const kind = typeof value;
         if (kind !== 'object') {
@@ -147,9 +147,8 @@
                 return out;
             }
             const out = {};
-            const entries = value instanceof Map ? value.entries() : null;
-            if (entries) {
-                for (const [key, item] of entries) {
+            if (value instanceof Map) {
+                for (const [key, item] of value) {
                     const plain = toPlain(item, depth + 1, path);
                     if (plain !== undefined) {
                         out[String(key)] = plain;
@@ -159,10 +158,7 @@
             }
             const source = typeof value.serialize === 'function' && depth > 0 ? value.serialize() : value;
             for (const key of Object.keys(source)) {
-                const item = source[key];
-                const plain = item !== null && typeof item === 'object'
-                    ? toPlain(item, depth + 1, path)
-                    : (item === null ? null : plainScalar(item, typeof item));
+                const plain = toPlain(source[key], depth + 1, path);
                 if (plain !== undefined) {
                     out[key] = plain;
                 }
@@ -350,20 +346,22 @@
         return data;
     };
 
+    // Contact record fields read through WAWebContactGetters: [field, getter].
+    const CONTACT_GETTERS = [
+        ['isMe', 'getIsMe'], ['isUser', 'getIsUser'], ['isGroup', 'getIsGroup'],
+        ['isWAContact', 'getIsWAContact'], ['userid', 'getUserid'], ['verifiedName', 'getVerifiedName'],
+        ['verifiedLevel', 'getVerifiedLevel'], ['statusMute', 'getStatusMute'], ['name', 'getName'],
+        ['shortName', 'getShortName'], ['pushname', 'getPushname'], ['isEnterprise', 'getIsEnterprise'],
+    ];
+
     const contactRecord = (contact) => {
         const data = toPlain(callMethod(contact, 'serialize', 'Contact.serialize'));
         data.id = widToPlain(contact.id);
         data.isBusiness = Boolean(contact.isBusiness);
         data.isBlocked = Boolean(contact.isContactBlocked);
         const getters = optionalMod('WAWebContactGetters');
-        const names = [
-            ['isMe', 'getIsMe'], ['isUser', 'getIsUser'], ['isGroup', 'getIsGroup'],
-            ['isWAContact', 'getIsWAContact'], ['userid', 'getUserid'], ['verifiedName', 'getVerifiedName'],
-            ['verifiedLevel', 'getVerifiedLevel'], ['statusMute', 'getStatusMute'], ['name', 'getName'],
-            ['shortName', 'getShortName'], ['pushname', 'getPushname'], ['isEnterprise', 'getIsEnterprise'],
-        ];
         if (getters) {
-            for (const [field, getter] of names) {
+            for (const [field, getter] of CONTACT_GETTERS) {
                 if (typeof getters[getter] === 'function') {
                     data[field] = toPlain(getters[getter](contact));
                 }
@@ -751,6 +749,26 @@
         return chat;
     };
 
+    // A chat whose notifications can be muted, loaded from the server when not in memory.
+    const mutableChat = async (chatId) => {
+        const chats = collection('Chat');
+        const chat = chats.get(chatId) || (await chats.find(chatId));
+        if (!chat || !chat.mute) {
+            throw notFound('chat_not_found', chatId);
+        }
+        return chat;
+    };
+
+    const muteState = (chat) => ({ isMuted: chat.mute.expiration !== 0, muteExpiration: chat.mute.expiration });
+
+    const existingContact = (contactId) => {
+        const contact = collection('Contact').get(contactId);
+        if (!contact) {
+            throw notFound('contact_not_found', contactId);
+        }
+        return contact;
+    };
+
     const findMessage = async (messageId) => {
         const msgs = collection('Msg');
         let msg = msgs.get(messageId);
@@ -1136,13 +1154,7 @@
     };
 
     const operations = {
-        ping: () => ({ pong: true, ...stateSnapshot() }),
-
-        state: () => ({ ...stateSnapshot(), me: safe(meRecord) }),
-
         me: () => meRecord(),
-
-        qr: async () => ({ qr: await buildQr(conn().ref), state: socket().state }),
 
         requestPairingCode: async ({ phoneNumber }) => {
             const api = mod('WAWebAltDeviceLinkingApi');
@@ -1154,11 +1166,6 @@
 
         logout: async () => {
             await invoke('WAWebSocketModel', 'Socket.logout');
-            return true;
-        },
-
-        reconnect: async () => {
-            await invoke('WAWebSocketModel', 'Socket.reconnect');
             return true;
         },
 
@@ -1246,23 +1253,15 @@
         },
 
         muteChat: async ({ chatId, until }) => {
-            const chats = collection('Chat');
-            const chat = chats.get(chatId) || (await chats.find(chatId));
-            if (!chat || !chat.mute) {
-                throw notFound('chat_not_found', chatId);
-            }
+            const chat = await mutableChat(chatId);
             await callMethod(chat.mute, 'mute', 'Chat.mute.mute', { expiration: toUnixSeconds(until), sendDevice: true });
-            return { isMuted: chat.mute.expiration !== 0, muteExpiration: chat.mute.expiration };
+            return muteState(chat);
         },
 
         unmuteChat: async ({ chatId }) => {
-            const chats = collection('Chat');
-            const chat = chats.get(chatId) || (await chats.find(chatId));
-            if (!chat || !chat.mute) {
-                throw notFound('chat_not_found', chatId);
-            }
+            const chat = await mutableChat(chatId);
             await callMethod(chat.mute, 'unmute', 'Chat.mute.unmute', { sendDevice: true });
-            return { isMuted: chat.mute.expiration !== 0, muteExpiration: chat.mute.expiration };
+            return muteState(chat);
         },
 
         clearChatMessages: async ({ chatId }) => {
@@ -1603,10 +1602,7 @@
         },
 
         blockContact: async ({ contactId, block }) => {
-            const contact = collection('Contact').get(contactId);
-            if (!contact) {
-                throw notFound('contact_not_found', contactId);
-            }
+            const contact = existingContact(contactId);
             if (block) {
                 await invoke('WAWebBlockContactAction', 'blockContact', { contact });
             } else {
@@ -1616,10 +1612,7 @@
         },
 
         getCommonGroups: async ({ contactId }) => {
-            const contact = collection('Contact').get(contactId);
-            if (!contact) {
-                throw notFound('contact_not_found', contactId);
-            }
+            const contact = existingContact(contactId);
             if (!contact.commonGroups) {
                 await invoke('WAWebFindCommonGroupsContactAction', 'findCommonGroups', contact);
             }
@@ -1671,7 +1664,7 @@
         if (!operation) {
             return { ok: false, error: { code: 'unknown_operation', message: `unknown operation ${op}` } };
         }
-        if (!booted && op !== 'ping') {
+        if (!booted) {
             return { ok: false, error: { code: 'not_ready', message: 'WhatsApp Web has not started yet' } };
         }
         try {
