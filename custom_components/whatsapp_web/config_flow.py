@@ -38,6 +38,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -82,6 +83,7 @@ from .const import (
     DEFAULT_OUTBOX_TTL_MINUTES,
     DOMAIN,
     LOGGER,
+    SECTION_ADVANCED,
 )
 
 if TYPE_CHECKING:
@@ -261,22 +263,31 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _page_url(self, user_input: dict[str, Any]) -> dict[str, str]:
         """The page to open, when it is not WhatsApp Web itself (tests and demos use the simulator)."""
-        url = (user_input.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
+        advanced = user_input.get(SECTION_ADVANCED) or {}
+        url = (advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
         return {CONF_PAGE_URL: url} if url and url != WHATSAPP_WEB_URL else {}
 
     def _with_page_url(
         self, schema: dict[Any, Any], user_input: dict[str, Any] | None
     ) -> dict[Any, Any]:
-        """Offer the page address only in advanced mode."""
-        if self.show_advanced_options:
-            default = (
-                (user_input or {}).get(CONF_PAGE_URL)
-                or self._current(CONF_PAGE_URL)
-                or WHATSAPP_WEB_URL
-            )
-            schema[vol.Optional(CONF_PAGE_URL, default=default)] = TextSelector(
-                TextSelectorConfig(type=TextSelectorType.URL)
-            )
+        """Add the page address in a collapsed "Advanced" section.
+
+        A section, not ``show_advanced_options``: Home Assistant 2026.x deprecates that flag (removal
+        planned for 2027.6) and shows such fields to everyone, while a collapsed section looks the same
+        on 2025.4 and 2026.x.
+        """
+        advanced = (user_input or {}).get(SECTION_ADVANCED) or {}
+        default = advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or WHATSAPP_WEB_URL
+        schema[vol.Required(SECTION_ADVANCED)] = section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_PAGE_URL, default=default): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.URL)
+                    )
+                }
+            ),
+            {"collapsed": True},
+        )
         return schema
 
     def _take_errors(self) -> dict[str, str]:

@@ -17,6 +17,8 @@ CONF_REMOTE_URL: Final = "remote_url"
 CONF_REMOTE_TOKEN: Final = "remote_token"  # noqa: S105 - the name of a setting, not a secret
 CONF_PROFILE: Final = "profile"
 CONF_PAGE_URL: Final = "page_url"
+# The collapsed config-flow section that holds the page address.
+SECTION_ADVANCED: Final = "advanced"
 CONF_EXTRA_ARGS: Final = "extra_browser_args"
 
 # Options.

@@ -18,10 +18,8 @@ from urllib.parse import quote
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util.json import json_loads
-from voluptuous_openapi import UNSUPPORTED, convert  # type: ignore[import-untyped]
 
 from .client.errors import (
     ChatNotFound,
@@ -276,20 +274,9 @@ def async_register_views(hass: HomeAssistant) -> None:
 # OpenAPI 3.1
 
 
-def _serializer(validator: Any) -> Any:
-    """JSON schemas of Home Assistant's own validators, which the converter does not know."""
-    if validator is cv.string:
-        return {"type": "string"}
-    if validator is cv.boolean:
-        return {"type": "boolean"}
-    return UNSUPPORTED
-
-
 def _field_schemas(operation: Operation) -> dict[str, dict[str, Any]]:
-    """The JSON schema of each REST field, converted from the operation's voluptuous schema."""
-    converted = convert(operation.schema(Face.REST), custom_serializer=_serializer)
-    properties: dict[str, dict[str, Any]] = converted.get("properties", {})
-    return properties
+    """The JSON schema of each REST field, from the operation's own field declarations."""
+    return {item.key: item.json_schema for item in operation.fields_for(Face.REST)}
 
 
 def _parameters(
@@ -334,16 +321,16 @@ def _parameters(
 
 
 def _request_body(operation: Operation) -> dict[str, Any] | None:
-    schema = operation.body_schema()
-    if schema is None:
+    body = operation.rest_fields(Where.BODY)
+    if not body:
         return None
-    converted = convert(schema, custom_serializer=_serializer)
-    if not converted.get("required"):
-        converted.pop("required", None)
-    return {
-        "required": bool(converted.get("required")),
-        "content": {"application/json": {"schema": converted}},
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {item.key: item.json_schema for item in body},
     }
+    if required := [item.key for item in body if item.required]:
+        schema["required"] = required
+    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
 def _responses(operation: Operation) -> dict[str, Any]:

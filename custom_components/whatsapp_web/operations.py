@@ -62,6 +62,18 @@ from .const import (
     SEND_WAIT_CONNECTED,
     SEND_WAIT_RECONNECTING,
 )
+from .values import (
+    STRING_LIST_SCHEMA,
+    STRING_SCHEMA,
+    TEXT_ITEMS,
+    Member,
+    bounded_text,
+    decimal_number,
+    declared,
+    json_schema_of,
+    object_value,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     from .account import WhatsAppAccount
@@ -355,12 +367,21 @@ class Field:
         return self.default is not _UNSET
 
     def marker(self) -> vol.Marker:
-        """The voluptuous key, carrying the description (read by the OpenAPI conversion)."""
+        """The voluptuous key."""
         if self.required:
-            return vol.Required(self.key, description=self.description)
+            return vol.Required(self.key)
         if self.default is _UNSET:
-            return vol.Optional(self.key, description=self.description)
-        return vol.Optional(self.key, description=self.description, default=self.default)
+            return vol.Optional(self.key)
+        return vol.Optional(self.key, default=self.default)
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        """The field's JSON schema for OpenAPI, from its declared value, default and description."""
+        schema = json_schema_of(self.validator)
+        if self.has_default:
+            schema["default"] = self.default
+        schema["description"] = self.description
+        return schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,38 +465,36 @@ class Operation:
         """REST fields found in one place of the request."""
         return tuple(item for item in self.fields_for(Face.REST) if item.where == where)
 
-    def body_schema(self) -> vol.Schema | None:
-        """The schema of a REST request body, or None when the routes take no body."""
-        body = self.rest_fields(Where.BODY)
-        if not body:
-            return None
-        return vol.Schema({item.marker(): item.validator for item in body})
-
 
 # ---------------------------------------------------------------------------------------------
 # Validators: ids are normalised here so that a bad one is reported with the field's name.
 
 
+@declared(STRING_SCHEMA)
 def chat_id(value: str) -> str:
     """A chat id or phone number, normalised."""
     return _id(ids.normalize_chat_id, value)
 
 
+@declared(STRING_SCHEMA)
 def user_id(value: str) -> str:
     """A person's id or phone number, normalised."""
     return _id(ids.normalize_user_id, value)
 
 
+@declared(STRING_SCHEMA)
 def group_id(value: str) -> str:
     """A group id, normalised."""
     return _id(ids.normalize_group_id, value)
 
 
+@declared(STRING_SCHEMA)
 def invite_code(value: str) -> str:
     """A group invite code or link; the code."""
     return _id(ids.normalize_invite_code, value)
 
 
+@declared(STRING_SCHEMA)
 def message_id(value: str) -> str:
     """A serialized message id (``true_<chat>_<id>``) or the short id the add-on's routes use."""
     text = cv.string(value).strip()
@@ -484,16 +503,19 @@ def message_id(value: str) -> str:
     return _id(lambda item: ids.parse_message_id(item).serialized, text)
 
 
+@declared(STRING_SCHEMA)
 def serialized_message_id(value: str) -> str:
     """A serialized message id only (quotes need the chat)."""
     return _id(lambda item: ids.parse_message_id(item).serialized, value)
 
 
+@declared(STRING_LIST_SCHEMA)
 def user_ids(value: list[str]) -> list[str]:
     """One or more people; a single string counts as a list of one."""
     return [user_id(item) for item in cv.ensure_list(value)]
 
 
+@declared(STRING_SCHEMA)
 def media_url(value: str) -> str:
     """An absolute http(s) URL."""
     text = cv.string(value).strip()
@@ -574,45 +596,36 @@ PARTICIPANTS: Final = Field(
     example=["34600112233@c.us"],
 )
 
-SEND_OPTIONS: Final = vol.Schema(
-    {
-        vol.Optional("caption", description="Caption of the media."): cv.string,
-        vol.Optional(
-            "sendMediaAsDocument", description="Send the media as a document."
-        ): cv.boolean,
-        vol.Optional("sendAudioAsVoice", description="Send audio as a voice note."): cv.boolean,
-        vol.Optional("sendVideoAsGif", description="Send a video as a GIF."): cv.boolean,
-        vol.Optional("sendMediaAsSticker", description="Send an image as a sticker."): cv.boolean,
-        vol.Optional(
-            "linkPreview", description="Attach a preview of the first link (default true)."
-        ): cv.boolean,
-        vol.Optional(
-            "sendSeen", description="Mark the chat as read before sending (default true)."
-        ): cv.boolean,
-        vol.Optional(
-            "quotedMessageId", description="Serialized id of the message to quote."
-        ): serialized_message_id,
-        vol.Optional("mentions", description="People to mention."): user_ids,
-        vol.Optional("stickerName", description="Sticker pack name."): cv.string,
-        vol.Optional("stickerAuthor", description="Sticker publisher."): cv.string,
-        vol.Optional("stickerCategories", description="Emojis of the sticker."): [cv.string],
-    },
+SEND_OPTIONS: Final = object_value(
+    Member("caption", cv.string, "Caption of the media."),
+    Member("sendMediaAsDocument", cv.boolean, "Send the media as a document."),
+    Member("sendAudioAsVoice", cv.boolean, "Send audio as a voice note."),
+    Member("sendVideoAsGif", cv.boolean, "Send a video as a GIF."),
+    Member("sendMediaAsSticker", cv.boolean, "Send an image as a sticker."),
+    Member("linkPreview", cv.boolean, "Attach a preview of the first link (default true)."),
+    Member("sendSeen", cv.boolean, "Mark the chat as read before sending (default true)."),
+    Member("quotedMessageId", serialized_message_id, "Serialized id of the message to quote."),
+    Member("mentions", user_ids, "People to mention."),
+    Member("stickerName", cv.string, "Sticker pack name."),
+    Member("stickerAuthor", cv.string, "Sticker publisher."),
+    Member("stickerCategories", TEXT_ITEMS, "Emojis of the sticker."),
     # The add-on copied twelve known keys and dropped the rest; callers may still send them.
-    extra=vol.REMOVE_EXTRA,
+    drop_unknown=True,
 )
 
-LOCATION: Final = vol.Schema(
-    {
-        vol.Required("latitude", description="Latitude in degrees."): vol.All(
-            vol.Coerce(float), vol.Range(min=-90, max=90)
-        ),
-        vol.Required("longitude", description="Longitude in degrees."): vol.All(
-            vol.Coerce(float), vol.Range(min=-180, max=180)
-        ),
-        vol.Optional("name", description="Name of the place."): cv.string,
-        vol.Optional("address", description="Address of the place."): cv.string,
-        vol.Optional("url", description="Link about the place."): cv.string,
-    }
+LOCATION: Final = object_value(
+    Member(
+        "latitude", decimal_number(minimum=-90, maximum=90), "Latitude in degrees.", required=True
+    ),
+    Member(
+        "longitude",
+        decimal_number(minimum=-180, maximum=180),
+        "Longitude in degrees.",
+        required=True,
+    ),
+    Member("name", cv.string, "Name of the place."),
+    Member("address", cv.string, "Address of the place."),
+    Member("url", cv.string, "Link about the place."),
 )
 
 
@@ -1158,7 +1171,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             CHAT,
             Field(
                 "duration",
-                vol.All(vol.Coerce(int), vol.Range(min=1)),
+                whole_number(minimum=1),
                 "Duration",
                 "Seconds to mute for; without it the chat is muted forever.",
                 {"number": {"min": 1, "max": 31536000, "unit_of_measurement": "s", "mode": "box"}},
@@ -1222,7 +1235,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             CHAT,
             Field(
                 "limit",
-                vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+                whole_number(minimum=1, maximum=1000),
                 "Limit",
                 "How many messages (1 to 1000).",
                 {"number": {"min": 1, "max": 1000, "mode": "box"}},
@@ -1398,7 +1411,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         _react,
         Field(
             "reaction",
-            vol.All(cv.string, vol.Length(min=1, max=32)),
+            bounded_text(min_length=1, max_length=32),
             "Reaction",
             "The emoji.",
             TEXT,
@@ -1459,7 +1472,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=100)),
+                bounded_text(min_length=1, max_length=100),
                 "Name",
                 "The group's name.",
                 TEXT,
@@ -1503,7 +1516,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             GROUP,
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=100)),
+                bounded_text(min_length=1, max_length=100),
                 "Name",
                 "The new name.",
                 TEXT,
@@ -1718,7 +1731,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=25)),
+                bounded_text(min_length=1, max_length=25),
                 "Name",
                 "The new name (1 to 25 characters).",
                 TEXT,
@@ -1740,7 +1753,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "status",
-                vol.All(cv.string, vol.Length(max=139)),
+                bounded_text(max_length=139),
                 "About",
                 "The new about text (at most 139 characters).",
                 TEXT,

@@ -97,6 +97,8 @@ async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSes
                 await page.get_by_role("button", name="OK").click()
                 # The first step: local or remote browser.
                 await page.get_by_text("Chromium on this machine").first.click()
+                # The page address sits in the collapsed "Advanced" section.
+                await page.get_by_text("Advanced", exact=True).click()
                 page_address = page.get_by_label("Page address")
                 await page_address.fill(simulator.url)
                 await page.screenshot(path=ARTIFACTS / "config_flow_local.png")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.requirements import RequirementsNotFound
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -36,6 +37,7 @@ from custom_components.whatsapp_web.const import (
     DEFAULT_OUTBOX_TTL_MINUTES,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
+    SECTION_ADVANCED,
 )
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, RemoteChromium
@@ -60,14 +62,13 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers import issue_registry as ir
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 pytestmark = pytest.mark.timeout(180)
 
 
-async def _user_flow(hass: HomeAssistant, advanced: bool = True) -> dict:
-    return await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
-    )
+async def _user_flow(hass: HomeAssistant) -> dict:
+    return await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
 
 
 def _flow(hass: HomeAssistant, flow_id: str):
@@ -86,27 +87,51 @@ async def test_user_step_offers_local_and_remote(hass: HomeAssistant) -> None:
     assert result["menu_options"] == ["local", "remote"]
 
 
-async def test_local_form_defaults_to_the_detected_chromium(hass: HomeAssistant) -> None:
-    result = await _user_flow(hass, advanced=False)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "local"}
+async def _form_as_the_frontend_sees_it(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, step: str
+) -> dict[str, dict[str, Any]]:
+    """The fields of a browser form, serialised by Home Assistant's own flow API for the frontend.
+
+    Going through the API keeps the test independent of how each Home Assistant version serialises
+    schemas (voluptuous-serialize on 2025.x, probatio on 2026.x).
+    """
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    response = await client.post("/api/config/config_entries/flow", json={"handler": DOMAIN})
+    assert response.status == 200
+    flow_id = (await response.json())["flow_id"]
+    response = await client.post(
+        f"/api/config/config_entries/flow/{flow_id}", json={"next_step_id": step}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "local"
-    schema = result["data_schema"].schema
-    fields = {str(key): key for key in schema}
-    assert set(fields) == {CONF_CHROMIUM_PATH}
-    assert fields[CONF_CHROMIUM_PATH].default() == CHROMIUM
+    assert response.status == 200
+    result = await response.json()
+    assert result["type"] == "form"
+    assert result["step_id"] == step
+    hass.config_entries.flow.async_abort(flow_id)
+    return {field["name"]: field for field in result["data_schema"]}
 
 
-async def test_page_address_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    result = await _user_flow(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "remote"}
-    )
-    fields = {str(key): key for key in result["data_schema"].schema}
-    assert set(fields) == {CONF_REMOTE_URL, CONF_REMOTE_TOKEN, CONF_PAGE_URL}
-    assert fields[CONF_PAGE_URL].default() == "https://web.whatsapp.com/"
+async def test_local_form_defaults_to_the_detected_chromium(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    fields = await _form_as_the_frontend_sees_it(hass, hass_client, "local")
+    assert list(fields) == [CONF_CHROMIUM_PATH, SECTION_ADVANCED]
+    assert fields[CONF_CHROMIUM_PATH]["default"] == CHROMIUM
+
+
+@pytest.mark.parametrize("step", ["local", "remote"])
+async def test_page_address_in_a_collapsed_advanced_section(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, step: str
+) -> None:
+    fields = await _form_as_the_frontend_sees_it(hass, hass_client, step)
+    expected = [CONF_REMOTE_URL, CONF_REMOTE_TOKEN] if step == "remote" else [CONF_CHROMIUM_PATH]
+    assert list(fields) == [*expected, SECTION_ADVANCED]
+    advanced = fields[SECTION_ADVANCED]
+    assert advanced["type"] == "expandable"
+    assert advanced["expanded"] is False
+    (page_url,) = advanced["schema"]
+    assert page_url["name"] == CONF_PAGE_URL
+    assert page_url["default"] == "https://web.whatsapp.com/"
 
 
 async def test_local_browser_on_a_platform_without_playwright_aborts(hass: HomeAssistant) -> None:
@@ -131,7 +156,10 @@ async def test_local_chromium_not_found_then_fixed(
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_CHROMIUM_PATH: "/nonexistent/chromium", CONF_PAGE_URL: simulator.url},
+        {
+            CONF_CHROMIUM_PATH: "/nonexistent/chromium",
+            SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url},
+        },
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_CHROMIUM_PATH: "chromium_not_found"}
@@ -284,7 +312,8 @@ async def test_link_with_phone_number(
         result["flow_id"], {"next_step_id": "local"}
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
     )
     result = await flows.until(result, is_step("link_method"))
     result = await hass.config_entries.flow.async_configure(
@@ -341,7 +370,8 @@ async def test_expired_pairing_code_offers_a_new_qr_or_number(
             result["flow_id"], {"next_step_id": "local"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, is_step("link_method"))
         result = await hass.config_entries.flow.async_configure(
@@ -409,7 +439,8 @@ async def test_browser_that_cannot_start_is_reported_on_the_form(
     )
     # An executable that is not a browser: Playwright cannot launch it.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: "/bin/true", CONF_PAGE_URL: simulator.url}
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: "/bin/true", SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
     )
     result = await flows.until(result, is_step("local"))
     assert result["type"] is FlowResultType.FORM
@@ -426,7 +457,10 @@ async def test_page_that_never_becomes_whatsapp_web_times_out(
     with patch("custom_components.whatsapp_web.config_flow.START_TIMEOUT", 3.0):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
-            {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: f"{simulator.url}_sim/state"},
+            {
+                CONF_CHROMIUM_PATH: CHROMIUM,
+                SECTION_ADVANCED: {CONF_PAGE_URL: f"{simulator.url}_sim/state"},
+            },
         )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["progress_action"] == "start_browser"
@@ -446,7 +480,8 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await pick_qr(hass, flows, result)
         result = await scan(flows, simulator, result)
@@ -469,7 +504,8 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, lambda result: result["type"] is FlowResultType.ABORT)
         assert result["reason"] == "already_configured"
@@ -492,7 +528,8 @@ async def test_remote_browser_that_dies_while_linking_aborts(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await pick_qr(hass, flows, result)
         remote.kill()
@@ -515,7 +552,8 @@ async def test_remote_browser_that_dies_while_a_pairing_code_is_shown_aborts(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, is_step("link_method"))
         result = await hass.config_entries.flow.async_configure(
@@ -545,7 +583,8 @@ async def test_remote_browser_gone_when_a_new_qr_is_asked_for_aborts(
                 result["flow_id"], {"next_step_id": "remote"}
             )
             result = await hass.config_entries.flow.async_configure(
-                result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: sim.url}
+                result["flow_id"],
+                {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: sim.url}},
             )
             result = await pick_qr(hass, flows, result)
             result = await flows.until(result, is_step("link_expired"))
