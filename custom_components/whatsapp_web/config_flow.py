@@ -278,7 +278,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         advanced = (user_input or {}).get(SECTION_ADVANCED) or {}
         default = advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or WHATSAPP_WEB_URL
-        schema[vol.Required(SECTION_ADVANCED)] = section(
+        schema[vol.Optional(SECTION_ADVANCED, default={})] = section(
             vol.Schema(
                 {
                     vol.Optional(CONF_PAGE_URL, default=default): TextSelector(

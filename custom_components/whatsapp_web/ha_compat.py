@@ -20,20 +20,3 @@ def device_config_entry_ids(device: dr.DeviceEntry) -> set[str]:
     if _DEVICE_HAS_SINGLE_ENTRY:
         return {device.config_entry_id}  # type: ignore[attr-defined,unused-ignore]
     return set(device.config_entries)
-
-
-def device_by_identifier(
-    registry: dr.DeviceRegistry, identifier: tuple[str, str], config_entry_id: str
-) -> dr.DeviceEntry | None:
-    """The device of a config entry with this identifier.
-
-    2026.x makes identifiers unique per config entry only and deprecates the lookup by identifier alone.
-    """
-    by_identifier = getattr(registry, "async_get_device_by_identifier", None)
-    if by_identifier is not None:
-        device: dr.DeviceEntry | None = by_identifier(identifier, config_entry_id)
-        return device
-    device = registry.async_get_device(identifiers={identifier})
-    if device is None or config_entry_id not in device_config_entry_ids(device):
-        return None
-    return device
