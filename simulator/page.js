@@ -2382,6 +2382,9 @@
             applyFaults(frame.modules, frame.members);
             sendFrame({ t: 'faults_applied', seq: frame.seq });
             return;
+        case 'calls_collect':
+            sendFrame({ t: 'calls', seq: frame.seq, calls: takeRecordedCalls() });
+            return;
         default:
         }
     };
@@ -2402,12 +2405,96 @@
     // ------------------------------------------------------------------------------------------
     // The module system and the version, as WhatsApp Web exposes them.
 
+    // ------------------------------------------------------------------------------------------
+    // Call recording (option `recordCalls`): which module members a client calls and the shape of
+    // the arguments (types and object keys, never values), for the differential test that runs the
+    // same scenario through whatsapp-web.js and through the project's bridge. Clients reach modules
+    // only through window.require, so only their calls are seen: the page's own code keeps direct
+    // references. Signatures are kept once each, so memory stays bounded.
+
+    const recordedCalls = new Set();
+    const RECORD_DEPTH = 3;
+
+    const shapeOf = (value, depth) => {
+        if (value === null) {
+            return 'null';
+        }
+        const type = typeof value;
+        if (type !== 'object') {
+            return type;
+        }
+        if (Array.isArray(value)) {
+            return value.length ? `array<${shapeOf(value[0], depth + 1)}>` : 'array';
+        }
+        const prototype = Object.getPrototypeOf(value);
+        if (prototype !== Object.prototype && prototype !== null) {
+            const name = prototype.constructor && prototype.constructor.name;
+            return name || 'object';
+        }
+        if (depth >= 2) {
+            return 'object';
+        }
+        const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+        return `{${keys.map((key) => `${key}:${shapeOf(value[key], depth + 1)}`).join(',')}}`;
+    };
+
+    const recordCall = (path, args) => {
+        recordedCalls.add(`${path}(${Array.from(args, (arg) => shapeOf(arg, 0)).join(', ')})`);
+    };
+
+    // One proxy per (object, path), so that a client comparing what it required twice sees the same.
+    const recordingProxies = new Map();
+    // Function.prototype's apply/call/bind stay plain: called on a recording proxy they reach its apply trap.
+    const NOT_RECORDED = new Set(['prototype', 'constructor', '__proto__', 'apply', 'call', 'bind']);
+
+    const recording = (target, path, depth) => {
+        const key = `${path}`;
+        const cached = recordingProxies.get(key);
+        if (cached && cached.target === target) {
+            return cached.proxy;
+        }
+        const handler = {
+            get(object, name) {
+                // The real object is the receiver: getters and methods may use private state.
+                const value = Reflect.get(object, name);
+                if (typeof name === 'symbol' || NOT_RECORDED.has(name) || depth >= RECORD_DEPTH) {
+                    return value;
+                }
+                if (typeof value === 'function' || (value !== null && typeof value === 'object' && !Array.isArray(value)
+                    && (Object.getPrototypeOf(value) === Object.prototype || value instanceof Collection || value instanceof Model))) {
+                    return recording(value, `${path}.${name}`, depth + 1);
+                }
+                return value;
+            },
+        };
+        if (typeof target === 'function') {
+            handler.apply = (fn, thisArg, args) => {
+                recordCall(path, args);
+                const owner = recordingProxies.get(path.slice(0, path.lastIndexOf('.')));
+                return Reflect.apply(fn, owner && thisArg === owner.proxy ? owner.target : thisArg, args);
+            };
+            handler.construct = (fn, args, newTarget) => {
+                recordCall(`new ${path}`, args);
+                return Reflect.construct(fn, args, newTarget === recordingProxies.get(key)?.proxy ? fn : newTarget);
+            };
+        }
+        const proxy = new Proxy(target, handler);
+        recordingProxies.set(key, { target, proxy });
+        return proxy;
+    };
+
+    const takeRecordedCalls = () => {
+        const calls = Array.from(recordedCalls).sort();
+        recordedCalls.clear();
+        return calls;
+    };
+
     const requireModule = (name) => {
         const key = String(name);
         if (faultModules.has(key) || !Object.prototype.hasOwnProperty.call(modules, key)) {
             throw makeError(`Requiring unknown module "${key}"`);
         }
-        return modules[key];
+        return config.recordCalls ? recording(modules[key], key, 0) : modules[key];
     };
 
     if (config.faults) {

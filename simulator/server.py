@@ -51,6 +51,8 @@ MAX_WS_MESSAGE = 256 * 1024 * 1024
 MAX_BURST = 100_000
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
+#: How long `POST /_sim/calls/collect` waits for the pages' answers (a busy page answers late).
+CALLS_COLLECT_TIMEOUT = 30.0
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
 MESSAGE_TYPES = {
     "chat",
@@ -120,6 +122,8 @@ class SimulatorOptions:
     qr_max: int = 6
     version: str = DEFAULT_VERSION
     state_dir: Path | None = None
+    #: Record which module members clients call (`POST /_sim/calls/collect`).
+    record_calls: bool = False
 
 
 class InputError(Exception):
@@ -289,6 +293,8 @@ class PageSession:
     #: The newest `faults` frame the page said it applied (`faults_applied`).
     faults_applied: int = 0
     faults_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: `calls_collect` frames sent and not answered yet, by `seq`.
+    calls_wanted: dict[int, asyncio.Future[list[str]]] = field(default_factory=dict)
 
     def qr(self) -> str | None:
         """The full QR string of the page's current `ref` (`ref,noise,identity,adv,platform`).
@@ -325,13 +331,28 @@ def qr_to_svg(text: str) -> str:
     return svg
 
 
-def render_page(ws_url: str, version: str = DEFAULT_VERSION, faults: JSONDict | None = None) -> str:
+def render_page(
+    ws_url: str,
+    version: str = DEFAULT_VERSION,
+    faults: JSONDict | None = None,
+    *,
+    record_calls: bool = False,
+) -> str:
     """The page's HTML: the config JSON, then `simulator/page.js` inline (read now).
 
     ``faults`` (``{"modules": [...], "members": [...]}``) are in force from the first line of the
     page's script: a WhatsApp Web update that removed something is already there at load time.
+    ``record_calls`` makes the page record the module calls clients make (`calls_collect`).
     """
-    config = json.dumps({"ws": ws_url, "version": version, "platform": "1", "faults": faults or {}})
+    config = json.dumps(
+        {
+            "ws": ws_url,
+            "version": version,
+            "platform": "1",
+            "faults": faults or {},
+            "recordCalls": record_calls,
+        }
+    )
     config = config.replace("</", "<\\/")
     try:
         script = PAGE_JS.read_text(encoding="utf-8")
@@ -365,6 +386,7 @@ class SimulatorServer:
         self.fault_modules: list[str] = []
         self.fault_members: list[str] = []
         self.faults_seq = 0
+        self.calls_seq = 0
         self.pairing_codes: dict[str, PageSession] = {}
         self.last_pairing_code: str | None = None
         self._save_handle: asyncio.TimerHandle | None = None
@@ -446,6 +468,7 @@ class SimulatorServer:
             web.post("/_sim/offline", self.handle_offline),
             web.post("/_sim/fault", self.handle_fault),
             web.post("/_sim/reset", self.handle_reset),
+            web.post("/_sim/calls/collect", self.handle_collect_calls),
             web.get("/_sim/phone", self.handle_phone),
             web.get("/_sim/phone/qr.svg", self.handle_phone_qr),
             web.get("/_sim/chats", self.handle_chats),
@@ -576,6 +599,7 @@ class SimulatorServer:
                 self.ws_url(request),
                 self.options.version,
                 {"modules": list(self.fault_modules), "members": list(self.fault_members)},
+                record_calls=self.options.record_calls,
             ),
             content_type="text/html",
             headers={"Cache-Control": "no-store"},
@@ -629,11 +653,16 @@ class SimulatorServer:
                 elif data.get("t") == "faults_applied" and isinstance(data.get("seq"), int):
                     page.faults_applied = data["seq"]
                     page.faults_changed.set()
+                elif data.get("t") == "calls" and isinstance(data.get("seq"), int):
+                    self.on_recorded_calls(page, data)
         finally:
             self.sockets.discard(ws)
             if page is not None:
                 page.closed = True
                 page.faults_changed.set()
+                for wanted in page.calls_wanted.values():
+                    if not wanted.done():
+                        wanted.set_result([])
                 page.stop_rotation()
                 if page in self.pages:
                     self.pages.remove(page)
@@ -1462,6 +1491,47 @@ class SimulatorServer:
                         page.faults_changed.clear()
                         await page.faults_changed.wait()
         return web.Response(status=204)
+
+    def on_recorded_calls(self, page: PageSession, data: JSONDict) -> None:
+        """A page's answer to `calls_collect`: the signatures it recorded since the last one."""
+        wanted = page.calls_wanted.pop(data["seq"], None)
+        calls = data.get("calls")
+        if wanted is None or wanted.done():
+            return
+        if isinstance(calls, list) and all(isinstance(call, str) for call in calls):
+            wanted.set_result(calls)
+        else:
+            wanted.set_result([])
+
+    async def handle_collect_calls(self, _request: web.Request) -> web.Response:
+        """`POST /_sim/calls/collect`: the module calls every open page recorded since the last time.
+
+        Each page answers over its WebSocket, after every frame it sent before, so the answer holds
+        every call a client made before this request. Only with `--record-calls`.
+        """
+        if not self.options.record_calls:
+            raise InputError("record_calls", "the simulator runs without --record-calls", 409)
+        self.calls_seq += 1
+        frame = {"t": "calls_collect", "seq": self.calls_seq}
+        loop = asyncio.get_running_loop()
+        wanted: list[asyncio.Future[list[str]]] = []
+        for page in [p for p in self.pages if not p.closed]:
+            future: asyncio.Future[list[str]] = loop.create_future()
+            page.calls_wanted[self.calls_seq] = future
+            wanted.append(future)
+            await self.send(page, frame)
+        calls: set[str] = set()
+        try:
+            async with asyncio.timeout(CALLS_COLLECT_TIMEOUT):
+                for future in wanted:
+                    calls.update(await future)
+        except TimeoutError:
+            # A partial list would hide differences: say so instead.
+            return web.json_response(
+                {"error": {"field": "", "message": "a page did not answer calls_collect"}},
+                status=504,
+            )
+        return web.json_response({"calls": sorted(calls)})
 
     async def handle_reset(self, _request: web.Request) -> web.Response:
         """`POST /_sim/reset`: seeded, unlinked, empty outbox, no faults, online."""

@@ -124,6 +124,11 @@ class SimulatorControl:
         """`DELETE /_sim/sent`."""
         await self.request("DELETE", "_sim/sent")
 
+    async def collect_calls(self) -> list[str]:
+        """`POST /_sim/calls/collect`: module-call signatures recorded since the last collection."""
+        result: JSONDict = await self.request("POST", "_sim/calls/collect")
+        return [str(call) for call in result["calls"]]
+
     async def ack(self, message_id: str, ack: int) -> None:
         """`POST /_sim/ack`."""
         await self.request("POST", "_sim/ack", {"id": message_id, "ack": ack})
