@@ -20,7 +20,9 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "docs" / "whatsapp-web-surface.md"
-BRIDGE_SOURCE = (REPO / "custom_components/whatsapp_web/client/bridge.js").read_text(encoding="utf-8")
+BRIDGE_SOURCE = (REPO / "custom_components/whatsapp_web/client/bridge.js").read_text(
+    encoding="utf-8"
+)
 BRIDGE_MODULE = re.compile(r"\b(?:mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'")
 
 # whatsapp-web.js 1.34.6 requires these eagerly after authentication (docs/whatsapp-web-surface.md,
@@ -161,7 +163,9 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
                 " catch (e) { return false; } })",
                 used,
             )
-            assert len(offered) > 40, "the extraction found too little; did the bridge's helpers change?"
+            assert len(offered) > 40, (
+                "the extraction found too little; did the bridge's helpers change?"
+            )
             reference = REFERENCE.read_text(encoding="utf-8")
             undocumented = [
                 name
