@@ -776,6 +776,10 @@
             hidden(this, 'mute', mute);
         }
 
+        async waitForChatLoading() {
+            return true;
+        }
+
         get formattedTitle() {
             return this.name || formattedNumber(this.id);
         }
@@ -867,6 +871,27 @@
         return Boolean(key) && (key === keyOf(me.pn) || key === keyOf(me.lid));
     };
 
+    // The LID <-> phone number pairs the page knows (WhatsApp Web's own cache of them): from the
+    // sync, contacts, group participants and queryWidExists answers. Nothing else resolves one.
+    const pnByLid = new Map();
+    const lidByPn = new Map();
+    const rememberLid = (lid, pn) => {
+        const lidKey = keyOf(lid);
+        const pnKey = keyOf(pn);
+        if (lidKey.endsWith('@lid') && pnKey.endsWith('@c.us')) {
+            pnByLid.set(lidKey, createWid(pnKey));
+            lidByPn.set(pnKey, createWid(lidKey));
+        }
+    };
+    const lidOf = (wid) => {
+        const key = keyOf(wid);
+        return key.endsWith('@lid') ? createWid(key) : lidByPn.get(key);
+    };
+    const phoneOf = (wid) => {
+        const key = keyOf(wid);
+        return key.endsWith('@c.us') ? createWid(key) : pnByLid.get(key);
+    };
+
     // ------------------------------------------------------------------------------------------
     // The page's state: collections and singletons.
 
@@ -945,8 +970,23 @@
         attributes.id = createWid(data.id);
         if (attributes.phoneNumber) {
             attributes.phoneNumber = createWid(attributes.phoneNumber);
+            rememberLid(attributes.id, attributes.phoneNumber);
         }
-        attributes.isContactBlocked = Boolean(data.isBlocked);
+        if (attributes.lid) {
+            rememberLid(attributes.lid, attributes.id);
+        }
+        delete attributes.lid;
+        // The block list holds LIDs: a phone-number contact reads as not blocked
+        // (docs/whatsapp-web-surface.md, block list; whatsapp-web.js 016a56b).
+        const lid = lidOf(attributes.id);
+        if (lid) {
+            if (data.isBlocked) {
+                Blocklist.add(new Model({ id: lid }), { silent: true });
+            } else {
+                Blocklist.remove(lid, { silent: true });
+            }
+        }
+        attributes.isContactBlocked = Blocklist.has(attributes.id);
         delete attributes.isBlocked;
         attributes.type = attributes.isMyContact ? 'in' : 'out';
         return attributes;
@@ -991,6 +1031,7 @@
                 const item = Object.assign({}, participant, { id: createWid(participant.id) });
                 if (item.phoneNumber) {
                     item.phoneNumber = createWid(item.phoneNumber);
+                    rememberLid(item.id, item.phoneNumber);
                 }
                 return new Participant(item);
             }));
@@ -1010,10 +1051,10 @@
         } else {
             contact = Contacts.add(new Contact(attributes), options);
         }
-        if (contact.isContactBlocked) {
-            Blocklist.add(new Model({ id: contact.id }), { silent: true });
-        } else {
-            Blocklist.remove(contact.id, { silent: true });
+        const lid = lidOf(contact.id);
+        const lidContact = lid && lid._serialized !== contact.id._serialized ? Contacts.get(lid) : null;
+        if (lidContact) {
+            lidContact.set({ isContactBlocked: Blocklist.has(lid) }, options);
         }
         return contact;
     };
@@ -1152,15 +1193,16 @@
     const preparedBytes = new Map();
 
     class OpaqueData {
-        constructor(blob) {
+        constructor(blob, name) {
             hidden(this, '_blob', blob);
             hidden(this, '_url', null);
+            hidden(this, '_name', name || (typeof blob.name === 'string' ? blob.name : undefined));
         }
 
         static async createFromData(data, mimetype) {
             const blob = data instanceof Blob ? data : new Blob([data], { type: mimetype });
             const typed = mimetype && blob.type !== mimetype ? new Blob([blob], { type: mimetype }) : blob;
-            return new OpaqueData(typed);
+            return new OpaqueData(typed, typeof data.name === 'string' ? data.name : undefined);
         }
 
         url() {
@@ -1223,10 +1265,14 @@
         }
     };
 
+    // The prepared mediaBlob is the raw blob, not yet an OpaqueData: clients wrap it before they
+    // ask it for a URL (docs/whatsapp-web-surface.md, prepRawMedia; whatsapp-web.js 1.34.7
+    // processMediaData). A document keeps the name of the File it was made from.
     const prepRawMedia = (opaque, flags) => {
         const options = flags || {};
         const ready = (async () => {
             const blob = opaque instanceof OpaqueData ? opaque.formData() : opaque;
+            const name = opaque instanceof OpaqueData ? opaque._name : (typeof opaque.name === 'string' ? opaque.name : undefined);
             const bytes = new Uint8Array(await blob.arrayBuffer());
             const filehash = bytesToBase64(await sha256(bytes));
             preparedBytes.set(filehash, bytes);
@@ -1237,13 +1283,16 @@
                 filehash,
                 size: bytes.length,
                 isGif: Boolean(options.asGif) && type === 'video',
-                mediaBlob: opaque instanceof OpaqueData ? opaque : new OpaqueData(blob),
+                mediaBlob: blob,
                 mediaStage: 'RESOLVED',
                 fullHeight: undefined,
                 fullWidth: undefined,
             });
             if (type === 'image') {
                 mediaData.preview = await imagePreview(blob);
+            }
+            if (type === 'document' && name) {
+                mediaData.filename = name;
             }
             return mediaData;
         })();
@@ -1323,6 +1372,35 @@
 
     const chatIdOf = (chat) => keyOf(chat && chat.id ? chat.id : chat);
 
+    // The message's protobuf, as far as the stanza's type attributes depend on it.
+    const protobufOf = (msg) => {
+        if (msg.type === 'location') {
+            return { locationMessage: { degreesLatitude: msg.lat, degreesLongitude: msg.lng } };
+        }
+        if (MEDIA_TYPES.has(msg.type)) {
+            return { [`${msg.type === 'ptt' ? 'audio' : msg.type}Message`]: { mimetype: msg.mimetype } };
+        }
+        if (msg.type === 'vcard' || msg.type === 'multi_vcard') {
+            return { [msg.type === 'vcard' ? 'contactMessage' : 'contactsArrayMessage']: {} };
+        }
+        return { conversation: String(msg.body || '') };
+    };
+
+    // The stanza's `type` and `mediatype` attributes come from these two members, called through
+    // the module property (clients wrap them). For a location the page's own answers ("media",
+    // "location") make WhatsApp drop the message: it is never delivered unless a client answers
+    // "text" and no media type (docs/whatsapp-web-surface.md, location; whatsapp-web.js ecf19eb).
+    const stanzaAttributes = (msg) => {
+        const proto = protobufOf(msg);
+        const type = modules.WAWebE2EProtoUtils.typeAttributeFromProtobuf(proto);
+        const mediatype = modules.WAWebBackendJobsCommon.mediaTypeFromProtobuf(proto);
+        return { type: type ?? null, mediatype: mediatype ?? null };
+    };
+    const PROTOBUF_MEDIA_TYPES = {
+        imageMessage: 'image', videoMessage: 'video', audioMessage: 'audio', documentMessage: 'document',
+        stickerMessage: 'sticker', locationMessage: 'location',
+    };
+
     const addAndSendMsgToChat = (chat, attributes) => {
         const msg = new Msg(Object.assign({}, attributes));
         let added;
@@ -1333,6 +1411,7 @@
                 chat: chatIdOf(chat),
                 msg: messageForServer(msg, chat),
                 link_preview: Boolean(msg.subtype === 'url' && (msg.matchedText || msg.canonicalUrl || msg.title)),
+                stanza: stanzaAttributes(msg),
             };
             if (media) {
                 payload.media_b64 = bytesToBase64(media.bytes);
@@ -1408,11 +1487,14 @@
         return items.map((msg) => keyOf(msg && msg.id ? msg.id : msg));
     };
 
-    // Called as (chat, msgs) and, by newer clients, as ({chat}).
-    const loadEarlierMsgs = async (chatOrOptions) => {
-        const chat = chatOrOptions && !chatOrOptions.id && chatOrOptions.chat ? chatOrOptions.chat : chatOrOptions;
+    // One options object {chat, msgCollection?, signal?, threadId?, trigger?}: the old positional
+    // (chat, msgs) reads `chat` off the Chat model and fails with the real page's TypeError
+    // (docs/whatsapp-web-surface.md, loadEarlierMsgs; whatsapp-web.js b0a4b6c).
+    const loadEarlierMsgs = async (options) => {
+        const { chat, msgCollection } = options;
+        await chat.waitForChatLoading();
         const target = Chats.get(chat.id) || chat;
-        const loaded = target.msgs.getModelsArray();
+        const loaded = (msgCollection || target.msgs).getModelsArray();
         const oldest = loaded.length ? loaded[0].id._serialized : null;
         const result = await rpc('load_earlier', { chat: chatIdOf(target), before: oldest, count: 50 });
         const models = [];
@@ -1447,6 +1529,21 @@
         const id = keyOf(groupWid);
         const result = await rpc('group_metadata', { group: id });
         return upsertGroup(result.group);
+    };
+
+    const blockingLid = (contact) => {
+        const id = contact && contact.id ? createWid(contact.id) : null;
+        if (!id) {
+            throw makeError('blockContact: no contact');
+        }
+        if (id.isLid()) {
+            return id;
+        }
+        const lid = Chats.get(id) ? lidOf(id) : undefined;
+        if (!lid) {
+            throw makeError(`blockContact: cannot resolve the account LID of ${id._serialized}`, { name: 'BlocklistMigrationError' });
+        }
+        return lid;
     };
 
     const participantIds = (models) => (models || []).map((item) => keyOf(item && item.id ? item.id : item));
@@ -1513,7 +1610,9 @@
         },
         WABase64: { encodeB64: (bytes) => bytesToBase64(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), decodeB64: base64ToBytes },
         WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: PLATFORM },
-        WAWebAdvSignatureApi: { getADVSecretKey: async () => bytesToBase64(deviceKeys.adv) },
+        // getADVSecretKey lives in WAWebUserPrefsMultiDevice, synchronous (docs/whatsapp-web-surface.md,
+        // getADVSecretKey; whatsapp-web.js 3e810b6); WAWebAdvSignatureApi no longer has it.
+        WAWebAdvSignatureApi: {},
         WAWebUserPrefsMultiDevice: { getADVSecretKey: () => bytesToBase64(deviceKeys.adv) },
         WAWebUserPrefsInfoStore: { waNoiseInfo: { get: async () => readyForQr() } },
         WAWebSignalStoreApi: {
@@ -1587,15 +1686,8 @@
         WAWebL10N: { getRegion: () => 'US', getLocale: () => 'en' },
         WAWebCountriesNativeCountryNames: { countryCodesIso: { US: 'United States', ES: 'España', DE: 'Deutschland' } },
         WAWebApiContact: {
-            getPhoneNumber: (wid) => {
-                const contact = Contacts.get(wid);
-                return contact && contact.phoneNumber ? contact.phoneNumber : undefined;
-            },
-            getCurrentLid: (wid) => {
-                const key = keyOf(wid);
-                const contact = Contacts.getModelsArray().find((item) => item.phoneNumber && item.phoneNumber._serialized === key);
-                return contact ? contact.id : undefined;
-            },
+            getPhoneNumber: (wid) => (keyOf(wid).endsWith('@lid') ? phoneOf(wid) : undefined),
+            getCurrentLid: (wid) => (keyOf(wid).endsWith('@c.us') ? lidOf(wid) : undefined),
             getAlternateUserWid: (wid) => {
                 const found = createWid(wid);
                 if (found.isLid()) {
@@ -1610,11 +1702,7 @@
                     return null;
                 }
                 const found = createWid(wid);
-                if (!found.isLid()) {
-                    return found;
-                }
-                const contact = Contacts.get(found);
-                return contact && contact.phoneNumber ? contact.phoneNumber : null;
+                return found.isLid() ? phoneOf(found) || null : found;
             },
         },
 
@@ -1831,6 +1919,11 @@
                     options: jsonSafe(Object.assign({}, options, { title: undefined })) || {},
                 });
                 const gid = createWid(result.gid);
+                for (const item of result.participants || []) {
+                    if (item.phoneNumber) {
+                        rememberLid(item.id, item.phoneNumber);
+                    }
+                }
                 return {
                     wid: gid,
                     subject: options.title,
@@ -1873,11 +1966,9 @@
             },
         },
         WAWebGroupQueryJob: {
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md,
+            // joinGroupViaInvite; whatsapp-web.js 9899f40).
             resetGroupInviteCode: async (wid) => rpc('group_revoke_invite', { group: keyOf(wid) }),
-            joinGroupViaInvite: async (code) => {
-                const result = await rpc('group_join', { code: String(code) });
-                return { gid: createWid(result.gid) };
-            },
             queryGroupInvite: notSimulated('group invite info'),
             queryAndUpdateGroupMetadataById: async ({ id }) => refreshGroup(id),
         },
@@ -1935,20 +2026,37 @@
                 if (!result || !result.exists) {
                     return null;
                 }
+                if (result.lid && result.id) {
+                    rememberLid(result.lid, result.id);
+                }
                 return { wid: createWid(result.id || keyOf(wid)), lid: result.lid ? createWid(result.lid) : undefined };
             },
         },
+        // The block list holds LIDs: blocking resolves the account LID from the contact's own id or
+        // from its chat; a phone-number contact without a chat has neither (docs/whatsapp-web-surface.md,
+        // block list; whatsapp-web.js 016a56b, f7e4d3d). The real page's exception text is not known.
         WAWebBlockContactAction: {
             blockContact: async ({ contact }) => {
-                await rpc('contact_block', { contact: keyOf(contact && contact.id ? contact.id : contact), blocked: true });
+                await rpc('contact_block', { contact: blockingLid(contact)._serialized, blocked: true });
                 return true;
             },
             unblockContact: async (contact) => {
-                await rpc('contact_block', { contact: keyOf(contact && contact.id ? contact.id : contact), blocked: false });
+                await rpc('contact_block', { contact: blockingLid(contact)._serialized, blocked: false });
                 return true;
             },
         },
-        WAWebBlockContactUtils: { getContactToBlockOnlyUseIfNoAssociatedChat: (contact) => contact },
+        WAWebBlockContactUtils: {
+            getContactToBlockOnlyUseIfNoAssociatedChat: (contact) => {
+                if (!contact || !contact.id || Chats.get(contact.id)) {
+                    return contact;
+                }
+                const lid = lidOf(contact.id);
+                if (!lid || lid._serialized === contact.id._serialized) {
+                    return contact;
+                }
+                return Contacts.get(lid) || new Contact({ id: lid, phoneNumber: contact.id, isContactBlocked: Blocklist.has(lid) });
+            },
+        },
         WAWebFindCommonGroupsContactAction: {
             findCommonGroups: async (contact) => {
                 const result = await rpc('common_groups', { contact: keyOf(contact.id) });
@@ -2000,8 +2108,21 @@
         WAWebAddonReactionTableMode: { reactionTableMode },
         WAWebAddonPollVoteTableMode: { pollVoteTableMode },
         WAWebDBCreateOrUpdateReactions: { createOrUpdateReactions: async () => true },
-        WAWebBackendJobsCommon: { mediaTypeFromProtobuf: () => undefined },
-        WAWebE2EProtoUtils: { typeAttributeFromProtobuf: () => undefined },
+        WAWebBackendJobsCommon: {
+            mediaTypeFromProtobuf: (proto) => {
+                const field = Object.keys(proto || {}).find((name) => PROTOBUF_MEDIA_TYPES[name]);
+                return field ? PROTOBUF_MEDIA_TYPES[field] : null;
+            },
+        },
+        WAWebE2EProtoUtils: {
+            typeAttributeFromProtobuf: (proto) => {
+                const fields = Object.keys(proto || {});
+                if (fields.some((name) => PROTOBUF_MEDIA_TYPES[name])) {
+                    return 'media';
+                }
+                return 'text';
+            },
+        },
         WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
         WAWebNonMessageDataRequestPlaceholderMessageResendUtils: { handlePlaceholderMsgsSeen: async () => true },
 
@@ -2217,6 +2338,7 @@
         if (frame.me) {
             me.pn = frame.me.id ? createWid(frame.me.id) : null;
             me.lid = frame.me.lid ? createWid(frame.me.lid) : null;
+            rememberLid(me.lid, me.pn);
             ConnModel.set({ pushname: frame.me.pushname ?? null, platform: frame.me.platform ?? null, wid: me.pn || me.lid });
         }
         Msgs.reset();
@@ -2224,6 +2346,9 @@
         Contacts.reset();
         GroupMetadatas.reset();
         Blocklist.reset();
+        for (const blocked of frame.blocklist || []) {
+            Blocklist.add(new Model({ id: createWid(blocked) }), { silent: true });
+        }
         for (const contact of frame.contacts || []) {
             upsertContact(contact, { silent: true });
         }
@@ -2232,9 +2357,6 @@
         }
         for (const chat of frame.chats || []) {
             upsertChat(chat, { silent: true });
-        }
-        for (const blocked of frame.blocklist || []) {
-            Blocklist.add(new Model({ id: createWid(blocked) }), { silent: true });
         }
         const ordered = (frame.messages || []).slice().sort((left, right) => (left.t || 0) - (right.t || 0));
         for (const data of ordered) {
@@ -2371,9 +2493,11 @@
             return;
         }
         case 'call_add': {
+            // An incoming call is written into WAWebCallCollection's own Map, no `add` event
+            // (docs/whatsapp-web-surface.md, calls; whatsapp-web.js 33f88ac).
             const data = Object.assign({}, frame.call);
             data.peerJid = createWid(data.peerJid);
-            Calls.add(new Call(data));
+            Calls.add(new Call(data), { silent: true });
             return;
         }
         case 'logout':

@@ -981,6 +981,9 @@ class SimulatorServer:
             wire_from, wire_to = my_id, chat.id
             author = my_id if group else None
         else:
+            if group is not None and group.is_lid_addressing_mode and author:
+                # A LID-addressed group names its senders by LID.
+                author = self.account.lid_of(author) or author
             key = make_key(False, chat.id, new_incoming_id(), author if group else None)
             wire_from, wire_to = (chat.id if group else (sender or chat.id)), my_id
         wire: JSONDict = {
@@ -1681,6 +1684,11 @@ class SimulatorServer:
         self.account.add_message(message)
         chat.t = now
         chat.unread_count = 0
+        if not self._deliverable(kind, args.obj("stanza", required=False)):
+            # WhatsApp took the stanza but never delivers it: no outbox entry, ack stays 1.
+            message.undelivered = True
+            self.changed()
+            return {"msg": wire}
         quoted = msg_args.data.get("quotedMsgId")
         mentions = msg_args.data.get("mentionedJidList") or []
         self.account.record(
@@ -1701,6 +1709,19 @@ class SimulatorServer:
         await self.broadcast({"t": "chat_upsert", "chat": chat.wire()})
         self.changed()
         return {"msg": wire}
+
+    @staticmethod
+    def _deliverable(kind: str, stanza: Args | None) -> bool:
+        """A location goes out only as a `text` stanza without a media type.
+
+        The page's own type attributes for a location make WhatsApp drop it; whatsapp-web.js
+        answers "text" and no media type (docs/whatsapp-web-surface.md, location).
+        """
+        if kind != "location":
+            return True
+        if stanza is None:
+            return False
+        return stanza.data.get("type") == "text" and stanza.data.get("mediatype") is None
 
     async def op_media_download(self, _page: PageSession, args: Args) -> JSONDict:
         """Media bytes by directPath."""
@@ -1882,26 +1903,32 @@ class SimulatorServer:
         contact = self.account.registered(user_id)
         if contact is None:
             return {"exists": False}
-        phone = contact.phone_number or (contact.id if contact.id.endswith("@c.us") else None)
-        lid = contact.id if contact.id.endswith("@lid") else None
+        phone = contact.phone_id
+        lid = contact.account_lid
         result: JSONDict = {"exists": True, "id": phone or contact.id}
         if lid:
             result["lid"] = lid
         return result
 
     async def op_contact_block(self, page: PageSession, args: Args) -> JSONDict:
-        """Block or unblock a contact."""
+        """Block or unblock a contact by its LID (the block list holds LIDs)."""
         user_id = args.wid("contact", kind="user")
         assert user_id is not None
         blocked = args.data.get("blocked")
         if not isinstance(blocked, bool):
             raise InputError(args.name("blocked"), "must be a boolean")
-        contact = self.account.contacts.get(user_id)
+        if not user_id.endswith("@lid"):
+            raise InputError(args.name("contact"), "the block list holds LIDs: expected an @lid id")
+        contact = self.account.contact_for(user_id)
         if contact is None:
             raise not_found(args.name("contact"), "unknown contact")
         contact.is_blocked = blocked
         self.account.record(
-            "contact", page.page_id, action="block" if blocked else "unblock", contact=user_id
+            "contact",
+            page.page_id,
+            action="block" if blocked else "unblock",
+            contact=contact.id,
+            lid=user_id,
         )
         await self.broadcast({"t": "contact_upsert", "contact": contact.wire()})
         self.changed()
@@ -1927,6 +1954,15 @@ class SimulatorServer:
         ]
         return {"groups": groups}
 
+    def _new_member(self, group: Group, user_id: str) -> Participant:
+        """A participant for a user: by LID (with the phone number) in a LID-addressed group."""
+        if not group.is_lid_addressing_mode:
+            return Participant(id=user_id)
+        lid = self.account.lid_of(user_id)
+        if lid is None:
+            return Participant(id=user_id)
+        return Participant(id=lid, phone_number=self.account.phone_of(user_id))
+
     def _add_code(self, user_id: str, group: Group | None) -> int:
         """200 added, 404 not on WhatsApp, 403 privacy settings, 409 already a member."""
         contact = self.account.registered(user_id)
@@ -1934,7 +1970,7 @@ class SimulatorServer:
             return 404
         if contact.group_add_privacy:
             return 403
-        if group is not None and group.participant(user_id) is not None:
+        if group is not None and any(user_id in (p.id, p.phone_number) for p in group.participants):
             return 409
         return 200
 
@@ -1947,13 +1983,24 @@ class SimulatorServer:
         options = args.obj("options", required=False)
         gid = f"120363{secrets.randbelow(10**12):012d}@g.us"
         now = self.now()
-        me_id = self.account.me.id
+        # `addressingModeOverride: 'lid'` makes a LID-addressed group: participants keyed by LID
+        # (docs/whatsapp-web-surface.md, LID-addressed groups).
+        lid_mode = options is not None and options.data.get("addressingModeOverride") == "lid"
+        me_id = self.account.me.lid if lid_mode else self.account.me.id
         group = Group(
             id=gid,
             subject=title,
             owner=me_id,
             creation=now,
-            participants=[Participant(id=me_id, is_admin=True, is_super_admin=True)],
+            is_lid_addressing_mode=lid_mode,
+            participants=[
+                Participant(
+                    id=me_id,
+                    is_admin=True,
+                    is_super_admin=True,
+                    phone_number=self.account.me.id if lid_mode else None,
+                )
+            ],
             invite_code=new_invite_code(),
         )
         if options is not None:
@@ -1968,9 +2015,13 @@ class SimulatorServer:
         results = []
         for user_id in participants:
             code = self._add_code(user_id, group)
+            member = self._new_member(group, user_id)
             if code == 200:
-                group.participants.append(Participant(id=user_id))
-            results.append({"id": user_id, "code": code})
+                group.participants.append(member)
+            result: JSONDict = {"id": member.id, "code": code}
+            if member.phone_number:
+                result["phoneNumber"] = member.phone_number
+            results.append(result)
         self.account.groups[gid] = group
         chat = Chat(id=gid, name=title, t=now)
         self.account.chats[gid] = chat
@@ -2094,7 +2145,7 @@ class SimulatorServer:
             if action == "add":
                 code = self._add_code(user_id, group)
                 if code == 200:
-                    group.participants.append(Participant(id=user_id))
+                    group.participants.append(self._new_member(group, user_id))
             elif member is None:
                 code = 404
             elif action == "remove":

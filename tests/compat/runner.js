@@ -31,7 +31,7 @@
 'use strict';
 
 const readline = require('readline');
-const { Client, LocalAuth, MessageMedia, Events } = require('whatsapp-web.js');
+const { Client, LocalAuth, Location, MessageMedia, Events } = require('whatsapp-web.js');
 
 /** Keys never worth sending back: back references, raw page data and Node handles. */
 const SKIPPED_KEYS = new Set(['client', '_data', 'pupPage', 'pupBrowser', 'interface']);
@@ -136,6 +136,8 @@ const COMMANDS = {
         if (c.caption !== undefined) options.caption = c.caption;
         return client.sendMessage(c.chat, media, options);
     },
+    sendLocation: async (c) =>
+        client.sendMessage(c.chat, new Location(c.latitude, c.longitude, { name: c.name, address: c.address })),
     sendSeen: async (c) => client.sendSeen(c.chat),
     archiveChat: async (c) => client.archiveChat(c.chat),
     unarchiveChat: async (c) => client.unarchiveChat(c.chat),

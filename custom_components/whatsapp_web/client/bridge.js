@@ -338,10 +338,19 @@
         return data;
     };
 
+    // Participants of a LID-addressed group are keyed by LID; they are reported by phone number
+    // where the page knows it (as whatsapp-web.js does), with `lid` keeping the LID.
     const groupMetadataRecord = (metadata) => {
         const data = toPlain(callMethod(metadata, 'serialize', 'GroupMetadata.serialize'));
         if (data && metadata.participants) {
             data.participants = toPlain(callMethod(metadata.participants, 'serialize', 'GroupMetadata.participants.serialize'));
+            for (const participant of data.participants || []) {
+                const phone = participant.id && participant.id.server === 'lid' ? lidToPhone(createWid(participant.id._serialized)) : null;
+                if (phone && phone.server !== 'lid') {
+                    participant.lid = participant.id._serialized;
+                    participant.id = widToPlain(phone);
+                }
+            }
         }
         return data;
     };
@@ -354,11 +363,44 @@
         ['shortName', 'getShortName'], ['pushname', 'getPushname'], ['isEnterprise', 'getIsEnterprise'],
     ];
 
+    // The block list holds LIDs, so a phone-number contact's own flag reads false: look its LID up
+    // too (docs/whatsapp-web-surface.md, block list).
+    const isBlocked = (contact) => {
+        if (contact.isContactBlocked) {
+            return true;
+        }
+        const alternate = alternateId(contact.id);
+        const blocklist = optionalMod('WAWebCollections') && optionalMod('WAWebCollections').Blocklist;
+        return Boolean(alternate && blocklist && typeof blocklist.get === 'function' && blocklist.get(alternate));
+    };
+
+    // The other id of a user (LID for a phone number, phone number for a LID), when the page knows it.
+    const alternateId = (wid) => {
+        const api = optionalMod('WAWebApiContact');
+        if (!api || !wid || typeof wid !== 'object') {
+            return null;
+        }
+        try {
+            if (typeof api.getAlternateUserWid === 'function') {
+                return api.getAlternateUserWid(wid) || null;
+            }
+            return (wid.server === 'lid' ? api.getPhoneNumber(wid) : api.getCurrentLid(wid)) || null;
+        } catch (error) {
+            return null;
+        }
+    };
+
+    // A contact known by LID is reported by its phone number when the page knows it, as
+    // whatsapp-web.js does; `lid` keeps the LID.
     const contactRecord = (contact) => {
         const data = toPlain(callMethod(contact, 'serialize', 'Contact.serialize'));
         data.id = widToPlain(contact.id);
+        if (contact.id && contact.id.server === 'lid' && contact.phoneNumber) {
+            data.id = widToPlain(contact.phoneNumber);
+            data.lid = widString(contact.id);
+        }
         data.isBusiness = Boolean(contact.isBusiness);
-        data.isBlocked = Boolean(contact.isContactBlocked);
+        data.isBlocked = isBlocked(contact);
         const getters = optionalMod('WAWebContactGetters');
         if (getters) {
             for (const [field, getter] of CONTACT_GETTERS) {
@@ -431,7 +473,12 @@
         const signal = registrationMember('waSignalStore');
         const noiseInfo = await noise.get();
         const registration = await signal.getRegistrationInfo();
-        const advSecret = await registrationMember('getADVSecretKey')();
+        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md,
+        // getADVSecretKey); older pages have it in the registration modules.
+        const multiDevice = optionalMod('WAWebUserPrefsMultiDevice');
+        const advSecret = multiDevice && typeof multiDevice.getADVSecretKey === 'function'
+            ? await multiDevice.getADVSecretKey()
+            : await registrationMember('getADVSecretKey')();
         const platform = registrationMember('DEVICE_PLATFORM');
         return [
             ref,
@@ -563,12 +610,28 @@
         }
     };
 
+    // Listeners whose modules were not there yet; tried again once WhatsApp Web has synced.
+    const retryAfterSync = [];
+    const retryListeners = () => {
+        for (const [feature, fn] of retryAfterSync.splice(0, retryAfterSync.length)) {
+            try {
+                fn();
+            } catch (error) {
+                report(feature, error);
+            }
+        }
+    };
+
     const attachListeners = () => {
         const attach = (feature, fn) => {
             try {
                 fn();
             } catch (error) {
-                report(feature, error);
+                if (synced) {
+                    report(feature, error);
+                } else {
+                    retryAfterSync.push([feature, fn]);
+                }
             }
         };
         attach('state', () => {
@@ -586,6 +649,7 @@
             });
             appState.on('change:hasSynced', () => {
                 synced = true;
+                retryListeners();
                 emit('synced', { me: safe(meRecord) });
             });
         });
@@ -667,14 +731,70 @@
             };
         });
         attach('calls', () => {
-            const calls = collection('WAWebCallCollection');
-            calls.on('add', (call) => {
+            // Incoming calls are written into the call collection's own Map without an `add`
+            // event on today's page (docs/whatsapp-web-surface.md, calls); older pages fire `add`.
+            const calls = optionalMod('WAWebCallCollection') || collection('WAWebCallCollection');
+            const reported = new Set();
+            const onCall = (call) => {
+                if (!call || call.id === undefined || reported.has(call.id)) {
+                    return;
+                }
+                reported.add(call.id);
+                if (reported.size > 200) {
+                    reported.delete(reported.values().next().value);
+                }
                 const record = safe(() => callRecord(call));
                 if (record) {
                     emit('call', { call: record });
                 }
-            });
+            };
+            const map = Object.keys(calls).map((key) => calls[key]).find((value) => value instanceof Map);
+            if (map) {
+                const originalSet = map.set;
+                map.set = function setWithBridge(key, value) {
+                    const isNew = !this.has(key);
+                    const result = originalSet.call(this, key, value);
+                    if (isNew) {
+                        onCall(value);
+                    }
+                    return result;
+                };
+            }
+            if (typeof calls.on === 'function') {
+                calls.on('add', onCall);
+            } else if (!map) {
+                throw changed('WAWebCallCollection');
+            }
         });
+        attach('location', () => {
+            // WhatsApp drops a location whose stanza says "media"/"location": answer "text" and no
+            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md, location).
+            wrapMember('WAWebE2EProtoUtils', 'typeAttributeFromProtobuf',
+                (original) => function typeAttributeWithBridge(proto, ...rest) {
+                    return proto && (proto.locationMessage || proto.groupInviteMessage)
+                        ? 'text' : original.call(this, proto, ...rest);
+                });
+            wrapMember('WAWebBackendJobsCommon', 'mediaTypeFromProtobuf',
+                (original) => function mediaTypeWithBridge(proto, ...rest) {
+                    return proto && proto.locationMessage ? null : original.call(this, proto, ...rest);
+                });
+        });
+    };
+
+    // Replaces a function member of a module by a wrapper around it (once per document).
+    const wrapped = new WeakSet();
+    const wrapMember = (moduleName, name, wrapper) => {
+        const owner = mod(moduleName);
+        const original = owner[name];
+        if (typeof original !== 'function') {
+            throw changed(`${moduleName}.${name}`);
+        }
+        if (wrapped.has(original)) {
+            return;
+        }
+        const replacement = wrapper(original);
+        wrapped.add(replacement);
+        owner[name] = replacement;
     };
 
     const safe = (fn) => {
@@ -706,13 +826,13 @@
         }
         booted = true;
         offlineProgress = readOfflineProgress();
-        attachListeners();
-        const snapshot = stateSnapshot();
         try {
             synced = synced || Boolean(socket().hasSynced);
         } catch (error) {
             synced = false;
         }
+        attachListeners();
+        const snapshot = stateSnapshot();
         snapshot.synced = synced;
         emit('boot', Object.assign(snapshot, { bridge: BRIDGE_VERSION }));
         if (snapshot.state === 'UNPAIRED' || snapshot.state === 'UNPAIRED_IDLE') {
@@ -741,13 +861,8 @@
         return chat;
     };
 
-    const existingChat = (chatId) => {
-        const chat = collection('Chat').get(createWid(chatId));
-        if (!chat) {
-            throw notFound('chat_not_found', chatId);
-        }
-        return chat;
-    };
+    // A chat not in memory is looked up with findOrCreateLatestChat, as whatsapp-web.js does.
+    const existingChat = (chatId) => findChat(chatId);
 
     // A chat whose notifications can be muted, loaded from the server when not in memory.
     const mutableChat = async (chatId) => {
@@ -809,11 +924,31 @@
         if (!wid || wid.server !== 'lid') {
             return wid;
         }
+        const migration = optionalMod('WAWebLidMigrationUtils');
         try {
+            if (migration && typeof migration.toPn === 'function') {
+                return migration.toPn(wid) || wid;
+            }
             return invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
         } catch (error) {
             return wid;
         }
+    };
+
+    // The LID and phone number of a user id, asking WhatsApp's server (queryWidExists) when the
+    // page does not know the pair yet.
+    const lidAndPhone = async (id) => {
+        const wid = createWid(id);
+        const known = () => {
+            const other = alternateId(wid);
+            return wid.server === 'lid' ? { lid: wid, phone: other } : { lid: other, phone: wid };
+        };
+        let pair = known();
+        if (!pair.lid || !pair.phone) {
+            await queryExists(wid).catch(() => null);
+            pair = known();
+        }
+        return pair;
     };
 
     // ----------------------------------------------------------------------------------------
@@ -1004,6 +1139,10 @@
     };
 
     const sendMessage = async (args) => {
+        const target = String(args.chatId || '');
+        if (target === 'status@broadcast' || target.endsWith('@newsletter')) {
+            throw invalid('chatId', `sending to ${target} (status updates and channels) is not supported`);
+        }
         const chat = await findChat(args.chatId);
         const options = args.options || {};
         if (options.sendSeen) {
@@ -1143,15 +1282,23 @@
         return {};
     };
 
-    const participantModels = (chat, ids) => {
+    // A LID-addressed group keys its participants by LID: a phone number is looked up by its LID
+    // (docs/whatsapp-web-surface.md, LID-addressed groups).
+    const participantModels = async (chat, ids) => {
         const participants = chat.groupMetadata.participants;
-        return ids.map((id) => {
-            const model = participants.get(id);
+        const models = [];
+        for (const id of ids) {
+            let model = participants.get(id);
+            if (!model) {
+                const { lid, phone } = await lidAndPhone(id);
+                model = (lid && participants.get(lid)) || (phone && participants.get(phone));
+            }
             if (!model) {
                 throw invalid('participants', `${id} is not a participant of the group`);
             }
-            return model;
-        });
+            models.push(model);
+        }
+        return models;
     };
 
     const operations = {
@@ -1208,17 +1355,17 @@
         getChat: async ({ chatId }) => chatRecord(await findChat(chatId)),
 
         deleteChat: async ({ chatId }) => {
-            await invoke('WAWebDeleteChatAction', 'sendDelete', existingChat(chatId));
+            await invoke('WAWebDeleteChatAction', 'sendDelete', await existingChat(chatId));
             return true;
         },
 
         archiveChat: async ({ chatId, archive }) => {
-            await invoke('WAWebCmd', 'Cmd.archiveChat', existingChat(chatId), Boolean(archive));
+            await invoke('WAWebCmd', 'Cmd.archiveChat', await existingChat(chatId), Boolean(archive));
             return true;
         },
 
         pinChat: async ({ chatId, pin }) => {
-            const chat = existingChat(chatId);
+            const chat = await existingChat(chatId);
             if (Boolean(chat.pin) === Boolean(pin)) {
                 return Boolean(chat.pin);
             }
@@ -1233,18 +1380,18 @@
         },
 
         markChatRead: async ({ chatId }) => {
-            await sendSeen(existingChat(chatId));
+            await sendSeen(await existingChat(chatId));
             return true;
         },
 
         markChatUnread: async ({ chatId }) => {
-            await invoke('WAWebCmd', 'Cmd.markChatUnread', existingChat(chatId), true);
+            await invoke('WAWebCmd', 'Cmd.markChatUnread', await existingChat(chatId), true);
             return true;
         },
 
         chatState: async ({ chatId, state }) => {
             const wid = createWid(chatId);
-            existingChat(chatId);
+            await existingChat(chatId);
             const name = { composing: 'sendChatStateComposing', recording: 'sendChatStateRecording', paused: 'sendChatStatePaused' }[state];
             if (!name) {
                 throw invalid('state', 'expected composing, recording or paused');
@@ -1266,7 +1413,7 @@
         },
 
         clearChatMessages: async ({ chatId }) => {
-            await invoke('WAWebChatClearBridge', 'sendClear', existingChat(chatId), false);
+            await invoke('WAWebChatClearBridge', 'sendClear', await existingChat(chatId), false);
             return true;
         },
 
@@ -1277,7 +1424,7 @@
 
         // Newest first. `before` pages back from a message id; older messages are loaded on demand.
         getMessages: async ({ chatId, limit, before, fromMe }) => {
-            const chat = existingChat(chatId);
+            const chat = await existingChat(chatId);
             const wanted = Math.max(1, Math.min(limit || 50, 1000));
             const keep = (msg) => !msg.isNotification && (fromMe === undefined || fromMe === null || msg.id.fromMe === fromMe);
             const window_ = () => {
@@ -1293,7 +1440,9 @@
             };
             let candidates = window_();
             while (candidates !== null && candidates.length < wanted) {
-                const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', chat, chat.msgs);
+                // One options object: the positional (chat, msgs) form throws on today's page
+                // (docs/whatsapp-web-surface.md, loadEarlierMsgs).
+                const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', { chat, msgCollection: chat.msgs });
                 if (!earlier || earlier.length === 0) {
                     break;
                 }
@@ -1309,7 +1458,7 @@
 
         // A message of this chat by its short id (the part after the chat in a serialized id).
         findMessageByKeyId: async ({ chatId, keyId, fromMe }) => {
-            const chat = existingChat(chatId);
+            const chat = await existingChat(chatId);
             const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
             const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
             if (local) {
@@ -1534,7 +1683,12 @@
         },
 
         acceptInvite: async ({ code }) => {
-            const result = await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md,
+            // joinGroupViaInvite); older pages have it in WAWebGroupQueryJob.
+            const inviteJob = optionalMod('WAWebGroupInviteJob');
+            const result = inviteJob && typeof inviteJob.joinGroupViaInvite === 'function'
+                ? await inviteJob.joinGroupViaInvite(code)
+                : await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
             if (!result || !result.gid) {
                 throw failed('WhatsApp refused the invite code');
             }
@@ -1585,7 +1739,7 @@
             if (!name) {
                 throw invalid('action', 'expected remove, promote or demote');
             }
-            await invoke('WAWebModifyParticipantsGroupAction', name, chat, participantModels(chat, participants));
+            await invoke('WAWebModifyParticipantsGroupAction', name, chat, await participantModels(chat, participants));
             return { status: 200 };
         },
 
@@ -1602,12 +1756,24 @@
             return contactRecord(contact);
         },
 
+        // The block list holds LIDs: a phone-number contact without a chat is resolved to its LID
+        // contact first, with WhatsApp Web's own utility (docs/whatsapp-web-surface.md, block list).
         blockContact: async ({ contactId, block }) => {
-            const contact = existingContact(contactId);
+            const contacts = collection('Contact');
+            const wid = createWid(contactId);
+            const found = contacts.get(wid) || (await callMethod(contacts, 'find', 'WAWebCollections.Contact.find', wid));
+            if (!found || !found.id) {
+                throw notFound('contact_not_found', contactId);
+            }
+            let contact = found;
+            const utils = optionalMod('WAWebBlockContactUtils');
+            if (utils && typeof utils.getContactToBlockOnlyUseIfNoAssociatedChat === 'function') {
+                contact = utils.getContactToBlockOnlyUseIfNoAssociatedChat(found, 'ChatListBlock') || found;
+            }
             if (block) {
-                await invoke('WAWebBlockContactAction', 'blockContact', { contact });
+                await invoke('WAWebBlockContactAction', 'blockContact', { contact, blockEntryPoint: 'ChatListBlock' });
             } else {
-                await invoke('WAWebBlockContactAction', 'unblockContact', contact);
+                await invoke('WAWebBlockContactAction', 'unblockContact', contact, 'ChatListBlock');
             }
             return true;
         },

@@ -1097,6 +1097,11 @@ class WhatsAppWebClient:
         """Send text, media (with ``text`` as caption) or a location; returns the sent message."""
         options = options or SendOptions()
         chat = ids.normalize_chat_id(chat_id)
+        if chat == "status@broadcast" or ids.chat_kind(chat) == "newsletter":
+            raise InvalidArgument(
+                "chat_id",
+                f"{chat}: sending status updates or to channels is not supported",
+            )
         if text is not None and not isinstance(text, str):
             raise InvalidArgument("message", "the text must be a string")
         if not text and media is None and location is None:
