@@ -416,6 +416,7 @@ async def test_page_html(sim: Simulator, session: aiohttp.ClientSession) -> None
         "version": "2.3000.1017054665",
         "platform": "1",
         "faults": {"modules": [], "members": []},
+        "recordCalls": False,
     }
     # Faults set before a page loads are in its config: in force from the page's first line.
     await sim.control.fault(missing_module="WAWebChatStateBridge")
