@@ -1444,7 +1444,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "path",
                 cv.string,
                 "Path",
-                "File or folder to save to (under allowlist_external_dirs); without it the file is returned as base64.",
+                "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
+                "<message id>.<extension of its type>. Not under www, which anyone can read. Without it "
+                "the file is returned as base64.",
                 TEXT,
                 face=Face.SERVICE,
                 example="/media/whatsapp/",
