@@ -128,7 +128,7 @@ class WhatsAppAccount:
 
     async def async_load(self) -> None:
         """Read what was stored (the outbox) before anything may use the account."""
-        await self.outbox.async_load()
+        await self.outbox.async_load(self.number)
 
     async def async_start(self) -> None:
         """Start the outbox worker and the browser; returns once the client runs in the background."""

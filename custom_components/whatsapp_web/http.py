@@ -4,7 +4,7 @@ One ``HomeAssistantView`` per path, with a method per operation routed there. Ev
 Assistant authentication (a bearer token); routes that change something need an administrator (403 with
 a JSON body otherwise). Request bodies are the add-on's JSON; answers use its status codes and shapes.
 Errors are ``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409, 413, 502, 503 (with
-``Retry-After``) or 504: nothing a caller sends produces a 500.
+``Retry-After``), 504 or 507: nothing a caller sends produces a 500.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ ERROR_STATUSES: Final[dict[int, str]] = {
     502: "WhatsApp Web or a media server failed.",
     503: "The account is not loaded or not connected; see Retry-After.",
     504: "WhatsApp Web or a media server did not answer in time.",
+    507: "The send could not be stored in the outbox (disk full or read-only); it was not accepted.",
 }
 
 
@@ -166,6 +167,13 @@ async def _request_data(
                 413,
                 f"the request body is larger than {limit} bytes",
                 placeholders={"limit": limit},
+            ) from error
+        except (UnicodeDecodeError, LookupError) as error:
+            raise OperationError(
+                "invalid_json",
+                400,
+                f"the request body is not text in {request.charset or 'UTF-8'}",
+                field="body",
             ) from error
         if text.strip():
             try:

@@ -50,7 +50,13 @@ from .client.errors import (
     WhatsAppWebChanged,
     WhatsAppWebError,
 )
-from .client.media import StickerMetadata, media_from_bytes, media_from_file, media_from_url
+from .client.media import (
+    StickerMetadata,
+    UrlPolicy,
+    media_from_bytes,
+    media_from_file,
+    media_from_url,
+)
 from .client.models import ClientState, MediaFile, Message, wid_json
 from .const import (
     API_BASE,
@@ -168,6 +174,8 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "file_exists": ("path",),
     "file_write_failed": ("path", "error"),
     "request_too_large": ("limit",),
+    "active_content_refused": ("mimetype", "path"),
+    "outbox_write_failed": ("error",),
 }
 
 
@@ -757,6 +765,7 @@ async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaF
             url,
             max_bytes=min(limit, MEDIA_URL_MAX_BYTES),
             timeout=MEDIA_URL_TIMEOUT,
+            policy=None if ctx.trusted else _allowlist_policy(hass),
         )
     elif "media_path" in sources:
         path = data["media_path"]
@@ -777,6 +786,11 @@ async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaF
     return media
 
 
+def _allowlist_policy(hass: HomeAssistant) -> UrlPolicy:
+    """``allowlist_external_urls`` as the rule for every URL (redirects too) of a user who is no admin."""
+    return UrlPolicy(allowlist=tuple(sorted(hass.config.allowlist_external_urls)))
+
+
 async def ensure_local_file_allowed(ctx: OperationContext, path: str, field_name: str) -> None:
     """Local files are for the system and administrators, and only under ``allowlist_external_dirs``."""
     if not ctx.trusted:
@@ -787,6 +801,8 @@ async def ensure_local_file_allowed(ctx: OperationContext, path: str, field_name
             field=field_name,
             placeholders={"field": field_name},
         )
+    if "\x00" in path:
+        raise InvalidArgument(field_name, "the path contains a NUL character")
     if not await ctx.hass.async_add_executor_job(ctx.hass.config.is_allowed_path, path):
         raise OperationError(
             "path_not_allowed",
@@ -1441,7 +1457,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "path",
                 cv.string,
                 "Path",
-                "File or folder to save to (under allowlist_external_dirs); without it the file is returned as base64.",
+                "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
+                "<message id>.<extension of its type>. Not under www, which anyone can read. Without it "
+                "the file is returned as base64.",
                 TEXT,
                 face=Face.SERVICE,
                 example="/media/whatsapp/",

@@ -20,13 +20,13 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+from .files import refuse_active_content, saved_file_name, write_new_file
 from .operations import (
     OPERATIONS,
     DownloadedMedia,
     Face,
     Operation,
     OperationContext,
-    OperationError,
     ResultKind,
     account_for_entry_id,
     describe_error,
@@ -129,36 +129,25 @@ async def _media_response(
     if not path:
         answer["data_base64"] = base64.b64encode(media.data).decode()
         return answer
+    hass = context.hass
     await ensure_local_file_allowed(context, path, "path")
     target = Path(path)
-    if await context.hass.async_add_executor_job(target.is_dir):
-        target = target / Path(downloaded.filename).name
+    if await hass.async_add_executor_job(target.is_dir):
+        # The sender chooses the file's name: it does not choose the saved one.
+        target = target / saved_file_name(downloaded.message_key, media.mimetype)
         await ensure_local_file_allowed(context, str(target), "path")
-    await context.hass.async_add_executor_job(_write_file, target, media.data, data["overwrite"])
-    answer["path"] = str(target)
-    return answer
-
-
-def _write_file(target: Path, content: bytes, overwrite: bool) -> None:
-    """Write the file (in the executor); refuse to replace one unless asked."""
-    if target.exists() and not overwrite:
-        raise OperationError(
-            "file_exists",
-            409,
-            f"{target} already exists",
-            field="path",
-            placeholders={"path": str(target)},
+    refuse_active_content(str(target), media.mimetype)
+    written = await hass.async_add_executor_job(
+        partial(
+            write_new_file,
+            target,
+            media.data,
+            overwrite=data["overwrite"],
+            is_allowed=hass.config.is_allowed_path,
         )
-    try:
-        target.write_bytes(content)
-    except OSError as error:
-        raise OperationError(
-            "file_write_failed",
-            400,
-            f"{target} cannot be written: {error.strerror}",
-            field="path",
-            placeholders={"path": str(target), "error": str(error.strerror)},
-        ) from error
+    )
+    answer["path"] = str(written)
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------

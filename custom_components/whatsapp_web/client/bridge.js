@@ -864,6 +864,56 @@
     // A chat not in memory is looked up with findOrCreateLatestChat, as whatsapp-web.js does.
     const existingChat = (chatId) => findChat(chatId);
 
+    // The chat of an id and, for a person, the chat under their other id (LID or phone number), as far
+    // as WhatsApp Web knows the mapping; when neither is in memory, the chat found or created the way
+    // whatsapp-web.js does. Throws chat_not_found when there is none.
+    const samePersonChats = async (chatId) => {
+        const chats = collection('Chat');
+        const wid = createWid(chatId);
+        const found = [chats.get(wid)];
+        if (wid.server === 'c.us' || wid.server === 'lid') {
+            try {
+                const other = invoke('WAWebApiContact', wid.server === 'lid' ? 'getPhoneNumber' : 'getCurrentLid', wid);
+                if (other) {
+                    found.push(chats.get(createWid(widString(other))));
+                }
+            } catch (error) {
+                // No mapping known: the id's own chat is all there is.
+            }
+        }
+        const unique = found.filter((chat, index) => chat && found.indexOf(chat) === index);
+        return unique.length ? unique : [await existingChat(chatId)];
+    };
+
+    const findInChat = async (chat, keyId, fromMe) => {
+        const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
+        const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
+        if (local) {
+            return local;
+        }
+        const chatId = widString(chat.id);
+        const candidates = [];
+        const { pnUser, lidUser } = meIds();
+        for (const direction of fromMe === false ? [false] : fromMe === true ? [true] : [true, false]) {
+            const base = `${direction}_${chatId}_${keyId}`;
+            candidates.push(base);
+            if (direction && chat.groupMetadata) {
+                for (const me of [pnUser, lidUser]) {
+                    if (me) {
+                        candidates.push(`${base}_${widString(me)}`);
+                    }
+                }
+            }
+        }
+        for (const candidate of candidates) {
+            const msg = await findMessage(candidate).catch(() => null);
+            if (msg) {
+                return msg;
+            }
+        }
+        return null;
+    };
+
     // A chat whose notifications can be muted, loaded from the server when not in memory.
     const mutableChat = async (chatId) => {
         const chats = collection('Chat');
@@ -1456,31 +1506,13 @@
 
         getMessage: async ({ messageId }) => messageRecord(await findMessage(messageId)),
 
-        // A message of this chat by its short id (the part after the chat in a serialized id).
+        // A message of this chat by its short id (the part after the chat in a serialized id). A person
+        // may have a chat under the phone number and another under the LID: both are searched.
         findMessageByKeyId: async ({ chatId, keyId, fromMe }) => {
-            const chat = await existingChat(chatId);
-            const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
-            const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
-            if (local) {
-                return messageRecord(local);
-            }
-            const candidates = [];
-            const { pnUser, lidUser } = meIds();
-            for (const direction of fromMe === false ? [false] : fromMe === true ? [true] : [true, false]) {
-                const base = `${direction}_${chatId}_${keyId}`;
-                candidates.push(base);
-                if (direction && chat.groupMetadata) {
-                    for (const me of [pnUser, lidUser]) {
-                        if (me) {
-                            candidates.push(`${base}_${widString(me)}`);
-                        }
-                    }
-                }
-            }
-            for (const candidate of candidates) {
-                const msg = await findMessage(candidate).catch(() => null);
-                if (msg) {
-                    return messageRecord(msg);
+            for (const chat of await samePersonChats(chatId)) {
+                const found = await findInChat(chat, keyId, fromMe);
+                if (found) {
+                    return messageRecord(found);
                 }
             }
             return null;
