@@ -10,6 +10,7 @@ from .client import SendOptions
 from .client.errors import WhatsAppWebError
 from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
+from .operations import OperationError
 from .services import raise_translated
 
 if TYPE_CHECKING:
@@ -64,6 +65,6 @@ class WhatsAppNotifyEntity(WhatsAppEntity, NotifyEntity):
                 fail_fast=False,
                 wait_seconds=SEND_WAIT_SECONDS,
             )
-        except WhatsAppWebError as error:
+        except (WhatsAppWebError, OperationError) as error:
             # The same translated errors as the send_message action.
             raise_translated(error)

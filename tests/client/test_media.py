@@ -364,3 +364,15 @@ async def test_untrusted_failures_all_look_the_same(two_servers: tuple[str, str,
         # A trusted caller still learns what went wrong.
         with pytest.raises(MediaFetchFailed, match="HTTP 401"):
             await media_from_url(session, f"{first}/private")
+
+
+async def test_an_untrusted_timeout_reads_like_any_other_failure(
+    media_server: tuple[str, dict[str, int]],
+) -> None:
+    base, _ = media_server
+    policy = UrlPolicy(allowlist=(f"{base}/",))
+    async with ClientSession() as session:
+        with pytest.raises(MediaFetchFailed) as caught:
+            await media_from_url(session, f"{base}/silent", timeout=0.3, policy=policy)
+    assert type(caught.value) is MediaFetchFailed
+    assert caught.value.reason == FETCH_FAILED_GENERIC

@@ -32,6 +32,7 @@ from custom_components.whatsapp_web.account import WhatsAppAccount
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.client import SendOptions, new_message_key_id
 from custom_components.whatsapp_web.const import API_BASE, DOMAIN
+from custom_components.whatsapp_web.notify import WhatsAppNotifyEntity
 from custom_components.whatsapp_web.outbox import OutboxItem, outbox_file
 from simulator.testing import Simulator
 
@@ -132,6 +133,9 @@ async def test_a_send_the_disk_refuses_is_not_accepted(
             blocking=True,
             return_response=True,
         )
+    assert caught.value.translation_key == "outbox_write_failed"
+    with pytest.raises(HomeAssistantError) as caught:
+        await WhatsAppNotifyEntity(account, "34600000002@c.us").async_send_message("refused")
     assert caught.value.translation_key == "outbox_write_failed"
     assert account.outbox.pending == 1
     monkeypatch.undo()
