@@ -42,7 +42,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
-VENV_BIN: Final = REPO_ROOT / ".venv" / "bin"
+# hass and the simulator run from the venv running this code: .venv (the oldest supported Home
+# Assistant) or .venv-newest (the newest, script/setup_newest_ha); .venv outside any venv.
+VENV_BIN: Final = (
+    Path(sys.prefix) / "bin" if sys.prefix != sys.base_prefix else REPO_ROOT / ".venv" / "bin"
+)
 DOMAIN: Final = "whatsapp_web"
 HOST: Final = "127.0.0.1"
 CHROMIUM: Final = "/usr/bin/chromium"
