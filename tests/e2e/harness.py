@@ -42,7 +42,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
-VENV_BIN: Final = REPO_ROOT / ".venv" / "bin"
+# hass and the simulator run from the venv running this code: .venv (the oldest supported Home
+# Assistant) or .venv-newest (the newest, script/setup_newest_ha); .venv outside any venv.
+VENV_BIN: Final = (
+    Path(sys.prefix) / "bin" if sys.prefix != sys.base_prefix else REPO_ROOT / ".venv" / "bin"
+)
 DOMAIN: Final = "whatsapp_web"
 HOST: Final = "127.0.0.1"
 CHROMIUM: Final = "/usr/bin/chromium"
@@ -577,14 +581,18 @@ class HaWebSocket:
 
     async def command(self, message: dict[str, Any], timeout: float = 10) -> Any:
         """Send a command and return its result (raises on an error result)."""
-        message_id = await self.send(message)
+        answer = await self.receive_result(await self.send(message), timeout)
+        if not answer.get("success"):
+            raise HarnessError(f"{message.get('type')} failed: {answer.get('error')}")
+        return answer.get("result")
+
+    async def receive_result(self, message_id: int, timeout: float = 10) -> dict[str, Any]:
+        """The ``result`` message answering command ``message_id``, successful or not."""
         async with asyncio.timeout(timeout):
             while True:
-                answer = await self.socket.receive_json()
+                answer: dict[str, Any] = await self.socket.receive_json()
                 if answer.get("id") == message_id and answer.get("type") == "result":
-                    if not answer.get("success"):
-                        raise HarnessError(f"{message.get('type')} failed: {answer.get('error')}")
-                    return answer.get("result")
+                    return answer
 
     async def receive(self, timeout: float = 10) -> dict[str, Any]:
         """The next message from the server."""
@@ -613,6 +621,28 @@ async def create_long_lived_token(
     finally:
         await websocket.close()
     return str(result)
+
+
+async def confirm_http_settings(session: aiohttp.ClientSession, base_url: str, token: str) -> None:
+    """Confirm the ``http:`` settings of ``configuration.yaml`` where Home Assistant asks for it.
+
+    From 2026.11 on, Home Assistant moves them into its storage as a *pending* configuration and, unless
+    an administrator confirms it within five minutes (as Settings > System > Network does), restarts on
+    the defaults: port 8123 on every interface. Older versions have no such command: nothing to do.
+    """
+    websocket = await HaWebSocket.connect(session, base_url, token)
+    try:
+        message_id = await websocket.send({"type": "http/config"})
+        answer = await websocket.receive_result(message_id)
+        if not answer.get("success"):
+            if (answer.get("error") or {}).get("code") == "unknown_command":
+                return
+            raise HarnessError(f"http/config failed: {answer.get('error')}")
+        settings = answer["result"]
+        if settings.get("active_config_type") == "pending" and settings.get("pending"):
+            await websocket.command({"type": "http/config/promote"})
+    finally:
+        await websocket.close()
 
 
 async def token_works(session: aiohttp.ClientSession, base_url: str, token: str) -> bool:
@@ -924,6 +954,7 @@ class Stack:
                 session, self.ha_url, self.credentials.access_token
             )
         await self.hass.wait_until_running(session, self.token)
+        await confirm_http_settings(session, self.ha_url, self.token)
         await remove_failed_onboarding_entries(session, self.ha_url, self.token)
 
     async def ensure_linked(self, session: aiohttp.ClientSession) -> dict[str, Any]:
