@@ -20,8 +20,8 @@ from custom_components.whatsapp_web import http, operations
 from custom_components.whatsapp_web.const import API_BASE, CONF_NON_ADMIN_READ, OPENAPI_PATH
 from custom_components.whatsapp_web.operations import (
     OPERATIONS,
-    Access,
     OPERATIONS_BY_NAME,
+    Access,
     Method,
     Operation,
     Route,
@@ -95,7 +95,7 @@ async def test_openapi_needs_authentication(api: None, hass_client_no_auth: Clie
 
 @pytest.mark.parametrize("readers_allowed", [False, True], ids=["reads closed", "reads open"])
 @pytest.mark.parametrize(("operation", "route"), ALL_ROUTES, ids=ROUTE_IDS)
-async def test_admin_rights_matrix(
+async def test_admin_rights_matrix(  # noqa: PLR0917 - pytest passes fixtures by name
     hass: HomeAssistant,
     reader: TestClient,
     admin: TestClient,
