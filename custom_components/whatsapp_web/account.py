@@ -27,15 +27,21 @@ from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     EVENT_PREFIX,
 )
 from .events import bus_event, event_chat_id
 from .outbox import Outbox, OutboxItem, async_remove_outbox
+from .rate_limit import LOOKUPS, SENDS, RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -111,6 +117,17 @@ class WhatsAppAccount:
         """The event types the options let through to the bus."""
         self.ignored_chats = frozenset(entry.options.get(CONF_IGNORED_CHATS, ()))
         """Chats whose events the options keep off the bus and the entities."""
+        self.non_admin_read = bool(entry.options.get(CONF_NON_ADMIN_READ, False))
+        """Whether users who are not administrators may read chats, messages, groups and contacts."""
+        self.rate_limiters = {
+            SENDS: RateLimiter(
+                hass, SENDS, int(entry.options.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT))
+            ),
+            LOOKUPS: RateLimiter(
+                hass, LOOKUPS, int(entry.options.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT))
+            ),
+        }
+        """The account's rate limits, by kind (shared by every caller)."""
         self.missing_capabilities: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
@@ -153,6 +170,8 @@ class WhatsAppAccount:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        for limiter in self.rate_limiters.values():
+            limiter.close()
         await self.client.stop()
 
     def _create_task(self, coroutine: Any, name: str) -> Any:

@@ -41,6 +41,7 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -74,15 +75,21 @@ from .const import (
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     LOGGER,
+    MAX_RATE_LIMIT,
     SECTION_ADVANCED,
 )
 
@@ -633,7 +640,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class WhatsAppOptionsFlow(OptionsFlow):
-    """Which events reach the bus, which chats are ignored, who gets notifications."""
+    """Events, ignored chats, notify recipients, the outbox, who may read, and the rate limits."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form for every option."""
@@ -655,6 +662,9 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         CONF_IGNORED_CHATS: ignored,
                         CONF_NOTIFY_RECIPIENTS: recipients,
                         CONF_OUTBOX_TTL: int(user_input[CONF_OUTBOX_TTL]),
+                        CONF_NON_ADMIN_READ: bool(user_input.get(CONF_NON_ADMIN_READ, False)),
+                        CONF_SEND_LIMIT: int(user_input[CONF_SEND_LIMIT]),
+                        CONF_LOOKUP_LIMIT: int(user_input[CONF_LOOKUP_LIMIT]),
                     }
                 )
         values = {**options, **(user_input or {})}
@@ -687,9 +697,26 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         unit_of_measurement="min",
                     )
                 ),
+                vol.Optional(
+                    CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
+                ): BooleanSelector(),
+                vol.Required(
+                    CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
+                ): _PER_HOUR,
+                vol.Required(
+                    CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
+                ): _PER_HOUR,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+# A rate limit: calls per hour (see rate_limit.py for the defaults).
+_PER_HOUR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=MAX_RATE_LIMIT, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="/h"
+    )
+)
 
 
 def _chat_ids(values: list[str]) -> list[str] | None:

@@ -4,8 +4,9 @@ Each ``Operation`` names the Home Assistant service, its fields (from which the 
 ``services.yaml`` selectors, the translations and the OpenAPI request schemas are all derived), the REST
 routes under ``/api/whatsapp_web`` (the add-on's paths with ``/api`` replaced; where the add-on's README and
 its real routes disagree, both forms), the REST answer (204 for changes, 201 for a created group, 200 with
-JSON otherwise), whether it changes anything (mutating routes need an administrator), whether the service
-returns data, and the handler that calls the client. ``services.py`` and ``http.py`` only read this table.
+JSON otherwise), who may call it (``Access``: both faces apply the same rule through ``ensure_allowed``),
+which rate limit counts it, whether the service returns data, and the handler that calls the client.
+``services.py`` and ``http.py`` only read this table and run operations through ``run_operation``.
 
 Field names follow the add-on's JSON where it had one (``msg``, ``url``, ``options.caption``,
 ``options.sendMediaAsDocument``, ``participants``, ``name``, ``status``, ``reaction``); path parameters are
@@ -68,6 +69,7 @@ from .const import (
     SEND_WAIT_CONNECTED,
     SEND_WAIT_RECONNECTING,
 )
+from .rate_limit import LOOKUPS, SENDS, RateLimiter, RateLimitExceeded
 from .values import (
     STRING_LIST_SCHEMA,
     STRING_SCHEMA,
@@ -176,12 +178,24 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "request_too_large": ("limit",),
     "active_content_refused": ("mimetype", "path"),
     "outbox_write_failed": ("error",),
+    "send_rate_limited": ("limit", "retry_after"),
+    "lookup_rate_limited": ("limit", "retry_after"),
 }
 
 
 def describe_error(error: BaseException) -> ErrorInfo:
     """Map any failure of an operation to its report; unknown failures are the page's fault (502)."""
     match error:
+        case RateLimitExceeded():
+            return ErrorInfo(
+                f"{error.kind}_rate_limited",
+                429,
+                str(error),
+                {"limit": str(error.limit), "retry_after": str(error.retry_after)},
+                None,
+                False,
+                error.retry_after,
+            )
         case OperationError():
             return ErrorInfo(
                 error.code,
@@ -324,6 +338,24 @@ class Face(StrEnum):
     REST = "rest"
 
 
+class Access(StrEnum):
+    """Who may run an operation, through a service or the REST mirror alike.
+
+    Calls without a user (automations, scripts started by Home Assistant itself) and administrators may
+    run everything. A WhatsApp history is more private than the bus events Home Assistant already hides
+    from other users, so they get only the connection state unless the account's options let them read.
+    """
+
+    # Any signed-in user: the connection state.
+    STATUS = "status"
+    # Reads: administrators, and other users when the account's "non_admin_read" option is on.
+    READ = "read"
+    # Reads that hand out power (an invite link lets anyone join the group): administrators only.
+    ADMIN_READ = "admin_read"
+    # Changes something on WhatsApp: administrators only.
+    WRITE = "write"
+
+
 class ResultKind(StrEnum):
     """What a handler returns, which decides how each face answers."""
 
@@ -445,7 +477,7 @@ class Operation:
     fields: tuple[Field, ...]
     routes: tuple[Route, ...]
     handler: Handler
-    mutating: bool
+    access: Access
     supports_response: SupportsResponse
     status: int = 200
     result: ResultKind = ResultKind.JSON
@@ -455,6 +487,18 @@ class Operation:
     response_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     # Body keys the add-on's README used for a field (``text`` for ``status``): renamed before validation.
     body_aliases: Mapping[str, str] = field(default_factory=dict)
+    # The account's rate limit that counts each call (rate_limit.SENDS or LOOKUPS), if any.
+    rate_limit: str | None = None
+
+    @property
+    def mutating(self) -> bool:
+        """Whether the operation changes something on WhatsApp."""
+        return self.access is Access.WRITE
+
+    @property
+    def admin_only(self) -> bool:
+        """Whether only administrators (and calls without a user) may run it, whatever the options say."""
+        return self.access in (Access.ADMIN_READ, Access.WRITE)
 
     @property
     def service(self) -> str:
@@ -1000,7 +1044,7 @@ def _chat_operation(
         fields=(CHAT,),
         routes=(Route(Method.PUT, f"/chats/{{chat_id}}/{segment}"),),
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     )
@@ -1018,7 +1062,7 @@ def _message_operation(
         fields=(CHAT, MESSAGE, *extra),
         routes=(Route(Method.PUT, f"/chats/{{chat_id}}/messages/{{message_id}}/{segment}"),),
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     )
@@ -1041,7 +1085,7 @@ def _participants_operation(
         fields=(GROUP, PARTICIPANTS),
         routes=routes,
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL if returns else SupportsResponse.NONE,
         status=204,
     )
@@ -1057,7 +1101,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/status"),),
         handler=_get_status,
-        mutating=False,
+        access=Access.STATUS,
         supports_response=SupportsResponse.ONLY,
         response_schema={
             "type": "object",
@@ -1081,7 +1125,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/chats"),),
         handler=_get_chats,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="chats",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1094,7 +1138,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CHAT,),
         routes=(Route(Method.DELETE, "/chats/{chat_id}"),),
         handler=_chat_action(lambda client, chat: client.delete_chat(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1138,7 +1182,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.PUT, "/chats/{chat_id}/read", alias=True),
         ),
         handler=_chat_action(lambda client, chat: client.mark_chat_read(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1153,7 +1197,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.PUT, "/chats/{chat_id}/unread", alias=True),
         ),
         handler=_chat_action(lambda client, chat: client.mark_chat_unread(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1196,7 +1240,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/chats/{chat_id}/mute"),),
         handler=_mute_chat,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1233,7 +1277,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{user_id}/is-registered-user"),),
         handler=_is_registered_user,
-        mutating=False,
+        access=Access.READ,
+        rate_limit=LOOKUPS,
         supports_response=SupportsResponse.ONLY,
         response_schema={
             "type": "object",
@@ -1278,7 +1323,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages"),),
         handler=_get_messages,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="messages",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1370,7 +1415,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/{chat_id}/messages"),),
         handler=_send_message,
-        mutating=True,
+        access=Access.WRITE,
+        rate_limit=SENDS,
         supports_response=SupportsResponse.OPTIONAL,
         result=ResultKind.SEND,
         response_schema=_MESSAGE_SCHEMA,
@@ -1383,7 +1429,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CHAT, MESSAGE),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}"),),
         handler=_get_message,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_schema=_MESSAGE_SCHEMA,
     ),
@@ -1407,7 +1453,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.DELETE, "/chats/{chat_id}/messages/{message_id}"),),
         handler=_delete_message,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1476,7 +1522,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}/download-media"),),
         handler=_download_media,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.OPTIONAL,
         result=ResultKind.FILE,
         response_schema={"type": "string", "format": "binary"},
@@ -1501,7 +1547,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/groups"),),
         handler=_create_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         status=201,
         response_schema={
@@ -1522,7 +1568,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.GET, "/chats/groups/{group_id}"),),
         handler=_get_group,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
     ),
     Operation(
@@ -1544,7 +1590,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/chats/groups/{group_id}"),),
         handler=_update_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1556,7 +1602,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.DELETE, "/chats/groups/{group_id}"),),
         handler=_leave_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1568,7 +1614,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.GET, "/chats/groups/{group_id}/invite-code"),),
         handler=_get_invite_code,
-        mutating=False,
+        access=Access.ADMIN_READ,
         supports_response=SupportsResponse.ONLY,
         response_schema=_INVITE_SCHEMA,
     ),
@@ -1580,7 +1626,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.DELETE, "/chats/groups/{group_id}/invite-code"),),
         handler=_revoke_invite_code,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         status=204,
     ),
@@ -1603,7 +1649,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/groups/accept-invite/{invite_code}"),),
         handler=_accept_invite,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         response_schema={
             "type": "object",
@@ -1656,7 +1702,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/contacts"),),
         handler=_get_contacts,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="contacts",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1669,7 +1715,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CONTACT,),
         routes=(Route(Method.GET, "/contacts/{contact_id}"),),
         handler=_get_contact,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
     ),
     Operation(
@@ -1684,7 +1730,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.POST, "/contacts/{contact_id}/block", alias=True),
         ),
         handler=_block(True),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1699,7 +1745,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.POST, "/contacts/{contact_id}/unblock", alias=True),
         ),
         handler=_block(False),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1711,7 +1757,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CONTACT,),
         routes=(Route(Method.GET, "/contacts/{contact_id}/common-groups"),),
         handler=_get_common_groups,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="groups",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1725,7 +1771,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.PUT, "/me/available"),),
         handler=_presence(True),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1737,7 +1783,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.PUT, "/me/unavailable"),),
         handler=_presence(False),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1759,7 +1805,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/me/display-name"),),
         handler=_set_display_name,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1781,7 +1827,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/me/text-status"),),
         handler=_set_text_status,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
         # The add-on's README documented {"text": ...}; its server read {"status": ...}.
@@ -1881,4 +1927,51 @@ def account_for_query(hass: HomeAssistant, value: str | None, field_name: str) -
         f"no loaded WhatsApp Web account matches {value}",
         field=field_name,
         placeholders={"account": value},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may run an operation, and running it under the account's rate limit: one rule for both faces.
+
+
+def ensure_allowed(
+    operation: Operation, *, is_admin: bool, account: WhatsAppAccount | None = None
+) -> None:
+    """Raise ``admin_required`` (403) unless a signed-in user may run the operation.
+
+    Call it with ``account=None`` before the account is known (administrator-only operations are refused
+    at once), then with the account (reads depend on its option). Calls without a user never get here.
+    """
+    if is_admin or operation.access is Access.STATUS:
+        return
+    if operation.access is Access.READ and (account is None or account.non_admin_read):
+        return
+    needs = "changes WhatsApp and needs" if operation.mutating else "needs"
+    raise OperationError(
+        "admin_required", 403, f"{operation.name} {needs} an administrator", caller_mistake=True
+    )
+
+
+def _gives_place_back(error: BaseException) -> bool:
+    """Whether a failed call never reached WhatsApp: the caller's mistake or an account not connected."""
+    return isinstance(error, NotConnected) or describe_error(error).caller_mistake
+
+
+async def run_counted[T](limiter: RateLimiter, call: Callable[[], Awaitable[T]]) -> T:
+    """Await ``call()`` as one place of ``limiter`` (``RateLimitExceeded`` when there is none)."""
+    place = limiter.take()
+    try:
+        return await call()
+    except BaseException as error:
+        if _gives_place_back(error):
+            place.give_back()
+        raise
+
+
+async def run_operation(operation: Operation, ctx: OperationContext, data: dict[str, Any]) -> Any:
+    """Run the operation's handler, counted by the account's rate limit when the operation has one."""
+    if operation.rate_limit is None:
+        return await operation.handler(ctx, data)
+    return await run_counted(
+        ctx.account.rate_limiters[operation.rate_limit], lambda: operation.handler(ctx, data)
     )

@@ -4,6 +4,10 @@ Registered once from ``async_setup``. Each service takes the operation's fields 
 ``config_entry_id`` (required only while several accounts are loaded), runs the operation's handler, and
 answers with data where the operation returns some (``SupportsResponse``). Every failure becomes a
 translated ``ServiceValidationError`` (the caller's mistake) or ``HomeAssistantError`` (WhatsApp's side).
+
+Services obey the REST mirror's rule (``operations.ensure_allowed``): a call whose context names a user
+who may not run the operation raises ``Unauthorized``, as Home Assistant's own admin services do; calls
+without a user (automations, scripts Home Assistant runs) may run everything.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import base64
 from functools import partial
 import logging
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -27,12 +32,18 @@ from .operations import (
     Face,
     Operation,
     OperationContext,
+    OperationError,
     ResultKind,
     account_for_entry_id,
     describe_error,
+    ensure_allowed,
     ensure_local_file_allowed,
+    run_operation,
 )
 from .outbox import Queued
+
+if TYPE_CHECKING:
+    from .account import WhatsAppAccount
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,16 +88,31 @@ async def _async_handle(
 ) -> ServiceResponse:
     data = dict(call.data)
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
+    trusted = await _trusted(hass, call)
     try:
+        if not trusted:
+            _ensure_allowed(operation, call, None)
         account = account_for_entry_id(hass, entry_id, ATTR_CONFIG_ENTRY_ID)
-        context = OperationContext(hass=hass, account=account, trusted=await _trusted(hass, call))
-        result = await operation.handler(context, data)
+        if not trusted:
+            _ensure_allowed(operation, call, account)
+        context = OperationContext(hass=hass, account=account, trusted=trusted)
+        result = await run_operation(operation, context, data)
         response = await _service_response(context, operation, data, result)
     except (HomeAssistantError, vol.Invalid):
         raise
     except Exception as error:  # noqa: BLE001 - every failure is reported, translated
         raise_translated(error)
     return response if call.return_response else None
+
+
+def _ensure_allowed(
+    operation: Operation, call: ServiceCall, account: WhatsAppAccount | None
+) -> None:
+    """The REST mirror's rule for a user who is not an administrator; ``Unauthorized`` when refused."""
+    try:
+        ensure_allowed(operation, is_admin=False, account=account)
+    except OperationError as error:
+        raise Unauthorized(context=call.context, permission=POLICY_CONTROL) from error
 
 
 async def _trusted(hass: HomeAssistant, call: ServiceCall) -> bool:

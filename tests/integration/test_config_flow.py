@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.requirements import RequirementsNotFound
 from homeassistant.setup import async_setup_component
 import pytest
@@ -28,15 +28,21 @@ from custom_components.whatsapp_web.const import (
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
+    MAX_RATE_LIMIT,
     SECTION_ADVANCED,
 )
 from simulator.testing import Simulator
@@ -755,6 +761,9 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: [],
         CONF_NOTIFY_RECIPIENTS: [],
         CONF_OUTBOX_TTL: DEFAULT_OUTBOX_TTL_MINUTES,
+        CONF_NON_ADMIN_READ: False,
+        CONF_SEND_LIMIT: DEFAULT_SEND_LIMIT,
+        CONF_LOOKUP_LIMIT: DEFAULT_LOOKUP_LIMIT,
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -779,6 +788,9 @@ async def test_options_flow(hass: HomeAssistant) -> None:
             CONF_IGNORED_CHATS: ["120363012345678901@g.us", " "],
             CONF_NOTIFY_RECIPIENTS: ["+34 600 11 22 33", "34600112233@c.us", "0034 611 000 000"],
             CONF_OUTBOX_TTL: 30,
+            CONF_NON_ADMIN_READ: True,
+            CONF_SEND_LIMIT: 10.0,
+            CONF_LOOKUP_LIMIT: 5,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -787,6 +799,9 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: ["120363012345678901@g.us"],
         CONF_NOTIFY_RECIPIENTS: ["34600112233@c.us", "34611000000@c.us"],
         CONF_OUTBOX_TTL: 30,
+        CONF_NON_ADMIN_READ: True,
+        CONF_SEND_LIMIT: 10,
+        CONF_LOOKUP_LIMIT: 5,
     }
 
     # The form shows the saved options next time.
@@ -794,3 +809,25 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_NOTIFY_RECIPIENTS] == ["34600112233@c.us", "34611000000@c.us"]
     assert defaults[CONF_EVENTS] == [EVENT_MESSAGE_RECEIVED, "whatsapp_call"]
+    assert defaults[CONF_NON_ADMIN_READ] is True
+    assert (defaults[CONF_SEND_LIMIT], defaults[CONF_LOOKUP_LIMIT]) == (10, 5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(CONF_SEND_LIMIT, 0), (CONF_LOOKUP_LIMIT, 0), (CONF_SEND_LIMIT, MAX_RATE_LIMIT + 1)],
+)
+async def test_options_flow_refuses_rate_limits_out_of_range(
+    hass: HomeAssistant, key: str, value: int
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE}
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(InvalidData) as raised:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_OUTBOX_TTL: 30, key: value}
+        )
+    assert raised.value.path == [key]
+    assert entry.options == {}
