@@ -1783,7 +1783,9 @@ class SimulatorServer:
         chat_id = args.wid("chat")
         assert chat_id is not None
         state = args.choice("state", ("composing", "recording", "paused"))
-        self.get_chat(chat_id, args.name("chat"))
+        if chat_id not in self.account.chats and self.account.registered(chat_id) is None:
+            # Any WhatsApp user may be told the user is typing, with or without a chat.
+            self.get_chat(chat_id, args.name("chat"))
         self.account.record("chat_state", page.page_id, chat=chat_id, state=state)
         return {}
 
