@@ -1,7 +1,7 @@
 // The simulated WhatsApp Web page.
 //
 // It offers WhatsApp Web's in-page module surface (window.Debug.VERSION and window.require(name)) as
-// described in shared/reference/whatsapp-web-surface.md, so that the project's bridge and the
+// described in docs/whatsapp-web-surface.md, so that the project's bridge and the
 // unmodified whatsapp-web.js both work against it. The account lives on the simulator's server; this
 // page keeps model replicas (collections that behave like WhatsApp Web's: Backbone-style events,
 // get/find/getModelsArray/serialize, Wid objects with own data fields) and talks to the server over
@@ -1573,7 +1573,7 @@
     });
 
     // ------------------------------------------------------------------------------------------
-    // The modules, by name (shared/reference/whatsapp-web-surface.md, Appendix A and B).
+    // The modules, by name (docs/whatsapp-web-surface.md, Appendix A and B).
 
     const notSimulated = (what) => async () => {
         throw makeError(`${what} is not simulated`);
@@ -1600,7 +1600,7 @@
     const modules = {
         WAWebBuildConstants: { VERSION_STR: VERSION, VERSION_BASE: VERSION },
 
-        // Connection, pairing and the own account (reference §2).
+        // Connection, pairing and the own account (docs/whatsapp-web-surface.md §2).
         WAWebSocketModel: { Socket: SocketModel },
         WAWebConnModel: { Conn: ConnModel },
         WAWebCmd: { Cmd: CmdBus },

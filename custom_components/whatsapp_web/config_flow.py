@@ -95,7 +95,7 @@ START_TIMEOUT: Final = 120.0
 REMOTE_CHECK_TIMEOUT: Final = 15.0
 # WhatsApp's pairing codes are short-lived; after this the user is offered a new one or a QR code.
 PAIRING_CODE_TIMEOUT: Final = 180.0
-# WhatsApp Web's Socket state once it stopped rotating QR codes (reference §2.1).
+# WhatsApp Web's Socket state once it stopped rotating QR codes (docs/whatsapp-web-surface.md §2.1).
 WHATSAPP_IDLE_STATE: Final = "UNPAIRED_IDLE"
 _REMOTE_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 

@@ -10,7 +10,7 @@ import pytest
 BRIDGE_SOURCE = (
     Path(__file__).parents[2] / "custom_components/whatsapp_web/client/bridge.js"
 ).read_text(encoding="utf-8")
-REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference" / "whatsapp-web-surface.md"
+REFERENCE = Path(__file__).parents[2] / "docs" / "whatsapp-web-surface.md"
 MODULE_ACCESS = re.compile(
     r"\b(mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'(?:,\s*'([A-Za-z0-9_.]+)')?"
 )
@@ -19,7 +19,7 @@ COLLECTION_ACCESS = re.compile(r"\bcollection\('([A-Za-z0-9_]+)'\)")
 
 @pytest.fixture(scope="module")
 def reference() -> str:
-    assert REFERENCE.is_file(), f"the reference must sit beside the checkout: {REFERENCE}"
+    assert REFERENCE.is_file(), f"the project's reference is missing: {REFERENCE}"
     return REFERENCE.read_text(encoding="utf-8")
 
 

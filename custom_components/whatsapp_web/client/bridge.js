@@ -3,7 +3,7 @@
 // Installed once per document, before the page's own scripts. It waits for WhatsApp Web's module
 // system, listens to its collections and models, and runs operations for Python. It calls only
 // WhatsApp Web's own modules, by the names and members documented in the project's reference
-// (shared/reference/whatsapp-web-surface.md); module access goes through mod(), member() and
+// (docs/whatsapp-web-surface.md); module access goes through mod(), member() and
 // invoke() so a test can list every module name used here.
 //
 // Python -> page: evaluate("(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)", op, args).
@@ -1004,7 +1004,8 @@
     const entryToFile = (entry) =>
         new File([entry.bytes], entry.filename || 'file', { type: entry.mimetype || 'application/octet-stream' });
 
-    // WhatsApp Web's media pipeline (reference §5.4): prepare, store, upload, then the message attrs.
+    // WhatsApp Web's media pipeline (docs/whatsapp-web-surface.md §5.4): prepare, store, upload, then
+    // the message attrs.
     const prepareMedia = async (entry, flags) => {
         const opaqueModule = mod('WAWebMediaOpaqueData');
         const file = entryToFile(entry);
@@ -1125,7 +1126,7 @@
     };
 
     // ----------------------------------------------------------------------------------------
-    // Sending (reference §5.3): our own procedure over WhatsApp Web's documented modules.
+    // Sending (docs/whatsapp-web-surface.md §5.3): our own procedure over WhatsApp Web's modules.
 
     const sendSeen = async (chat) => {
         const stream = member('WAWebStreamModel', 'Stream');
@@ -1601,7 +1602,7 @@
             return { token: storeBuffer(bytes, { mimetype: 'image/webp', filename: entry.filename }), size: bytes.length };
         },
 
-        // Groups (reference §5.5).
+        // Groups (docs/whatsapp-web-surface.md §5.5).
 
         createGroup: async ({ title, participants }) => {
             const found = [];
@@ -1742,7 +1743,7 @@
             return { status: 200 };
         },
 
-        // Contacts (reference §5.6).
+        // Contacts (docs/whatsapp-web-surface.md §5.6).
 
         getContacts: () => new RecordList(collection('Contact').getModelsArray(), contactRecord),
 

@@ -108,7 +108,7 @@ _SEEN_IDS_KEPT: Final = 5000
 _CATCH_UP_WINDOW: Final = 300
 _CATCH_UP_LIMIT: Final = 2000
 
-# WhatsApp Web's Socket states (reference §2.1), grouped by what they mean to this client.
+# WhatsApp Web's Socket states (docs/whatsapp-web-surface.md §2.1), grouped by what they mean here.
 _LINKING_STATES: Final = frozenset({"OPENING", "UNLAUNCHED", "PAIRING"})
 _UNPAIRED_STATES: Final = frozenset({"UNPAIRED", "UNPAIRED_IDLE"})
 _RECOVERING_STATES: Final = frozenset({"TIMEOUT", "OPENING", "PAIRING", "CONFLICT"})
