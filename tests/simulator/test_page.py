@@ -58,13 +58,6 @@ WAWebSocketModel WAWebStartMediaUploadQpl WAWebStatusGatingUtils WAWebStreamMode
 WAWebUploadManager WAWebUserPrefsGeneral WAWebUserPrefsMeUser WAWebUserPrefsNotifications
 WAWebVcardGetNameFromParsed WAWebVcardParsingUtils WAWebWid WAWebWidFactory WAWebWidToJid""".split()
 
-# Members the reference documents that today's WhatsApp Web moved elsewhere; the strict page has them
-# only in their new place (docs/whatsapp-web-surface.md: getADVSecretKey, joinGroupViaInvite).
-MOVED_SINCE_THE_REFERENCE = {
-    "WAWebAdvSignatureApi.getADVSecretKey",
-    "WAWebGroupQueryJob.joinGroupViaInvite",
-}
-
 GLOBALS_OWNED_BY_CLIENTS = """AuthStore WWebJS codeInterval onQRChangedEvent onCodeReceivedEvent
 onAuthAppStateChangedEvent onAppStateHasSyncedEvent onOfflineProgressUpdateEvent onLogoutEvent
 onAddMessageEvent onChangeMessageTypeEvent onChangeMessageEvent onRemoveMessageEvent onMessageAckEvent
@@ -157,7 +150,7 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
                 }""",
                 members,
             )
-            assert set(missing) == MOVED_SINCE_THE_REFERENCE
+            assert missing == []
             eager = await page.evaluate(
                 "(names) => names.filter((name) => { try { return !window.require(name); } catch (e) { return true; } })",
                 EAGER_1_34_6,

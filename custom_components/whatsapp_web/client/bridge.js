@@ -364,7 +364,7 @@
     ];
 
     // The block list holds LIDs, so a phone-number contact's own flag reads false: look its LID up
-    // too (docs/whatsapp-web-surface.md, block list).
+    // too (docs/whatsapp-web-surface.md §8.1 C33).
     const isBlocked = (contact) => {
         if (contact.isContactBlocked) {
             return true;
@@ -473,8 +473,8 @@
         const signal = registrationMember('waSignalStore');
         const noiseInfo = await noise.get();
         const registration = await signal.getRegistrationInfo();
-        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md,
-        // getADVSecretKey); older pages have it in the registration modules.
+        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md
+        // §8.1 C38); older pages have it in the registration modules.
         const multiDevice = optionalMod('WAWebUserPrefsMultiDevice');
         const advSecret = multiDevice && typeof multiDevice.getADVSecretKey === 'function'
             ? await multiDevice.getADVSecretKey()
@@ -732,7 +732,7 @@
         });
         attach('calls', () => {
             // Incoming calls are written into the call collection's own Map without an `add`
-            // event on today's page (docs/whatsapp-web-surface.md, calls); older pages fire `add`.
+            // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`.
             const calls = optionalMod('WAWebCallCollection') || collection('WAWebCallCollection');
             const reported = new Set();
             const onCall = (call) => {
@@ -768,7 +768,7 @@
         });
         attach('location', () => {
             // WhatsApp drops a location whose stanza says "media"/"location": answer "text" and no
-            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md, location).
+            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md §8.1 C45).
             wrapMember('WAWebE2EProtoUtils', 'typeAttributeFromProtobuf',
                 (original) => function typeAttributeWithBridge(proto, ...rest) {
                     return proto && (proto.locationMessage || proto.groupInviteMessage)
@@ -864,11 +864,10 @@
     // A chat not in memory is looked up with findOrCreateLatestChat, as whatsapp-web.js does.
     const existingChat = (chatId) => findChat(chatId);
 
-    // A chat whose notifications can be muted, loaded from the server when not in memory.
+    // A chat whose notifications can be muted, found with findOrCreateLatestChat when not in memory.
     const mutableChat = async (chatId) => {
-        const chats = collection('Chat');
-        const chat = chats.get(chatId) || (await chats.find(chatId));
-        if (!chat || !chat.mute) {
+        const chat = await findChat(chatId);
+        if (!chat.mute) {
             throw notFound('chat_not_found', chatId);
         }
         return chat;
@@ -897,10 +896,7 @@
         return msg;
     };
 
-    const chatOfMessage = async (msg) => {
-        const chats = collection('Chat');
-        return chats.get(msg.id.remote) || (await chats.find(msg.id.remote));
-    };
+    const chatOfMessage = (msg) => findChat(widString(msg.id.remote));
 
     const groupChat = async (groupId) => {
         const chat = await findChat(groupId).catch((error) => {
@@ -1283,7 +1279,7 @@
     };
 
     // A LID-addressed group keys its participants by LID: a phone number is looked up by its LID
-    // (docs/whatsapp-web-surface.md, LID-addressed groups).
+    // (docs/whatsapp-web-surface.md §8.1 C41).
     const participantModels = async (chat, ids) => {
         const participants = chat.groupMetadata.participants;
         const models = [];
@@ -1441,7 +1437,7 @@
             let candidates = window_();
             while (candidates !== null && candidates.length < wanted) {
                 // One options object: the positional (chat, msgs) form throws on today's page
-                // (docs/whatsapp-web-surface.md, loadEarlierMsgs).
+                // (docs/whatsapp-web-surface.md §8.1 C21).
                 const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', { chat, msgCollection: chat.msgs });
                 if (!earlier || earlier.length === 0) {
                     break;
@@ -1512,7 +1508,7 @@
             if (!invoke('WAWebMsgActionCapability', 'canStarMsg', msg)) {
                 throw failed('WhatsApp does not allow starring this message');
             }
-            const chat = await collection('Chat').find(msg.id.remote);
+            const chat = await chatOfMessage(msg);
             await invoke('WAWebCmd', star ? 'Cmd.sendStarMsgs' : 'Cmd.sendUnstarMsgs', chat, [msg], false);
             return true;
         },
@@ -1683,8 +1679,8 @@
         },
 
         acceptInvite: async ({ code }) => {
-            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md,
-            // joinGroupViaInvite); older pages have it in WAWebGroupQueryJob.
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
+            // §8.1 C35); older pages have it in WAWebGroupQueryJob.
             const inviteJob = optionalMod('WAWebGroupInviteJob');
             const result = inviteJob && typeof inviteJob.joinGroupViaInvite === 'function'
                 ? await inviteJob.joinGroupViaInvite(code)
@@ -1756,8 +1752,9 @@
             return contactRecord(contact);
         },
 
-        // The block list holds LIDs: a phone-number contact without a chat is resolved to its LID
-        // contact first, with WhatsApp Web's own utility (docs/whatsapp-web-surface.md, block list).
+        // The block list holds LIDs (docs/whatsapp-web-surface.md §8.1 C33). Newest first: block the
+        // contact's LID (asking WhatsApp's server for it when the page does not know it); where no
+        // LID is known, WhatsApp Web's own utility resolves the contact.
         blockContact: async ({ contactId, block }) => {
             const contacts = collection('Contact');
             const wid = createWid(contactId);
@@ -1765,10 +1762,17 @@
             if (!found || !found.id) {
                 throw notFound('contact_not_found', contactId);
             }
+            const { lid } = await lidAndPhone(widString(found.id));
             let contact = found;
-            const utils = optionalMod('WAWebBlockContactUtils');
-            if (utils && typeof utils.getContactToBlockOnlyUseIfNoAssociatedChat === 'function') {
-                contact = utils.getContactToBlockOnlyUseIfNoAssociatedChat(found, 'ChatListBlock') || found;
+            if (lid) {
+                contact = block
+                    ? { id: lid, isContactBlocked: false, phoneNumber: null }
+                    : contacts.get(lid) || (await contacts.find(lid));
+            } else {
+                const utils = optionalMod('WAWebBlockContactUtils');
+                if (utils && typeof utils.getContactToBlockOnlyUseIfNoAssociatedChat === 'function') {
+                    contact = utils.getContactToBlockOnlyUseIfNoAssociatedChat(found, 'ChatListBlock') || found;
+                }
             }
             if (block) {
                 await invoke('WAWebBlockContactAction', 'blockContact', { contact, blockEntryPoint: 'ChatListBlock' });
