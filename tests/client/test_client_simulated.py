@@ -703,3 +703,33 @@ async def test_listener_missing_before_login_is_attached_after_sync(
             assert recorder.of(CapabilityMissing) == []
         finally:
             await client.stop()
+
+
+async def test_capability_table_names_the_shapes_in_use(linked: Any) -> None:
+    """Probed at page load: each operation's newest known shape; a missing one is reported."""
+    client, simulator, recorder = linked
+    assert client.status().capabilities == {
+        "findChat": "findOrCreateLatestChat",
+        "loadEarlierMessages": "options-object",
+        "acceptInvite": "WAWebGroupInviteJob",
+        "blockContact": "lid-contact",
+        "incomingCalls": "call-map",
+        "qrAdvSecretKey": "WAWebUserPrefsMultiDevice",
+        "locationHooks": "protobuf-type-hooks",
+        "lidToPhone": "WAWebLidMigrationUtils.toPn",
+    }
+    await simulator.control.fault(missing_member="WAWebGroupInviteJob.joinGroupViaInvite")
+    table = await client.probe_capabilities()
+    assert table["acceptInvite"] is None
+    assert client.status().capabilities["acceptInvite"] is None
+    group = next(g for g in simulator.account.groups.values() if g.subject == "Open Invite Group")
+    with pytest.raises(WhatsAppWebChanged) as raised:
+        await client.accept_invite(group.invite_code)
+    assert "WAWebGroupInviteJob.joinGroupViaInvite" in str(raised.value)
+    missing = await recorder.wait_for(CapabilityMissing)
+    assert "WAWebGroupInviteJob.joinGroupViaInvite" in missing.missing
+    chat = await first_chat(simulator)
+    await client.send_message(chat["id"], "the rest keeps working")
+    await sent_messages(simulator, 1)
+    await simulator.control.fault()
+    assert (await client.probe_capabilities())["acceptInvite"] == "WAWebGroupInviteJob"

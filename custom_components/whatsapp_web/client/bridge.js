@@ -475,9 +475,8 @@
         const registration = await signal.getRegistrationInfo();
         // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md
         // §8.1 C38); older pages have it in the registration modules.
-        const multiDevice = optionalMod('WAWebUserPrefsMultiDevice');
-        const advSecret = multiDevice && typeof multiDevice.getADVSecretKey === 'function'
-            ? await multiDevice.getADVSecretKey()
+        const advSecret = shapeOf('qrAdvSecretKey') === 'WAWebUserPrefsMultiDevice'
+            ? await invoke('WAWebUserPrefsMultiDevice', 'getADVSecretKey')
             : await registrationMember('getADVSecretKey')();
         const platform = registrationMember('DEVICE_PLATFORM');
         return [
@@ -650,6 +649,7 @@
             appState.on('change:hasSynced', () => {
                 synced = true;
                 retryListeners();
+                announceCapabilities();
                 emit('synced', { me: safe(meRecord) });
             });
         });
@@ -733,7 +733,8 @@
         attach('calls', () => {
             // Incoming calls are written into the call collection's own Map without an `add`
             // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`.
-            const calls = optionalMod('WAWebCallCollection') || collection('WAWebCallCollection');
+            const callShape = shapeOf('incomingCalls');
+            const calls = callShape === 'call-map' ? mod('WAWebCallCollection') : collection('WAWebCallCollection');
             const reported = new Set();
             const onCall = (call) => {
                 if (!call || call.id === undefined || reported.has(call.id)) {
@@ -806,6 +807,100 @@
     };
 
     // ----------------------------------------------------------------------------------------
+    // Capabilities: the call shapes each operation knows, newest first (docs/whatsapp-web-surface.md
+    // §8.1). A shape is usable when every member it needs is there; probing only reads members, so
+    // it has no side effects. Shapes that only differ in their arguments (loadEarlierMsgs, C21)
+    // cannot be told apart by reading: the newest is used.
+
+    const memberAt = (path) => {
+        const [moduleName, ...rest] = path.split('.');
+        let value = optionalMod(moduleName);
+        for (const key of rest) {
+            value = value === undefined || value === null ? undefined : value[key];
+        }
+        return value ?? null;
+    };
+
+    const hasOwnMap = (path) => {
+        const owner = memberAt(path);
+        return Boolean(owner) && Object.keys(owner).some((key) => owner[key] instanceof Map);
+    };
+
+    const CAPABILITIES = {
+        findChat: [{ shape: 'findOrCreateLatestChat', needs: ['WAWebFindChatAction.findOrCreateLatestChat'] }],
+        loadEarlierMessages: [{ shape: 'options-object', needs: ['WAWebChatLoadMessages.loadEarlierMsgs'] }],
+        acceptInvite: [
+            { shape: 'WAWebGroupInviteJob', needs: ['WAWebGroupInviteJob.joinGroupViaInvite'] },
+            { shape: 'WAWebGroupQueryJob', needs: ['WAWebGroupQueryJob.joinGroupViaInvite'] },
+        ],
+        blockContact: [
+            { shape: 'lid-contact', needs: ['WAWebBlockContactAction.blockContact', 'WAWebApiContact.getAlternateUserWid'] },
+            {
+                shape: 'block-utility',
+                needs: ['WAWebBlockContactAction.blockContact', 'WAWebBlockContactUtils.getContactToBlockOnlyUseIfNoAssociatedChat'],
+            },
+            { shape: 'cached-contact', needs: ['WAWebBlockContactAction.blockContact'] },
+        ],
+        incomingCalls: [
+            { shape: 'call-map', needs: ['WAWebCallCollection'], check: () => hasOwnMap('WAWebCallCollection') },
+            { shape: 'add-event', needs: ['WAWebCollections.WAWebCallCollection.on'] },
+        ],
+        qrAdvSecretKey: [
+            { shape: 'WAWebUserPrefsMultiDevice', needs: ['WAWebUserPrefsMultiDevice.getADVSecretKey'] },
+            { shape: 'WAWebAdvSignatureApi', needs: ['WAWebAdvSignatureApi.getADVSecretKey'] },
+        ],
+        locationHooks: [
+            {
+                shape: 'protobuf-type-hooks',
+                needs: ['WAWebE2EProtoUtils.typeAttributeFromProtobuf', 'WAWebBackendJobsCommon.mediaTypeFromProtobuf'],
+            },
+        ],
+        lidToPhone: [
+            { shape: 'WAWebLidMigrationUtils.toPn', needs: ['WAWebLidMigrationUtils.toPn'] },
+            { shape: 'WAWebApiContact.getPhoneNumber', needs: ['WAWebApiContact.getPhoneNumber'] },
+        ],
+    };
+
+    const usable = (candidate) => candidate.needs.every((path) => memberAt(path) !== null)
+        && (!candidate.check || candidate.check());
+
+    // operation -> shape in use, or null when the page offers none of the known shapes.
+    const probeCapabilities = () => {
+        const table = {};
+        for (const [name, candidates] of Object.entries(CAPABILITIES)) {
+            const found = candidates.find((candidate) => safe(() => usable(candidate)));
+            table[name] = found ? found.shape : null;
+        }
+        return table;
+    };
+
+    // The shape an operation uses now; throws "WhatsApp Web changed" naming the newest shape's
+    // members when none is there.
+    const shapeOf = (name) => {
+        const found = CAPABILITIES[name].find((candidate) => safe(() => usable(candidate)));
+        if (!found) {
+            throw changed(CAPABILITIES[name][0].needs.join(', '));
+        }
+        return found.shape;
+    };
+
+    // Tells Python the table; after the sync, each missing capability once (modules may arrive late).
+    const reportedMissing = new Set();
+    const announceCapabilities = () => {
+        const table = probeCapabilities();
+        emit('capabilities', { table });
+        if (!synced) {
+            return;
+        }
+        for (const [name, shape] of Object.entries(table)) {
+            if (shape === null && !reportedMissing.has(name)) {
+                reportedMissing.add(name);
+                emit('capability_missing', { feature: name, missing: CAPABILITIES[name][0].needs.join(', ') });
+            }
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
     // Boot: wait for WhatsApp Web's module system, as its own clients do (Debug.VERSION defined).
 
     let booted = false;
@@ -835,6 +930,7 @@
         const snapshot = stateSnapshot();
         snapshot.synced = synced;
         emit('boot', Object.assign(snapshot, { bridge: BRIDGE_VERSION }));
+        announceCapabilities();
         if (snapshot.state === 'UNPAIRED' || snapshot.state === 'UNPAIRED_IDLE') {
             try {
                 emitQr(conn().ref);
@@ -920,12 +1016,10 @@
         if (!wid || wid.server !== 'lid') {
             return wid;
         }
-        const migration = optionalMod('WAWebLidMigrationUtils');
         try {
-            if (migration && typeof migration.toPn === 'function') {
-                return migration.toPn(wid) || wid;
-            }
-            return invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
+            return shapeOf('lidToPhone') === 'WAWebLidMigrationUtils.toPn'
+                ? invoke('WAWebLidMigrationUtils', 'toPn', wid) || wid
+                : invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
         } catch (error) {
             return wid;
         }
@@ -1299,6 +1393,8 @@
 
     const operations = {
         me: () => meRecord(),
+
+        capabilities: () => probeCapabilities(),
 
         requestPairingCode: async ({ phoneNumber }) => {
             const api = mod('WAWebAltDeviceLinkingApi');
@@ -1681,10 +1777,7 @@
         acceptInvite: async ({ code }) => {
             // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
             // §8.1 C35); older pages have it in WAWebGroupQueryJob.
-            const inviteJob = optionalMod('WAWebGroupInviteJob');
-            const result = inviteJob && typeof inviteJob.joinGroupViaInvite === 'function'
-                ? await inviteJob.joinGroupViaInvite(code)
-                : await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
+            const result = await invoke(shapeOf('acceptInvite'), 'joinGroupViaInvite', code);
             if (!result || !result.gid) {
                 throw failed('WhatsApp refused the invite code');
             }
@@ -1762,17 +1855,15 @@
             if (!found || !found.id) {
                 throw notFound('contact_not_found', contactId);
             }
-            const { lid } = await lidAndPhone(widString(found.id));
+            const shape = shapeOf('blockContact');
+            const { lid } = shape === 'lid-contact' ? await lidAndPhone(widString(found.id)) : {};
             let contact = found;
             if (lid) {
                 contact = block
                     ? { id: lid, isContactBlocked: false, phoneNumber: null }
                     : contacts.get(lid) || (await contacts.find(lid));
-            } else {
-                const utils = optionalMod('WAWebBlockContactUtils');
-                if (utils && typeof utils.getContactToBlockOnlyUseIfNoAssociatedChat === 'function') {
-                    contact = utils.getContactToBlockOnlyUseIfNoAssociatedChat(found, 'ChatListBlock') || found;
-                }
+            } else if (CAPABILITIES.blockContact[1].needs.every((path) => memberAt(path) !== null)) {
+                contact = invoke('WAWebBlockContactUtils', 'getContactToBlockOnlyUseIfNoAssociatedChat', found, 'ChatListBlock') || found;
             }
             if (block) {
                 await invoke('WAWebBlockContactAction', 'blockContact', { contact, blockEntryPoint: 'ChatListBlock' });
