@@ -64,7 +64,7 @@ def new_incoming_id() -> str:
     """A fresh id as an Android phone makes them today: 32 upper hex digits.
 
     Key ids got longer: an Android sender is told by an id of more than 25 characters
-    (docs/whatsapp-web-surface.md, message key ids; whatsapp-web.js a0ff21e).
+    (docs/whatsapp-web-surface.md §8.1 C40).
     """
     return secrets.token_hex(16).upper()
 
@@ -357,7 +357,7 @@ class Account:
         return sorted(self.chats.values(), key=lambda c: (c.pin == 0, -c.pin, -c.t))
 
     def blocklist(self) -> list[str]:
-        """The block list: LIDs of blocked contacts (docs/whatsapp-web-surface.md, block list)."""
+        """The block list: LIDs of blocked contacts (docs/whatsapp-web-surface.md §8.1 C33)."""
         return [c.account_lid or c.id for c in self.contacts.values() if c.is_blocked]
 
     def contact_for(self, user_id: str) -> Contact | None:

@@ -977,7 +977,7 @@
         }
         delete attributes.lid;
         // The block list holds LIDs: a phone-number contact reads as not blocked
-        // (docs/whatsapp-web-surface.md, block list; whatsapp-web.js 016a56b).
+        // (docs/whatsapp-web-surface.md §8.1 C33).
         const lid = lidOf(attributes.id);
         if (lid) {
             if (data.isBlocked) {
@@ -1266,8 +1266,7 @@
     };
 
     // The prepared mediaBlob is the raw blob, not yet an OpaqueData: clients wrap it before they
-    // ask it for a URL (docs/whatsapp-web-surface.md, prepRawMedia; whatsapp-web.js 1.34.7
-    // processMediaData). A document keeps the name of the File it was made from.
+    // ask it for a URL (docs/whatsapp-web-surface.md §8.1 C44). A document keeps the name of the File it was made from.
     const prepRawMedia = (opaque, flags) => {
         const options = flags || {};
         const ready = (async () => {
@@ -1389,7 +1388,7 @@
     // The stanza's `type` and `mediatype` attributes come from these two members, called through
     // the module property (clients wrap them). For a location the page's own answers ("media",
     // "location") make WhatsApp drop the message: it is never delivered unless a client answers
-    // "text" and no media type (docs/whatsapp-web-surface.md, location; whatsapp-web.js ecf19eb).
+    // "text" and no media type (docs/whatsapp-web-surface.md §8.1 C45).
     const stanzaAttributes = (msg) => {
         const proto = protobufOf(msg);
         const type = modules.WAWebE2EProtoUtils.typeAttributeFromProtobuf(proto);
@@ -1489,7 +1488,7 @@
 
     // One options object {chat, msgCollection?, signal?, threadId?, trigger?}: the old positional
     // (chat, msgs) reads `chat` off the Chat model and fails with the real page's TypeError
-    // (docs/whatsapp-web-surface.md, loadEarlierMsgs; whatsapp-web.js b0a4b6c).
+    // (docs/whatsapp-web-surface.md §8.1 C21).
     const loadEarlierMsgs = async (options) => {
         const { chat, msgCollection } = options;
         await chat.waitForChatLoading();
@@ -1610,8 +1609,8 @@
         },
         WABase64: { encodeB64: (bytes) => bytesToBase64(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), decodeB64: base64ToBytes },
         WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: PLATFORM },
-        // getADVSecretKey lives in WAWebUserPrefsMultiDevice, synchronous (docs/whatsapp-web-surface.md,
-        // getADVSecretKey; whatsapp-web.js 3e810b6); WAWebAdvSignatureApi no longer has it.
+        // getADVSecretKey lives in WAWebUserPrefsMultiDevice, synchronous (docs/whatsapp-web-surface.md
+        // §8.1 C38); WAWebAdvSignatureApi no longer has it.
         WAWebAdvSignatureApi: {},
         WAWebUserPrefsMultiDevice: { getADVSecretKey: () => bytesToBase64(deviceKeys.adv) },
         WAWebUserPrefsInfoStore: { waNoiseInfo: { get: async () => readyForQr() } },
@@ -1966,8 +1965,8 @@
             },
         },
         WAWebGroupQueryJob: {
-            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md,
-            // joinGroupViaInvite; whatsapp-web.js 9899f40).
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
+            // §8.1 C35).
             resetGroupInviteCode: async (wid) => rpc('group_revoke_invite', { group: keyOf(wid) }),
             queryGroupInvite: notSimulated('group invite info'),
             queryAndUpdateGroupMetadataById: async ({ id }) => refreshGroup(id),
@@ -2033,8 +2032,8 @@
             },
         },
         // The block list holds LIDs: blocking resolves the account LID from the contact's own id or
-        // from its chat; a phone-number contact without a chat has neither (docs/whatsapp-web-surface.md,
-        // block list; whatsapp-web.js 016a56b, f7e4d3d). The real page's exception text is not known.
+        // from its chat; a phone-number contact without a chat has neither (docs/whatsapp-web-surface.md
+        // §8.1 C33). The real page's exception text is not known.
         WAWebBlockContactAction: {
             blockContact: async ({ contact }) => {
                 await rpc('contact_block', { contact: blockingLid(contact)._serialized, blocked: true });
@@ -2200,10 +2199,25 @@
         if (found) {
             return found;
         }
+        if (keyOf(id).endsWith('@c.us')) {
+            // A migrated account's chats are kept by LID: a phone-number chat that is not in memory
+            // is found with findOrCreateLatestChat (docs/whatsapp-web-surface.md §8.1 C2).
+            throw makeError('Lid is missing in chat table');
+        }
         const created = await findOrCreateLatestChat(createWid(id)).catch(() => null);
         return created && created.chat ? created.chat : new Chat({ id: createWid(id), t: 0, unreadCount: 0 });
     };
-    Contacts.find = async (id) => Contacts.get(id) || new Contact({ id: createWid(id) });
+    Contacts.find = async (id) => {
+        const found = Contacts.get(id);
+        if (found) {
+            return found;
+        }
+        if (!(id instanceof Wid)) {
+            // An uncached contact is made from a Wid only (docs/whatsapp-web-surface.md §8.1 C37).
+            throw makeError('gadd called without an id attr');
+        }
+        return new Contact({ id });
+    };
     Contacts.gadd = (wid, options) => Contacts.get(wid) || Contacts.add(new Contact({ id: createWid(wid) }), options);
     GroupMetadatas.update = async (wid) => refreshGroup(wid).catch(() => GroupMetadatas.get(wid));
     GroupMetadatas.find = async (wid) => GroupMetadatas.get(wid) || refreshGroup(wid);
@@ -2494,7 +2508,7 @@
         }
         case 'call_add': {
             // An incoming call is written into WAWebCallCollection's own Map, no `add` event
-            // (docs/whatsapp-web-surface.md, calls; whatsapp-web.js 33f88ac).
+            // (docs/whatsapp-web-surface.md §8.1 C20).
             const data = Object.assign({}, frame.call);
             data.peerJid = createWid(data.peerJid);
             Calls.add(new Call(data), { silent: true });

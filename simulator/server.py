@@ -1715,7 +1715,7 @@ class SimulatorServer:
         """A location goes out only as a `text` stanza without a media type.
 
         The page's own type attributes for a location make WhatsApp drop it; whatsapp-web.js
-        answers "text" and no media type (docs/whatsapp-web-surface.md, location).
+        answers "text" and no media type (docs/whatsapp-web-surface.md §8.1 C45).
         """
         if kind != "location":
             return True
@@ -1853,7 +1853,9 @@ class SimulatorServer:
         chat_id = args.wid("chat")
         assert chat_id is not None
         state = args.choice("state", ("composing", "recording", "paused"))
-        self.get_chat(chat_id, args.name("chat"))
+        if chat_id not in self.account.chats and self.account.registered(chat_id) is None:
+            # Any WhatsApp user may be told the user is typing, with or without a chat.
+            self.get_chat(chat_id, args.name("chat"))
         self.account.record("chat_state", page.page_id, chat=chat_id, state=state)
         return {}
 
@@ -1984,7 +1986,7 @@ class SimulatorServer:
         gid = f"120363{secrets.randbelow(10**12):012d}@g.us"
         now = self.now()
         # `addressingModeOverride: 'lid'` makes a LID-addressed group: participants keyed by LID
-        # (docs/whatsapp-web-surface.md, LID-addressed groups).
+        # (docs/whatsapp-web-surface.md §8.1 C41).
         lid_mode = options is not None and options.data.get("addressingModeOverride") == "lid"
         me_id = self.account.me.lid if lid_mode else self.account.me.id
         group = Group(

@@ -46,6 +46,16 @@ def test_every_member_path_is_documented(reference: str) -> None:
     assert not missing, f"members not in the reference: {missing}"
 
 
+def test_every_capability_shape_is_documented(reference: str) -> None:
+    """The members each known call shape needs (the capability table) are in the reference."""
+    table = BRIDGE_SOURCE.split("const CAPABILITIES = {", 1)[1].split("\n    };", 1)[0]
+    paths = re.findall(r"'(WA[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)'", table)
+    assert len(paths) > 10, "the extraction found too little; did the table change?"
+    names = {part for path in paths for part in path.split(".")}
+    missing = sorted(name for name in names if not documented(reference, name))
+    assert not missing, f"capability members not in the reference: {missing}"
+
+
 def test_modules_are_only_reached_through_the_access_helpers() -> None:
     direct = [line for line in BRIDGE_SOURCE.splitlines() if "window.require(" in line]
     # The two helpers themselves are the only places that call WhatsApp Web's require.

@@ -58,8 +58,6 @@ WAWebSocketModel WAWebStartMediaUploadQpl WAWebStatusGatingUtils WAWebStreamMode
 WAWebUploadManager WAWebUserPrefsGeneral WAWebUserPrefsMeUser WAWebUserPrefsNotifications
 WAWebVcardGetNameFromParsed WAWebVcardParsingUtils WAWebWid WAWebWidFactory WAWebWidToJid""".split()
 
-# Members the reference documents that today's WhatsApp Web moved elsewhere; the strict page has them
-# only in their new place (docs/whatsapp-web-surface.md: getADVSecretKey, joinGroupViaInvite).
 GLOBALS_OWNED_BY_CLIENTS = """AuthStore WWebJS codeInterval onQRChangedEvent onCodeReceivedEvent
 onAuthAppStateChangedEvent onAppStateHasSyncedEvent onOfflineProgressUpdateEvent onLogoutEvent
 onAddMessageEvent onChangeMessageTypeEvent onChangeMessageEvent onRemoveMessageEvent onMessageAckEvent

@@ -58,6 +58,7 @@ async def outbox(simulator: Simulator, kind: str) -> list[dict[str, Any]]:
 
 
 async def test_load_earlier_msgs_takes_one_options_object(linked: Linked) -> None:
+    """§8.1 C21: positional (chat, msgs) throws the real TypeError; {chat, msgCollection} loads."""
     page, simulator = linked
     chat = next(c for c in await simulator.control.chats() if not c["is_group"])
     answer = await page.evaluate(
@@ -80,6 +81,7 @@ async def test_load_earlier_msgs_takes_one_options_object(linked: Linked) -> Non
 
 
 async def test_join_group_via_invite_lives_in_the_invite_job(linked: Linked) -> None:
+    """§8.1 C35: only WAWebGroupInviteJob has joinGroupViaInvite."""
     page, simulator = linked
     group = next(g for g in simulator.account.groups.values() if g.subject == "Open Invite Group")
     answer = await page.evaluate(
@@ -97,6 +99,7 @@ async def test_join_group_via_invite_lives_in_the_invite_job(linked: Linked) -> 
 
 
 async def test_block_list_holds_lids(linked: Linked) -> None:
+    """§8.1 C33: a phone-number contact without a chat cannot be blocked until resolved to its LID."""
     page, simulator = linked
     account = simulator.account
     contact = next(
@@ -139,6 +142,7 @@ async def test_block_list_holds_lids(linked: Linked) -> None:
 
 
 async def test_incoming_calls_only_write_the_call_map(linked: Linked) -> None:
+    """§8.1 C20: a call is set into the collection's Map; `add` never fires."""
     page, simulator = linked
     await page.evaluate(
         """() => {
@@ -157,6 +161,7 @@ async def test_incoming_calls_only_write_the_call_map(linked: Linked) -> None:
 
 
 async def test_created_groups_are_lid_addressed(linked: Linked) -> None:
+    """§8.1 C41: addressingModeOverride 'lid' keys participants by LID."""
     page, simulator = linked
     person = next(
         c
@@ -193,6 +198,7 @@ async def test_created_groups_are_lid_addressed(linked: Linked) -> None:
 
 
 async def test_adv_secret_key_moved_to_user_prefs_multi_device(linked: Linked) -> None:
+    """§8.1 C38: the ADV key is read synchronously from WAWebUserPrefsMultiDevice only."""
     page, _simulator = linked
     answer = await page.evaluate(
         """() => ({
@@ -230,6 +236,7 @@ INSTALL_TYPE_HOOKS = """() => {
 
 
 async def test_location_needs_the_protobuf_type_hooks(linked: Linked) -> None:
+    """§8.1 C45: without the two type hooks a location is never delivered."""
     page, simulator = linked
     chat = next(c for c in await simulator.control.chats() if not c["is_group"])
     unhooked = await page.evaluate(SEND_LOCATION, chat["id"])
@@ -242,6 +249,7 @@ async def test_location_needs_the_protobuf_type_hooks(linked: Linked) -> None:
 
 
 async def test_prepared_media_blob_is_not_yet_opaque_data(linked: Linked) -> None:
+    """§8.1 C44: the prepared blob needs wrapping; a document keeps its File name."""
     page, _simulator = linked
     answer = await page.evaluate(
         """async () => {
@@ -268,6 +276,7 @@ async def test_prepared_media_blob_is_not_yet_opaque_data(linked: Linked) -> Non
 
 
 async def test_incoming_key_ids_are_android_length(linked: Linked) -> None:
+    """§8.1 C40: an Android sender's key id is longer than 25 characters."""
     page, simulator = linked
     chat = next(c for c in await simulator.control.chats() if not c["is_group"])
     key = await simulator.control.incoming(chat["id"], "a long id")
@@ -278,3 +287,40 @@ async def test_incoming_key_ids_are_android_length(linked: Linked) -> None:
         "(id) => window.require('WAWebCollections').Msg.get(id).id.id", key
     )
     assert len(key_id) > 25
+
+
+async def test_phone_number_chat_not_in_memory_needs_find_or_create(linked: Linked) -> None:
+    """§8.1 C2: Chat.find of a phone-number chat not in memory throws; findOrCreateLatestChat works."""
+    page, simulator = linked
+    account = simulator.account
+    contact = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us") and c.is_wa_contact and c.id not in account.chats
+    )
+    answer = await page.evaluate(
+        """async (id) => {
+            const wid = window.require('WAWebWidFactory').createWid(id);
+            let old;
+            try { await window.require('WAWebCollections').Chat.find(wid); } catch (error) { old = error.message; }
+            const found = await window.require('WAWebFindChatAction').findOrCreateLatestChat(wid);
+            return { old, found: found.chat.id._serialized };
+        }""",
+        contact.id,
+    )
+    assert answer == {"old": "Lid is missing in chat table", "found": contact.id}
+
+
+async def test_uncached_contact_is_found_by_wid_only(linked: Linked) -> None:
+    """§8.1 C37: Contact.find of an uncached contact needs a Wid, not a string."""
+    page, _simulator = linked
+    answer = await page.evaluate(
+        """async () => {
+            const { Contact } = window.require('WAWebCollections');
+            let old;
+            try { await Contact.find('15550001111@c.us'); } catch (error) { old = error.message; }
+            const wid = window.require('WAWebWidFactory').createWid('15550001111@c.us');
+            return { old, found: (await Contact.find(wid)).id._serialized };
+        }"""
+    )
+    assert answer == {"old": "gadd called without an id attr", "found": "15550001111@c.us"}

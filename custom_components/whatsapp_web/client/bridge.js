@@ -364,7 +364,7 @@
     ];
 
     // The block list holds LIDs, so a phone-number contact's own flag reads false: look its LID up
-    // too (docs/whatsapp-web-surface.md, block list).
+    // too (docs/whatsapp-web-surface.md §8.1 C33).
     const isBlocked = (contact) => {
         if (contact.isContactBlocked) {
             return true;
@@ -473,11 +473,10 @@
         const signal = registrationMember('waSignalStore');
         const noiseInfo = await noise.get();
         const registration = await signal.getRegistrationInfo();
-        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md,
-        // getADVSecretKey); older pages have it in the registration modules.
-        const multiDevice = optionalMod('WAWebUserPrefsMultiDevice');
-        const advSecret = multiDevice && typeof multiDevice.getADVSecretKey === 'function'
-            ? await multiDevice.getADVSecretKey()
+        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md
+        // §8.1 C38); older pages have it in the registration modules.
+        const advSecret = shapeOf('qrAdvSecretKey') === 'WAWebUserPrefsMultiDevice'
+            ? await invoke('WAWebUserPrefsMultiDevice', 'getADVSecretKey')
             : await registrationMember('getADVSecretKey')();
         const platform = registrationMember('DEVICE_PLATFORM');
         return [
@@ -650,6 +649,7 @@
             appState.on('change:hasSynced', () => {
                 synced = true;
                 retryListeners();
+                announceCapabilities();
                 emit('synced', { me: safe(meRecord) });
             });
         });
@@ -732,8 +732,9 @@
         });
         attach('calls', () => {
             // Incoming calls are written into the call collection's own Map without an `add`
-            // event on today's page (docs/whatsapp-web-surface.md, calls); older pages fire `add`.
-            const calls = optionalMod('WAWebCallCollection') || collection('WAWebCallCollection');
+            // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`.
+            const callShape = shapeOf('incomingCalls');
+            const calls = callShape === 'call-map' ? mod('WAWebCallCollection') : collection('WAWebCallCollection');
             const reported = new Set();
             const onCall = (call) => {
                 if (!call || call.id === undefined || reported.has(call.id)) {
@@ -768,7 +769,7 @@
         });
         attach('location', () => {
             // WhatsApp drops a location whose stanza says "media"/"location": answer "text" and no
-            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md, location).
+            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md §8.1 C45).
             wrapMember('WAWebE2EProtoUtils', 'typeAttributeFromProtobuf',
                 (original) => function typeAttributeWithBridge(proto, ...rest) {
                     return proto && (proto.locationMessage || proto.groupInviteMessage)
@@ -806,6 +807,100 @@
     };
 
     // ----------------------------------------------------------------------------------------
+    // Capabilities: the call shapes each operation knows, newest first (docs/whatsapp-web-surface.md
+    // §8.1). A shape is usable when every member it needs is there; probing only reads members, so
+    // it has no side effects. Shapes that only differ in their arguments (loadEarlierMsgs, C21)
+    // cannot be told apart by reading: the newest is used.
+
+    const memberAt = (path) => {
+        const [moduleName, ...rest] = path.split('.');
+        let value = optionalMod(moduleName);
+        for (const key of rest) {
+            value = value === undefined || value === null ? undefined : value[key];
+        }
+        return value ?? null;
+    };
+
+    const hasOwnMap = (path) => {
+        const owner = memberAt(path);
+        return Boolean(owner) && Object.keys(owner).some((key) => owner[key] instanceof Map);
+    };
+
+    const CAPABILITIES = {
+        findChat: [{ shape: 'findOrCreateLatestChat', needs: ['WAWebFindChatAction.findOrCreateLatestChat'] }],
+        loadEarlierMessages: [{ shape: 'options-object', needs: ['WAWebChatLoadMessages.loadEarlierMsgs'] }],
+        acceptInvite: [
+            { shape: 'WAWebGroupInviteJob', needs: ['WAWebGroupInviteJob.joinGroupViaInvite'] },
+            { shape: 'WAWebGroupQueryJob', needs: ['WAWebGroupQueryJob.joinGroupViaInvite'] },
+        ],
+        blockContact: [
+            { shape: 'lid-contact', needs: ['WAWebBlockContactAction.blockContact', 'WAWebApiContact.getAlternateUserWid'] },
+            {
+                shape: 'block-utility',
+                needs: ['WAWebBlockContactAction.blockContact', 'WAWebBlockContactUtils.getContactToBlockOnlyUseIfNoAssociatedChat'],
+            },
+            { shape: 'cached-contact', needs: ['WAWebBlockContactAction.blockContact'] },
+        ],
+        incomingCalls: [
+            { shape: 'call-map', needs: ['WAWebCallCollection'], check: () => hasOwnMap('WAWebCallCollection') },
+            { shape: 'add-event', needs: ['WAWebCollections.WAWebCallCollection.on'] },
+        ],
+        qrAdvSecretKey: [
+            { shape: 'WAWebUserPrefsMultiDevice', needs: ['WAWebUserPrefsMultiDevice.getADVSecretKey'] },
+            { shape: 'WAWebAdvSignatureApi', needs: ['WAWebAdvSignatureApi.getADVSecretKey'] },
+        ],
+        locationHooks: [
+            {
+                shape: 'protobuf-type-hooks',
+                needs: ['WAWebE2EProtoUtils.typeAttributeFromProtobuf', 'WAWebBackendJobsCommon.mediaTypeFromProtobuf'],
+            },
+        ],
+        lidToPhone: [
+            { shape: 'WAWebLidMigrationUtils.toPn', needs: ['WAWebLidMigrationUtils.toPn'] },
+            { shape: 'WAWebApiContact.getPhoneNumber', needs: ['WAWebApiContact.getPhoneNumber'] },
+        ],
+    };
+
+    const usable = (candidate) => candidate.needs.every((path) => memberAt(path) !== null)
+        && (!candidate.check || candidate.check());
+
+    // operation -> shape in use, or null when the page offers none of the known shapes.
+    const probeCapabilities = () => {
+        const table = {};
+        for (const [name, candidates] of Object.entries(CAPABILITIES)) {
+            const found = candidates.find((candidate) => safe(() => usable(candidate)));
+            table[name] = found ? found.shape : null;
+        }
+        return table;
+    };
+
+    // The shape an operation uses now; throws "WhatsApp Web changed" naming the newest shape's
+    // members when none is there.
+    const shapeOf = (name) => {
+        const found = CAPABILITIES[name].find((candidate) => safe(() => usable(candidate)));
+        if (!found) {
+            throw changed(CAPABILITIES[name][0].needs.join(', '));
+        }
+        return found.shape;
+    };
+
+    // Tells Python the table; after the sync, each missing capability once (modules may arrive late).
+    const reportedMissing = new Set();
+    const announceCapabilities = () => {
+        const table = probeCapabilities();
+        emit('capabilities', { table });
+        if (!synced) {
+            return;
+        }
+        for (const [name, shape] of Object.entries(table)) {
+            if (shape === null && !reportedMissing.has(name)) {
+                reportedMissing.add(name);
+                emit('capability_missing', { feature: name, missing: CAPABILITIES[name][0].needs.join(', ') });
+            }
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
     // Boot: wait for WhatsApp Web's module system, as its own clients do (Debug.VERSION defined).
 
     let booted = false;
@@ -835,6 +930,7 @@
         const snapshot = stateSnapshot();
         snapshot.synced = synced;
         emit('boot', Object.assign(snapshot, { bridge: BRIDGE_VERSION }));
+        announceCapabilities();
         if (snapshot.state === 'UNPAIRED' || snapshot.state === 'UNPAIRED_IDLE') {
             try {
                 emitQr(conn().ref);
@@ -914,11 +1010,10 @@
         return null;
     };
 
-    // A chat whose notifications can be muted, loaded from the server when not in memory.
+    // A chat whose notifications can be muted, found with findOrCreateLatestChat when not in memory.
     const mutableChat = async (chatId) => {
-        const chats = collection('Chat');
-        const chat = chats.get(chatId) || (await chats.find(chatId));
-        if (!chat || !chat.mute) {
+        const chat = await findChat(chatId);
+        if (!chat.mute) {
             throw notFound('chat_not_found', chatId);
         }
         return chat;
@@ -947,10 +1042,7 @@
         return msg;
     };
 
-    const chatOfMessage = async (msg) => {
-        const chats = collection('Chat');
-        return chats.get(msg.id.remote) || (await chats.find(msg.id.remote));
-    };
+    const chatOfMessage = (msg) => findChat(widString(msg.id.remote));
 
     const groupChat = async (groupId) => {
         const chat = await findChat(groupId).catch((error) => {
@@ -974,12 +1066,10 @@
         if (!wid || wid.server !== 'lid') {
             return wid;
         }
-        const migration = optionalMod('WAWebLidMigrationUtils');
         try {
-            if (migration && typeof migration.toPn === 'function') {
-                return migration.toPn(wid) || wid;
-            }
-            return invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
+            return shapeOf('lidToPhone') === 'WAWebLidMigrationUtils.toPn'
+                ? invoke('WAWebLidMigrationUtils', 'toPn', wid) || wid
+                : invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
         } catch (error) {
             return wid;
         }
@@ -1333,7 +1423,7 @@
     };
 
     // A LID-addressed group keys its participants by LID: a phone number is looked up by its LID
-    // (docs/whatsapp-web-surface.md, LID-addressed groups).
+    // (docs/whatsapp-web-surface.md §8.1 C41).
     const participantModels = async (chat, ids) => {
         const participants = chat.groupMetadata.participants;
         const models = [];
@@ -1353,6 +1443,8 @@
 
     const operations = {
         me: () => meRecord(),
+
+        capabilities: () => probeCapabilities(),
 
         requestPairingCode: async ({ phoneNumber }) => {
             const api = mod('WAWebAltDeviceLinkingApi');
@@ -1491,7 +1583,7 @@
             let candidates = window_();
             while (candidates !== null && candidates.length < wanted) {
                 // One options object: the positional (chat, msgs) form throws on today's page
-                // (docs/whatsapp-web-surface.md, loadEarlierMsgs).
+                // (docs/whatsapp-web-surface.md §8.1 C21).
                 const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', { chat, msgCollection: chat.msgs });
                 if (!earlier || earlier.length === 0) {
                     break;
@@ -1544,7 +1636,7 @@
             if (!invoke('WAWebMsgActionCapability', 'canStarMsg', msg)) {
                 throw failed('WhatsApp does not allow starring this message');
             }
-            const chat = await collection('Chat').find(msg.id.remote);
+            const chat = await chatOfMessage(msg);
             await invoke('WAWebCmd', star ? 'Cmd.sendStarMsgs' : 'Cmd.sendUnstarMsgs', chat, [msg], false);
             return true;
         },
@@ -1715,12 +1807,9 @@
         },
 
         acceptInvite: async ({ code }) => {
-            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md,
-            // joinGroupViaInvite); older pages have it in WAWebGroupQueryJob.
-            const inviteJob = optionalMod('WAWebGroupInviteJob');
-            const result = inviteJob && typeof inviteJob.joinGroupViaInvite === 'function'
-                ? await inviteJob.joinGroupViaInvite(code)
-                : await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
+            // §8.1 C35); older pages have it in WAWebGroupQueryJob.
+            const result = await invoke(shapeOf('acceptInvite'), 'joinGroupViaInvite', code);
             if (!result || !result.gid) {
                 throw failed('WhatsApp refused the invite code');
             }
@@ -1788,8 +1877,9 @@
             return contactRecord(contact);
         },
 
-        // The block list holds LIDs: a phone-number contact without a chat is resolved to its LID
-        // contact first, with WhatsApp Web's own utility (docs/whatsapp-web-surface.md, block list).
+        // The block list holds LIDs (docs/whatsapp-web-surface.md §8.1 C33). Newest first: block the
+        // contact's LID (asking WhatsApp's server for it when the page does not know it); where no
+        // LID is known, WhatsApp Web's own utility resolves the contact.
         blockContact: async ({ contactId, block }) => {
             const contacts = collection('Contact');
             const wid = createWid(contactId);
@@ -1797,10 +1887,15 @@
             if (!found || !found.id) {
                 throw notFound('contact_not_found', contactId);
             }
+            const shape = shapeOf('blockContact');
+            const { lid } = shape === 'lid-contact' ? await lidAndPhone(widString(found.id)) : {};
             let contact = found;
-            const utils = optionalMod('WAWebBlockContactUtils');
-            if (utils && typeof utils.getContactToBlockOnlyUseIfNoAssociatedChat === 'function') {
-                contact = utils.getContactToBlockOnlyUseIfNoAssociatedChat(found, 'ChatListBlock') || found;
+            if (lid) {
+                contact = block
+                    ? { id: lid, isContactBlocked: false, phoneNumber: null }
+                    : contacts.get(lid) || (await contacts.find(lid));
+            } else if (CAPABILITIES.blockContact[1].needs.every((path) => memberAt(path) !== null)) {
+                contact = invoke('WAWebBlockContactUtils', 'getContactToBlockOnlyUseIfNoAssociatedChat', found, 'ChatListBlock') || found;
             }
             if (block) {
                 await invoke('WAWebBlockContactAction', 'blockContact', { contact, blockEntryPoint: 'ChatListBlock' });

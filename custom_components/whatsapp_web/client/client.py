@@ -14,7 +14,7 @@ import base64
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 from pathlib import Path
 import re
@@ -220,6 +220,8 @@ class ClientStatus:
     version: str | None
     error: str | None
     connected_since: float | None
+    #: Operation -> the WhatsApp Web call shape in use, or None when the page has none it knows.
+    capabilities: dict[str, str | None] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """JSON for status answers."""
@@ -230,6 +232,7 @@ class ClientStatus:
             "version": self.version,
             "error": self.error,
             "connected_since": self.connected_since,
+            "capabilities": dict(self.capabilities),
         }
 
 
@@ -295,6 +298,7 @@ class WhatsAppWebClient:
         self._qr: str | None = None
         self._error: str | None = None
         self._connected_since: float | None = None
+        self._capabilities: dict[str, str | None] = {}
         self._synced = False
         self._logged_out = False
         self._session: _Session | None = None
@@ -364,7 +368,20 @@ class WhatsAppWebClient:
             version=self._version,
             error=self._error,
             connected_since=self._connected_since,
+            capabilities=dict(self._capabilities),
         )
+
+    def _set_capabilities(self, table: object) -> None:
+        if isinstance(table, dict):
+            self._capabilities = {
+                str(name): (str(shape) if shape is not None else None)
+                for name, shape in table.items()
+            }
+
+    async def probe_capabilities(self) -> dict[str, str | None]:
+        """Ask the page again which call shape each operation can use (no side effects)."""
+        self._set_capabilities(await self._page_call("capabilities", {}))
+        return dict(self._capabilities)
 
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` with every event, in order; returns a function that removes it."""
@@ -636,6 +653,8 @@ class WhatsAppWebClient:
                 self._emit(MessageReaction(Reaction(data=event["reaction"])))
             case "call":
                 self._emit(IncomingCall(Call(data=event["call"])))
+            case "capabilities":
+                self._set_capabilities(event.get("table"))
             case "capability_missing":
                 feature, missing = str(event.get("feature")), str(event.get("missing"))
                 _LOGGER.warning(
