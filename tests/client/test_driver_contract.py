@@ -375,6 +375,61 @@ async def test_binding_calls_arrive_in_order_from_every_document(
     ]
 
 
+async def run_in_another_world(driver: BrowserDriver, expression: str) -> None:
+    """Evaluate ``expression`` in a new isolated world of the main frame, as an extension would."""
+    if isinstance(driver, PlaywrightDriver):
+        assert driver._context is not None
+        assert driver._page is not None
+        devtools = await driver._context.new_cdp_session(driver._page)
+        try:
+            tree = await devtools.send("Page.getFrameTree")
+            world = await devtools.send(
+                "Page.createIsolatedWorld",
+                {"frameId": tree["frameTree"]["frame"]["id"], "worldName": "elsewhere"},
+            )
+            await devtools.send(
+                "Runtime.evaluate",
+                {"expression": expression, "contextId": world["executionContextId"]},
+            )
+        finally:
+            await devtools.detach()
+        return
+    assert isinstance(driver, CdpDriver)
+    world = await driver._page_command(
+        "Page.createIsolatedWorld", {"frameId": driver._main_frame_id, "worldName": "elsewhere"}
+    )
+    await driver._page_command(
+        "Runtime.evaluate", {"expression": expression, "contextId": world["executionContextId"]}
+    )
+
+
+async def test_binding_calls_count_only_from_the_main_frames_own_world(
+    harness: Harness, web_server: WebServer
+) -> None:
+    driver, recorder = await harness.page()
+    await driver.navigate(f"{web_server.url}/page?main", timeout=15)
+    # An iframe's own script (its document also ran the init script, which calls the binding).
+    await driver.evaluate(
+        """(html) => new Promise((resolve) => {
+            const frame = document.createElement('iframe');
+            frame.onload = resolve;
+            frame.srcdoc = html;
+            document.body.appendChild(frame);
+        })""",
+        f"<script>window.{BINDING}('from an iframe')</script>",
+        timeout=10,
+    )
+    # Another world on the main frame shares the document but not the page's scripts.
+    await run_in_another_world(driver, f"window.{BINDING}('from another world')")
+    # The main world's own call comes after all of them: once it arrived, they would have too.
+    await driver.evaluate(f"() => window.{BINDING}('from the page')", timeout=5)
+    await wait_until(lambda: "from the page" in recorder.bindings)
+    assert recorder.bindings == [
+        json.dumps({"doc": "/page?main"}, separators=(",", ":")),
+        "from the page",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluate
 
