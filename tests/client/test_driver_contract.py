@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 import json
+import logging
 import os
 from pathlib import Path
 import signal
@@ -23,6 +24,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 import pytest
 
+from custom_components.whatsapp_web.client.drivers import playwright as playwright_driver
 from custom_components.whatsapp_web.client.drivers.base import (
     BrowserDriver,
     DisconnectReason,
@@ -672,6 +674,37 @@ async def test_playwright_profile_is_private_and_persistent(
     finally:
         await second.stop()
     assert processes_using_profile(str(profile)) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="about Home Assistant running as root")
+async def test_playwright_as_root_says_once_why_chromium_has_no_sandbox(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    playwright_driver._warn_without_sandbox.cache_clear()
+    for _ in range(2):  # the client restarts the browser: the log says it once
+        driver = PlaywrightDriver(profile_dir=str(tmp_path / "profile"), executable_path=CHROMIUM)
+        try:
+            await driver.start()
+            # The browser process itself (its helpers carry a --type=).
+            command_lines = [
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b" ", b"\0").split(b"\0")  # noqa: ASYNC240
+                for pid in driver.browser_pids()
+            ]
+            (browser,) = [
+                line for line in command_lines if not any(b"--type=" in arg for arg in line)
+            ]
+            assert b"--no-sandbox" in browser
+        finally:
+            await driver.stop()
+    warnings = [
+        record
+        for record in caplog.records
+        if record.name == playwright_driver.__name__
+        and record.levelno == logging.WARNING
+        and "sandbox" in record.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert "runs as root" in warnings[0].getMessage()
 
 
 async def test_playwright_reports_a_missing_browser_clearly(tmp_path: Path) -> None:

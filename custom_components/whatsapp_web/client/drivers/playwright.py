@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from pathlib import Path
@@ -159,6 +160,12 @@ def _names_profile(command_line: bytes, wanted: bytes) -> bool:
     return False
 
 
+@functools.cache
+def _warn_without_sandbox(reason: str) -> None:
+    """Say once per reason (not at every restart of the browser) why Chromium has no sandbox."""
+    _LOGGER.warning("Chromium for WhatsApp Web runs without its sandbox: %s", reason)
+
+
 def _is_sandbox_failure(error: Exception) -> bool:
     text = str(error).lower()
     return "sandbox" in text and ("no usable" in text or "setuid" in text or "namespace" in text)
@@ -228,12 +235,21 @@ class PlaywrightDriver(BrowserDriver):
             raise DriverError(f"could not start Playwright: {error}") from error
         # Chromium refuses its sandbox as root; elsewhere keep it unless the kernel cannot give it.
         sandbox = os.geteuid() != 0 if hasattr(os, "geteuid") else True
+        if not sandbox:
+            _warn_without_sandbox(
+                "Home Assistant runs as root, and Chromium cannot sandbox itself as root. Run Home "
+                "Assistant as an unprivileged user, or use a remote browser (the WhatsApp Web "
+                "browser add-on)"
+            )
         try:
             self._context = await self._launch(executable, sandbox=sandbox)
         except DriverError as error:
             if not (sandbox and _is_sandbox_failure(error)):
                 raise
-            _LOGGER.warning("Chromium's sandbox is unavailable here; starting it without one")
+            _warn_without_sandbox(
+                "this system does not let it create the namespaces its sandbox needs "
+                "(a container's seccomp profile, or unprivileged user namespaces switched off)"
+            )
             self._context = await self._launch(executable, sandbox=False)
         self._context.on("close", self._on_context_close)
 
