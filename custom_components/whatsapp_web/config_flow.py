@@ -3,6 +3,7 @@
 Steps of a new account::
 
     user (menu) -> local | remote (forms) -> start (progress: the browser opens WhatsApp Web)
+    hassio (the add-on announced its browser) -> hassio_confirm (form) -> start
         -> link_method (menu) -> link (progress: the QR code, renewed as WhatsApp rotates it)
                                    -> link_expired (menu) -> reload | phone
                               -> phone (form) -> phone_code (progress: the code to type on the phone)
@@ -96,6 +97,8 @@ from .const import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+
 CONF_PHONE_NUMBER: Final = "phone_number"
 
 # How long the browser may take to open WhatsApp Web and say whether it is linked.
@@ -143,6 +146,8 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         self._linked_here = False
         # A local profile directory this flow created; removed again if no entry takes it.
         self._new_profile: str | None = None
+        # The browser the add-on announced (address and token), until the user confirms it.
+        self._discovered: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -238,6 +243,51 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="remote",
             data_schema=vol.Schema(self._with_page_url(schema, user_input)),
+            errors=errors,
+        )
+
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """The WhatsApp Web browser add-on announced its address and token."""
+        url = str(discovery_info.config.get("url") or "").strip()
+        token = str(discovery_info.config.get("token") or "").strip()
+        if urlsplit(url).scheme not in _REMOTE_SCHEMES or not urlsplit(url).netloc or not token:
+            return self.async_abort(reason="invalid_discovery_info")
+        await self.async_set_unique_id(discovery_info.uuid)
+        # Accounts already on this add-on get its current token (a reinstalled add-on makes a new one).
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_REMOTE_URL) == url:
+                if entry.data.get(CONF_REMOTE_TOKEN) != token:
+                    self.hass.config_entries.async_update_entry(
+                        entry, data={**entry.data, CONF_REMOTE_TOKEN: token}
+                    )
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="already_configured_browser")
+        self._discovered = {
+            CONF_BROWSER: BROWSER_REMOTE,
+            CONF_REMOTE_URL: url,
+            CONF_REMOTE_TOKEN: token,
+        }
+        self.context["title_placeholders"] = {"addon": discovery_info.name}
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Link an account in the add-on's browser."""
+        self._browser_step = "hassio_confirm"
+        errors = self._take_errors()
+        if user_input is not None:
+            if await self._async_remote_reachable(
+                self._discovered[CONF_REMOTE_URL], self._discovered[CONF_REMOTE_TOKEN]
+            ):
+                return await self._async_use_browser(
+                    {**self._discovered, **self._page_url(user_input)}
+                )
+            errors["base"] = "cannot_connect"
+        return self.async_show_form(
+            step_id="hassio_confirm",
+            data_schema=vol.Schema(self._with_page_url({}, user_input)),
+            description_placeholders=self.context["title_placeholders"],
             errors=errors,
         )
 

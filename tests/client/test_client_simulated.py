@@ -10,13 +10,16 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import hashlib
+import json
 from pathlib import Path
+import re
 import shutil
 from typing import Any
 
 import pytest
 
 from custom_components.whatsapp_web.client import ClientState, SendOptions, WhatsAppWebClient
+from custom_components.whatsapp_web.client.drivers.base import BrowserDriver
 from custom_components.whatsapp_web.client.errors import (
     ChatNotFound,
     InvalidArgument,
@@ -733,3 +736,80 @@ async def test_capability_table_names_the_shapes_in_use(linked: Any) -> None:
     await sent_messages(simulator, 1)
     await simulator.control.fault()
     assert (await client.probe_capabilities())["acceptInvite"] == "WAWebGroupInviteJob"
+
+
+@pytest.mark.parametrize("kind", DRIVERS)
+async def test_page_scripts_cannot_send_events_through_the_binding(
+    kind: str, tmp_root: Path
+) -> None:
+    """A script of the page (or of an iframe in it) that calls the binding reaches nothing."""
+    binding_names: list[str] = []
+    drivers: list[BrowserDriver] = []
+    async with (
+        Simulator(chats=3, messages=1, contacts=3, groups=0, seed=7) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
+
+        def recording_factory() -> BrowserDriver:
+            driver = factory()
+            open_page = driver.open_page
+
+            async def recording_open_page(**kwargs: Any) -> None:
+                binding_names.append(kwargs["binding_name"])
+                await open_page(**kwargs)
+
+            driver.open_page = recording_open_page  # type: ignore[method-assign]
+            drivers.append(driver)
+            return driver
+
+        client = new_client(simulator, recording_factory)
+        recorder = Recorder(client)
+        try:
+            await link(client, simulator)
+            chat = await first_chat(simulator)
+            real = await simulator.control.incoming(chat["id"], "a real message")
+            received = await recorder.wait_for(
+                MessageReceived, lambda event: event.message.id == real
+            )
+            # The same message under another id and body: what a script would forge.
+            forged = json.loads(json.dumps(received.message.data))
+            key = forged["id"]["id"]
+            forged["id"]["id"] = "F0F0F0F0F0F0F0F0"
+            forged["id"]["_serialized"] = forged["id"]["_serialized"].replace(
+                key, "F0F0F0F0F0F0F0F0"
+            )
+            forged["body"] = "forged"
+            batch = json.dumps({"seq": 1, "events": [{"type": "message", "message": forged}]})
+            # Even a script that knows this page's binding name, or the old fixed one.
+            names = [binding_names[-1], "__whatsappWebBridgeEmit"]
+            found = await drivers[-1].evaluate(
+                """(names, batch) => new Promise((resolve) => {
+                    const found = names.map((name) => {
+                        if (typeof globalThis[name] !== 'function') return typeof globalThis[name];
+                        globalThis[name](batch);
+                        return 'called';
+                    });
+                    const frame = document.createElement('iframe');
+                    frame.onload = () => resolve(found);
+                    frame.srcdoc = '<script>for (const name of ' + JSON.stringify(names) + ') {'
+                        + ' try { window[name](' + JSON.stringify(batch) + '); } catch (e) {}'
+                        + ' try { parent[name](' + JSON.stringify(batch) + '); } catch (e) {} }'
+                        + '</' + 'script>';
+                    document.body.appendChild(frame);
+                })""",
+                names,
+                batch,
+                timeout=10,
+            )
+            assert found == ["undefined", "undefined"]
+            # A later real message arrives after anything those calls could have sent.
+            later = await simulator.control.incoming(chat["id"], "a later message")
+            await recorder.wait_for(MessageReceived, lambda event: event.message.id == later)
+            bodies = [event.message.body for event in recorder.of(MessageReceived)]
+            assert "forged" not in bodies
+            assert {"a real message", "a later message"} <= set(bodies)
+            # The name is random for each page.
+            assert re.fullmatch(r"__[0-9a-f]{32}", names[0])
+            assert len(set(binding_names)) == len(binding_names)
+        finally:
+            await client.stop()

@@ -11,8 +11,9 @@ import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER, ConfigEntryState
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.requirements import RequirementsNotFound
 from homeassistant.setup import async_setup_component
 import pytest
@@ -831,3 +832,84 @@ async def test_options_flow_refuses_rate_limits_out_of_range(
         )
     assert raised.value.path == [key]
     assert entry.options == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# The add-on's browser, announced through the Supervisor's discovery
+
+
+def _addon_discovery(url: str, token: str) -> HassioServiceInfo:
+    return HassioServiceInfo(
+        config={"url": url, "token": token, "addon": "WhatsApp Web browser"},
+        name="WhatsApp Web browser",
+        slug="local_whatsapp_web_browser",
+        uuid="5a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    )
+
+
+async def test_the_addon_announced_by_the_supervisor_links_an_account(
+    hass: HomeAssistant, flows: FlowDriver, simulator: Simulator, config_dir: Path
+) -> None:
+    remote = RemoteChromium(config_dir / "remote")
+    (config_dir / "remote").mkdir()
+    url = await remote.start()
+    try:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_HASSIO},
+            data=_addon_discovery(url, "addon-token"),
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "hassio_confirm"
+        assert result["description_placeholders"] == {"addon": "WhatsApp Web browser"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}}
+        )
+        result = await pick_qr(hass, flows, result)
+        result = await scan(flows, simulator, result)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == {
+            CONF_BROWSER: BROWSER_REMOTE,
+            CONF_REMOTE_URL: url,
+            CONF_REMOTE_TOKEN: "addon-token",
+            CONF_PAGE_URL: simulator.url,
+        }
+        entry = result["result"]
+        await hass.async_block_till_done()
+
+        # The add-on was reinstalled and announces a new token: the account takes it, no new flow.
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_HASSIO}, data=_addon_discovery(url, "new-token")
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured_browser"
+        assert entry.data[CONF_REMOTE_TOKEN] == "new-token"
+        await hass.async_block_till_done()
+        await close_everything(hass)
+    finally:
+        await remote.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "token"), [("http://local-whatsapp-web-browser:9222", ""), ("file:///data", "t")]
+)
+async def test_an_incomplete_announcement_aborts(hass: HomeAssistant, url: str, token: str) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_HASSIO}, data=_addon_discovery(url, token)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_discovery_info"
+
+
+async def test_an_announced_browser_that_does_not_answer_is_an_error(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_HASSIO},
+        data=_addon_discovery("http://127.0.0.1:9", "addon-token"),
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "hassio_confirm"
+    assert result["errors"] == {"base": "cannot_connect"}

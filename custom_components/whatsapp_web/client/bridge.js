@@ -10,7 +10,7 @@
 //   call() never throws: it resolves to {ok: true, result} or {ok: false, error: {code, message, ...}}.
 //   callEncoded() hands that answer over as one JSON string or, when it is long, as
 //   {handle, parts}: Python then fetches the parts with answerPart(handle, index), several at once.
-// Page -> Python: the binding BINDING_NAME, called with one JSON string {seq, events: [...]}. Events
+// Page -> Python: the binding BINDING_NAME (random per page), called with one JSON string {seq, events: [...]}. Events
 //   are queued and handed over in batches, in order; seq counts batches per document.
 //
 // User data only ever arrives as JSON arguments of call(); nothing here builds code from data.
@@ -18,8 +18,13 @@
     'use strict';
 
     const BRIDGE_GLOBAL = '__whatsappWebBridge';
-    const BINDING_NAME = '__whatsappWebBridgeEmit';
+    // Random for each page: the client writes it here (client.py, bridge_script).
+    const BINDING_NAME = '__BINDING_NAME__';
     const BRIDGE_VERSION = 1;
+    // The binding is taken before any page script runs and removed from the page, so that only this
+    // closure can call Python (the drivers also drop calls from other frames and worlds).
+    const sendToPython = globalThis[BINDING_NAME];
+    delete globalThis[BINDING_NAME];
     if (Object.prototype.hasOwnProperty.call(globalThis, BRIDGE_GLOBAL)) {
         return;
     }
@@ -215,17 +220,16 @@
         if (flushing || queue.length === 0) {
             return;
         }
-        const send = globalThis[BINDING_NAME];
-        if (typeof send !== 'function') {
-            flushTimer = setTimeout(flush, 50);
+        if (typeof sendToPython !== 'function') {
+            // A document the client did not set up (the binding is installed before this script).
+            queue.length = 0;
             return;
         }
         flushing = true;
         const events = queue.splice(0, queue.length);
         batchSeq += 1;
         try {
-            // Playwright's binding answers with a promise, the DevTools one with undefined.
-            await send(JSON.stringify({ seq: batchSeq, events }));
+            await sendToPython(JSON.stringify({ seq: batchSeq, events }));
         } catch (error) {
             queue.unshift(...events);
             batchSeq -= 1;

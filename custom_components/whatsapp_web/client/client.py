@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
 from dataclasses import dataclass, field
+import json
 import logging
 from pathlib import Path
 import re
@@ -89,8 +90,9 @@ from .page_json import parse_page_json
 _LOGGER = logging.getLogger(__name__)
 
 WHATSAPP_WEB_URL: Final = "https://web.whatsapp.com/"
-BINDING_NAME: Final = "__whatsappWebBridgeEmit"
 BRIDGE_SOURCE: Final = (Path(__file__).parent / "bridge.js").read_text(encoding="utf-8")
+# Where bridge.js expects the binding's name, written as a JavaScript string.
+_BINDING_NAME_SLOT: Final = "'__BINDING_NAME__'"
 # The answer crosses as JSON text: drivers convert big object graphs (5,000 chats) much more slowly
 # than a string, and JSON.stringify in the page is fast. A long answer comes as {handle, parts}.
 _CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)"
@@ -169,6 +171,18 @@ class EventCursor:
             timestamp=int(data["timestamp"]),
             recent_ids=tuple(str(item) for item in data["recent_ids"]),
         )
+
+
+def new_binding_name() -> str:
+    """A binding name no page script can guess."""
+    return f"__{secrets.token_hex(16)}"
+
+
+def bridge_script(binding_name: str) -> str:
+    """bridge.js for a page whose binding is ``binding_name`` (our own random name, not user data)."""
+    if BRIDGE_SOURCE.count(_BINDING_NAME_SLOT) != 1:
+        raise RuntimeError("bridge.js must name the binding exactly once")
+    return BRIDGE_SOURCE.replace(_BINDING_NAME_SLOT, json.dumps(binding_name))
 
 
 class EventCursorStore(Protocol):
@@ -554,10 +568,12 @@ class WhatsAppWebClient:
             _LOGGER.warning("WhatsApp Web's browser went away: %s (%s)", reason, detail)
             session.end("BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED")
 
+        # A fresh name per page: a script that learnt an earlier one cannot use it.
+        binding_name = new_binding_name()
         await session.driver.start()
         await session.driver.open_page(
-            init_script=BRIDGE_SOURCE,
-            binding_name=BINDING_NAME,
+            init_script=bridge_script(binding_name),
+            binding_name=binding_name,
             on_binding=on_binding,
             on_disconnect=on_disconnect,
         )

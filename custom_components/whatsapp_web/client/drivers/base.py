@@ -85,7 +85,8 @@ class BrowserDriver(ABC):
         """Open the page.
 
         ``init_script`` runs in every new document before the document's own scripts;
-        ``window[binding_name](text)`` in any document calls ``on_binding(text)``, in order.
+        ``window[binding_name](text)`` in the main frame's document, from its own (main) world, calls
+        ``on_binding(text)``, in order; calls from iframes and from other worlds are dropped.
         ``on_disconnect`` is called at most once, when the browser, the page or the connection goes
         away (never because :meth:`stop` was called).
         """
