@@ -319,6 +319,20 @@ class PlaywrightDriver(BrowserDriver):
             message = _error_message(error).removeprefix(_EVALUATE_PREFIX)
             raise PageError(first_line_of_error(message)) from error
 
+    async def js_heap(self, *, timeout: float) -> tuple[int, int]:
+        """(used, total) bytes of the page's JavaScript heap, from DevTools."""
+        self._require_page()
+        if self._devtools is None:
+            return await super().js_heap(timeout=timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                usage = await self._devtools.send("Runtime.getHeapUsage")
+        except TimeoutError as error:
+            raise DriverTimeout("reading the page's heap", timeout) from error
+        except Exception as error:
+            raise self._translate(error, "reading the page's heap") from error
+        return int(usage.get("usedSize", 0)), int(usage.get("totalSize", 0))
+
     async def stop(self) -> None:
         """Close the browser and Playwright; kill whatever Chromium process is left."""
         if self._stopped:

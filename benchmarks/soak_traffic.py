@@ -1,0 +1,388 @@
+"""Memory over a long run of traffic: this client against whatsapp-web.js on the same simulator.
+
+    .venv/bin/python benchmarks/soak_traffic.py            # 100,000 events, 5,000 sends per side
+    .venv/bin/python benchmarks/soak_traffic.py --small    # 10,000 events, 500 sends per side
+    .venv/bin/python benchmarks/soak_traffic.py --small --only ours --json /tmp/soak.json
+
+Each side links a fresh profile to its own simulator (10 chats and 500 groups, the same seed), then
+the simulator generates the traffic itself at a steady rate (``POST /_sim/traffic``: text, media,
+reactions, acks of our own messages and group events, half in the 1:1 chats and half in the groups)
+while the side sends messages one after the other, spread over the run. Nobody sends an HTTP request
+per incoming message. Every 10% of the run one line is printed:
+
+- browser PSS: every Chromium process of the side together;
+- host RSS: this Python process (with the client) for ours, runner.js's Node process for
+  whatsapp-web.js; ``driver``: Playwright's Node driver for ours;
+- JS heap: the page's used JavaScript heap (DevTools ``Runtime.getHeapUsage`` for ours, Puppeteer's
+  ``page.metrics()`` through runner.js for whatsapp-web.js);
+- file descriptors and asyncio tasks of the host process (tasks: ours only).
+
+The table gives each figure's growth from the 10% reading (after the warm-up) to the last. Target
+(issue 17): this client's growth at most 10%, and below whatsapp-web.js's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+import contextlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+import time
+from typing import TYPE_CHECKING, Any
+
+from common import (
+    Table,
+    browser_for_ours,
+    cleanup,
+    descendants_named,
+    environment,
+    link_ours,
+    link_theirs,
+    memory_mib,
+    our_client,
+    simulator_process,
+    work_directory,
+    wwebjs,
+)
+import psutil
+
+from custom_components.whatsapp_web.client.errors import WhatsAppWebError
+from simulator.testing import SimulatorControl
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from common import WwebjsRunner
+
+    from custom_components.whatsapp_web.client import WhatsAppWebClient
+    from custom_components.whatsapp_web.client.models import ClientEvent
+
+KINDS = {"text": 60, "media": 5, "reaction": 10, "ack": 15, "group": 10}
+DIRECT_CHATS = 10
+GROUPS = 500
+SEED = 7
+
+
+@dataclass
+class Reading:
+    """One line of the soak."""
+
+    percent: int
+    delivered: int
+    seconds: float
+    browser_pss: float
+    host_rss: float
+    driver_pss: float
+    js_heap: float
+    fds: int
+    tasks: int | None
+    events: int
+    sends: int
+
+    def line(self, side: str) -> str:
+        tasks = "-" if self.tasks is None else str(self.tasks)
+        return (
+            f"[{side}] {self.percent:3d}% ({self.delivered} events, {self.seconds:.0f} s): "
+            f"browser PSS {self.browser_pss:.0f} MiB, host RSS {self.host_rss:.0f} MiB"
+            f"{f' (+ driver {self.driver_pss:.0f})' if self.driver_pss else ''}, "
+            f"JS heap {self.js_heap:.1f} MiB, fds {self.fds}, tasks {tasks}, "
+            f"events seen {self.events}, sends {self.sends}"
+        )
+
+
+def fd_count(pid: int) -> int:
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).num_fds()
+    return -1
+
+
+class SteadySender:
+    """Sends ``total`` messages one after the other, spread evenly over ``seconds``."""
+
+    def __init__(
+        self, send: Callable[[str, str], Awaitable[Any]], chats: list[str], total: int, seconds: float
+    ) -> None:
+        self.send = send
+        self.chats = chats
+        self.total = total
+        self.seconds = seconds
+        self.done = 0
+        self.failed: list[str] = []
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        for n in range(self.total):
+            due = started + n * self.seconds / self.total
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            try:
+                await self.send(self.chats[n % len(self.chats)], f"soak send {n}")
+            except (WhatsAppWebError, AssertionError) as error:
+                self.failed.append(f"{n}: {error}"[:200])
+            self.done += 1
+
+
+async def run_traffic(
+    args: argparse.Namespace,
+    control: SimulatorControl,
+    side: str,
+    read: Callable[[int, int, float], Awaitable[Reading]],
+    send: Callable[[str, str], Awaitable[Any]],
+) -> tuple[list[Reading], SteadySender, dict[str, Any]]:
+    """Start the traffic and the sender; a reading before, then at every 10% of the events."""
+    direct = [c["id"] for c in await control.chats() if not c["is_group"]][:DIRECT_CHATS]
+    readings = [await read(0, 0, 0.0)]
+    print(readings[0].line(side), flush=True)
+    seconds = args.events / args.rate
+    sender = SteadySender(send, direct, args.sends, seconds)
+    await control.traffic(
+        args.events, args.rate, kinds=KINDS, chats=DIRECT_CHATS, groups=GROUPS, seed=SEED
+    )
+    started = time.monotonic()
+    sending = asyncio.create_task(sender.run())
+    status: dict[str, Any] = {}
+    try:
+        for percent in range(10, 101, 10):
+            wanted = args.events * percent // 100
+            while True:
+                status = await control.traffic_status()
+                if status["delivered"] >= wanted or not status["running"]:
+                    break
+                await asyncio.sleep(0.25)
+            if status["error"]:
+                raise RuntimeError(f"the simulator's traffic stopped: {status['error']}")
+            if percent == 100:
+                # The last sends, and the client's handling of the last events, finish first.
+                await sending
+                await asyncio.sleep(args.settle)
+            reading = await read(percent, status["delivered"], time.monotonic() - started)
+            reading.sends = sender.done
+            readings.append(reading)
+            print(reading.line(side), flush=True)
+    finally:
+        if not sending.done():
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+    return readings, sender, status
+
+
+async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
+    work = work_directory()
+    events: Counter[str] = Counter()
+    try:
+        async with (
+            simulator_process(DIRECT_CHATS + GROUPS, args.messages, 40, GROUPS) as simulator,
+            browser_for_ours(args.driver, work / "profile") as remote_url,
+        ):
+            control = SimulatorControl(simulator.url)
+            client: WhatsAppWebClient = our_client(simulator.url, work / "profile", remote_url)
+
+            # Only counted: keeping every event would itself grow over the run.
+            def count(event: ClientEvent) -> None:
+                events[type(event).__name__] += 1
+
+            client.add_event_listener(count)
+            me = psutil.Process()
+            try:
+                await link_ours(client, control, timeout=240)
+                await asyncio.sleep(args.settle)
+
+                async def read(percent: int, delivered: int, seconds: float) -> Reading:
+                    heap = await client.memory()
+                    _, browser_pss = memory_mib(descendants_named(me.pid, "chrom"))
+                    _, driver_pss = memory_mib(descendants_named(me.pid, "node"))
+                    return Reading(
+                        percent=percent,
+                        delivered=delivered,
+                        seconds=seconds,
+                        browser_pss=browser_pss,
+                        host_rss=me.memory_info().rss / 2**20,
+                        driver_pss=driver_pss,
+                        js_heap=heap.js_heap_used_mib,
+                        fds=fd_count(me.pid),
+                        tasks=len(asyncio.all_tasks()),
+                        events=sum(events.values()),
+                        sends=0,
+                    )
+
+                async def send(chat: str, text: str) -> None:
+                    await client.send_message(chat, text)
+
+                await control.clear_sent()
+                readings, sender, status = await run_traffic(args, control, "ours", read, send)
+                delivered = [e for e in await control.sent() if e["kind"] == "message"]
+            finally:
+                await client.stop()
+            await control.close()
+    finally:
+        cleanup(work)
+    return {
+        "readings": [asdict(r) for r in readings],
+        "events": dict(events),
+        "traffic": status,
+        "sends": {"done": sender.done, "failed": sender.failed, "reached": len(delivered)},
+    }
+
+
+async def soak_theirs(args: argparse.Namespace) -> dict[str, Any]:
+    work = work_directory()
+    events: Counter[str] = Counter()
+    try:
+        async with simulator_process(
+            DIRECT_CHATS + GROUPS, args.messages, 40, GROUPS
+        ) as simulator:
+            control = SimulatorControl(simulator.url)
+            started = time.monotonic()
+            async with wwebjs(simulator, work) as runner:
+                await link_theirs(runner, control, started, timeout=300)
+                await asyncio.sleep(args.settle)
+                node_pid = runner._process.pid  # noqa: SLF001 - runner.js's process, for its memory
+
+                def drain(runner: WwebjsRunner = runner) -> None:
+                    # runner.js writes every event in full; only their names are kept here.
+                    for event in runner.events:
+                        events[str(event.get("event"))] += 1
+                    runner.events.clear()
+
+                async def read(percent: int, delivered: int, seconds: float) -> Reading:
+                    drain()
+                    heap = await runner.command("heapUsage", within=60)
+                    _, browser_pss = memory_mib(descendants_named(node_pid, "chrom"))
+                    return Reading(
+                        percent=percent,
+                        delivered=delivered,
+                        seconds=seconds,
+                        browser_pss=browser_pss,
+                        host_rss=psutil.Process(node_pid).memory_info().rss / 2**20,
+                        driver_pss=0.0,
+                        js_heap=heap["used"] / 2**20,
+                        fds=fd_count(node_pid),
+                        tasks=None,
+                        events=sum(events.values()),
+                        sends=0,
+                    )
+
+                async def send(chat: str, text: str) -> None:
+                    await runner.command("sendMessage", chat=chat, text=text, within=60)
+                    if len(runner.events) > 2000:
+                        drain()
+
+                await control.clear_sent()
+                readings, sender, status = await run_traffic(args, control, "whatsapp-web.js", read, send)
+                delivered = [e for e in await control.sent() if e["kind"] == "message"]
+                drain()
+            await control.close()
+    finally:
+        cleanup(work)
+    return {
+        "readings": [asdict(r) for r in readings],
+        "events": dict(events),
+        "traffic": status,
+        "sends": {"done": sender.done, "failed": sender.failed, "reached": len(delivered)},
+    }
+
+
+MEASURES = (
+    ("browser PSS", "browser_pss", "MiB"),
+    ("host RSS", "host_rss", "MiB"),
+    ("driver PSS", "driver_pss", "MiB"),
+    ("JS heap (used)", "js_heap", "MiB"),
+    ("file descriptors", "fds", ""),
+    ("asyncio tasks", "tasks", ""),
+)
+
+
+def growth(side: dict[str, Any] | None, key: str, unit: str) -> str:
+    """``first -> last (+x%)`` from the 10% reading to the last one."""
+    if side is None:
+        return "(not run)"
+    readings = side["readings"]
+    first = next(r for r in readings if r["percent"] == 10)
+    last = readings[-1]
+    if first[key] is None or last[key] is None:
+        return "n/a"
+    a, b = float(first[key]), float(last[key])
+    if not a and not b:
+        return "n/a"
+    share = f" ({(b - a) / a * 100:+.1f}%)" if a else ""
+    fmt = ".0f" if unit == "" else ".1f"
+    return f"{a:{fmt}} -> {b:{fmt}} {unit}{share}".replace("  ", " ")
+
+
+def total_growth(side: dict[str, Any] | None) -> float | None:
+    """Growth of browser PSS + host RSS + driver PSS, 10% -> last, in percent."""
+    if side is None:
+        return None
+    readings = side["readings"]
+    first = next(r for r in readings if r["percent"] == 10)
+    last = readings[-1]
+
+    def total(r: dict[str, Any]) -> float:
+        return float(r["browser_pss"] + r["host_rss"] + r["driver_pss"])
+
+    return (total(last) - total(first)) / total(first) * 100
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=100_000, help="incoming events per side")
+    parser.add_argument("--sends", type=int, default=5_000, help="sends per side")
+    parser.add_argument("--rate", type=float, default=200.0, help="incoming events per second")
+    parser.add_argument("--messages", type=int, default=2, help="seeded messages per chat")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before readings")
+    parser.add_argument("--only", choices=("ours", "theirs"))
+    parser.add_argument("--driver", choices=("playwright", "cdp"), default="playwright")
+    parser.add_argument(
+        "--small", action="store_true", help="10,000 events and 500 sends (the same shape)"
+    )
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.small:
+        args.events, args.sends = args.events // 10, args.sends // 10
+    ours = await soak_ours(args) if args.only != "theirs" else None
+    theirs = await soak_theirs(args) if args.only != "ours" else None
+    table = Table(
+        f"traffic soak: {args.events} events at {args.rate:.0f}/s ({', '.join(f'{k} {v}%' for k, v in KINDS.items())}) "
+        f"over {DIRECT_CHATS} chats and {GROUPS} groups, {args.sends} sends; {args.driver} driver ({environment()})"
+    )
+    for name, key, unit in MEASURES:
+        table.add("growth 10% -> end", name, growth(ours, key, unit), growth(theirs, key, unit))
+    ours_total, theirs_total = total_growth(ours), total_growth(theirs)
+    table.add(
+        "growth 10% -> end",
+        "total (browser + host + driver)",
+        "(not run)" if ours_total is None else f"{ours_total:+.1f}%",
+        "(not run)" if theirs_total is None else f"{theirs_total:+.1f}%",
+    )
+    table.add(
+        "events",
+        "seen by the client (by kind)",
+        ", ".join(f"{k} {v}" for k, v in sorted((ours or {}).get("events", {}).items())) or "-",
+        ", ".join(f"{k} {v}" for k, v in sorted((theirs or {}).get("events", {}).items())) or "-",
+    )
+    table.add(
+        "sends",
+        "done / reached /_sim/sent / failed",
+        "-"
+        if ours is None
+        else f"{ours['sends']['done']} / {ours['sends']['reached']} / {len(ours['sends']['failed'])}",
+        "-"
+        if theirs is None
+        else f"{theirs['sends']['done']} / {theirs['sends']['reached']} / {len(theirs['sends']['failed'])}",
+    )
+    table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
+    table.print()
+    if ours_total is not None:
+        verdict = "met" if ours_total <= 10 else "NOT met"
+        if theirs_total is not None:
+            verdict += f"; whatsapp-web.js {theirs_total:+.1f}%"
+        print(f"memory growth after the first 10%: {ours_total:+.1f}% (target <= 10%: {verdict})")
+    table.save(args.json)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
