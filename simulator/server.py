@@ -50,6 +50,7 @@ _LOGGER = logging.getLogger(__name__)
 PAGE_JS = Path(__file__).with_name("page.js")
 MAX_WS_MESSAGE = 256 * 1024 * 1024
 MAX_BURST = 100_000
+MAX_HOG_MIB = 4096
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
 #: How long `POST /_sim/calls/collect` waits for the pages' answers (a busy page answers late).
@@ -461,6 +462,7 @@ class SimulatorServer:
             web.post("/_sim/burst", self.handle_burst),
             web.post("/_sim/traffic", self.handle_traffic),
             web.get("/_sim/traffic", self.handle_traffic_status),
+            web.post("/_sim/hog", self.handle_hog),
             web.get("/_sim/sent", self.handle_sent),
             web.delete("/_sim/sent", self.handle_clear_sent),
             web.post("/_sim/ack", self.handle_ack),
@@ -1239,6 +1241,18 @@ class SimulatorServer:
         if self.traffic is None:
             raise not_found("traffic", "no traffic run yet")
         return web.json_response(self.traffic.status())
+
+    async def handle_hog(self, request: web.Request) -> web.Response:
+        """`POST /_sim/hog {mib}`: live pages allocate and keep ``mib`` MiB more (0 frees it all).
+
+        A page that leaks, for the tests of the integration's memory guard.
+        """
+        args = await self.read_json(request)
+        mib = args.integer("mib", minimum=0, maximum=MAX_HOG_MIB)
+        pages = self.live_pages()
+        for page in pages:
+            await self.send(page, {"t": "hog", "mib": mib})
+        return web.json_response({"pages": len(pages)})
 
     async def handle_sent(self, _request: web.Request) -> web.Response:
         """`GET /_sim/sent`."""

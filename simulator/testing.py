@@ -121,6 +121,11 @@ class SimulatorControl:
         )
         return result
 
+    async def hog(self, mib: int) -> int:
+        """`POST /_sim/hog`: live pages hold ``mib`` MiB more (0 frees); how many pages were told."""
+        result: JSONDict = await self.request("POST", "_sim/hog", {"mib": mib})
+        return int(result["pages"])
+
     async def traffic_status(self) -> JSONDict:
         """`GET /_sim/traffic`: the latest run's progress."""
         result: JSONDict = await self.request("GET", "_sim/traffic")

@@ -73,7 +73,9 @@ from .const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_MEMORY_LIMIT,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
@@ -85,6 +87,7 @@ from .const import (
     LOGGER,
     SECTION_ADVANCED,
 )
+from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -655,6 +658,12 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         CONF_IGNORED_CHATS: ignored,
                         CONF_NOTIFY_RECIPIENTS: recipients,
                         CONF_OUTBOX_TTL: int(user_input[CONF_OUTBOX_TTL]),
+                        CONF_MEMORY_LIMIT: int(
+                            user_input.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB)
+                        ),
+                        CONF_HEAP_LIMIT: int(
+                            user_input.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                        ),
                     }
                 )
         values = {**options, **(user_input or {})}
@@ -687,9 +696,24 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         unit_of_measurement="min",
                     )
                 ),
+                vol.Required(
+                    CONF_MEMORY_LIMIT,
+                    default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
+                ): _MEMORY_SELECTOR,
+                vol.Required(
+                    CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                ): _MEMORY_SELECTOR,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+# The memory guard's limits: 0 turns one off; 16 GiB is past any host this runs on.
+_MEMORY_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=16384, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="MiB"
+    )
+)
 
 
 def _chat_ids(values: list[str]) -> list[str] | None:

@@ -27,6 +27,9 @@ CONF_NOTIFY_RECIPIENTS: Final = "notify_recipients"
 CONF_IGNORED_CHATS: Final = "ignored_chats"
 CONF_OUTBOX_TTL: Final = "outbox_ttl_minutes"
 DEFAULT_OUTBOX_TTL_MINUTES: Final = 24 * 60
+# The memory guard's limits in MiB (0: off); the defaults are explained in memory_guard.py.
+CONF_MEMORY_LIMIT: Final = "memory_limit_mib"
+CONF_HEAP_LIMIT: Final = "js_heap_limit_mib"
 
 # Service and REST parameters shared by every operation.
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
