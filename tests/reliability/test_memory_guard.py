@@ -61,8 +61,10 @@ async def test_leaking_page_is_reloaded_at_a_quiet_moment_losing_nothing(
         # Readings come and show on the sensor; under the limit nothing happens.
         await wait_until(lambda: guard.reading is not None, timeout=60)
         await wait_until(
-            lambda: (state := hass.states.get(sensor_id)) is not None
-            and state.attributes.get("js_heap_mib") is not None,
+            lambda: (
+                (state := hass.states.get(sensor_id)) is not None
+                and state.attributes.get("js_heap_mib") is not None
+            ),
             timeout=30,
         )
         state = hass.states.get(sensor_id)
@@ -85,8 +87,9 @@ async def test_leaking_page_is_reloaded_at_a_quiet_moment_losing_nothing(
         await sending
         await wait_until(lambda: account.outbox.pending == 0, timeout=60)
         await wait_until(
-            lambda: incoming_id
-            in {e["id"]["_serialized"] for e in bus.of("whatsapp_message_received")},
+            lambda: (
+                incoming_id in {e["id"]["_serialized"] for e in bus.of("whatsapp_message_received")}
+            ),
             timeout=60,
         )
         # A fresh page holds none of the hog: the next reading is under the limit again.
@@ -105,9 +108,7 @@ async def test_leaking_page_is_reloaded_at_a_quiet_moment_losing_nothing(
         assert f"above {HEAP_LIMIT_MIB} MiB" in entries[0]["message"]
         received = [e["id"]["_serialized"] for e in bus.of("whatsapp_message_received")]
         assert received.count(incoming_id) == 1
-        sent = [
-            e for e in await sim.control.sent() if e["kind"] == "message" and e["body"] == body
-        ]
+        sent = [e for e in await sim.control.sent() if e["kind"] == "message" and e["body"] == body]
         assert len(sent) == 1
         assert sent[0]["chat"] == send_chat
         state = hass.states.get(sensor_id)
