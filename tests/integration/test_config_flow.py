@@ -27,7 +27,9 @@ from custom_components.whatsapp_web.const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_MEMORY_LIMIT,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
@@ -38,6 +40,10 @@ from custom_components.whatsapp_web.const import (
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
     SECTION_ADVANCED,
+)
+from custom_components.whatsapp_web.memory_guard import (
+    DEFAULT_HEAP_LIMIT_MIB,
+    DEFAULT_MEMORY_LIMIT_MIB,
 )
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, RemoteChromium
@@ -755,6 +761,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: [],
         CONF_NOTIFY_RECIPIENTS: [],
         CONF_OUTBOX_TTL: DEFAULT_OUTBOX_TTL_MINUTES,
+        CONF_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT_MIB,
+        CONF_HEAP_LIMIT: DEFAULT_HEAP_LIMIT_MIB,
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -779,6 +787,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
             CONF_IGNORED_CHATS: ["120363012345678901@g.us", " "],
             CONF_NOTIFY_RECIPIENTS: ["+34 600 11 22 33", "34600112233@c.us", "0034 611 000 000"],
             CONF_OUTBOX_TTL: 30,
+            CONF_MEMORY_LIMIT: 450.0,
+            CONF_HEAP_LIMIT: 0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -787,6 +797,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: ["120363012345678901@g.us"],
         CONF_NOTIFY_RECIPIENTS: ["34600112233@c.us", "34611000000@c.us"],
         CONF_OUTBOX_TTL: 30,
+        CONF_MEMORY_LIMIT: 450,
+        CONF_HEAP_LIMIT: 0,
     }
 
     # The form shows the saved options next time.
