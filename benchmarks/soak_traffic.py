@@ -90,6 +90,7 @@ class Reading:
     tasks: int | None
     events: int
     sends: int
+    processes: int = 0
 
     def line(self, side: str) -> str:
         tasks = "-" if self.tasks is None else str(self.tasks)
@@ -98,7 +99,7 @@ class Reading:
             f"browser PSS {self.browser_pss:.0f} MiB, host RSS {self.host_rss:.0f} MiB"
             f"{f' (+ driver {self.driver_pss:.0f})' if self.driver_pss else ''}, "
             f"JS heap {self.js_heap:.1f} MiB, fds {self.fds}, tasks {tasks}, "
-            f"events seen {self.events}, sends {self.sends}"
+            f"events seen {self.events}, sends {self.sends}, browser processes {self.processes}"
         )
 
 
@@ -191,7 +192,9 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
             browser_for_ours(args.driver, work / "profile") as remote_url,
         ):
             control = SimulatorControl(simulator.url)
-            client: WhatsAppWebClient = our_client(simulator.url, work / "profile", remote_url)
+            client: WhatsAppWebClient = our_client(
+                simulator.url, work / "profile", remote_url, extra_args=args.browser_arg
+            )
 
             # Only counted: keeping every event would itself grow over the run.
             def count(event: ClientEvent) -> None:
@@ -225,6 +228,7 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
                         tasks=len(asyncio.all_tasks()),
                         events=sum(events.values()),
                         sends=0,
+                        processes=len(descendants_named(me.pid, "chrom")),
                     )
 
                 async def send(chat: str, text: str) -> None:
@@ -284,6 +288,7 @@ async def soak_theirs(args: argparse.Namespace) -> dict[str, Any]:
                         tasks=None,
                         events=sum(events.values()),
                         sends=0,
+                        processes=len(descendants_named(node_pid, "chrom")),
                     )
 
                 async def send(chat: str, text: str) -> None:
@@ -381,6 +386,12 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before readings")
     parser.add_argument("--only", choices=("ours", "theirs"))
     parser.add_argument("--driver", choices=("playwright", "cdp"), default="playwright")
+    parser.add_argument(
+        "--browser-arg",
+        action="append",
+        default=[],
+        help="an extra Chromium flag for this client (Playwright driver; repeat for more)",
+    )
     parser.add_argument(
         "--small", action="store_true", help="10,000 events and 500 sends (the same shape)"
     )

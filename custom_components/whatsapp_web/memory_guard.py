@@ -125,7 +125,7 @@ class MemoryGuard:
 
     async def check(self) -> bool:
         """One reading; a reload when it is over a limit. True when the browser was reloaded."""
-        if self._client.state != ClientState.CONNECTED:
+        if not self._connected():
             return False
         try:
             reading = await self._client.memory()
@@ -138,7 +138,7 @@ class MemoryGuard:
         if reason is None:
             return False
         await self._wait_for_quiet()
-        if self._client.state != ClientState.CONNECTED:
+        if not self._connected():
             return False  # it went away on its own meanwhile: the new page starts fresh anyway
         _LOGGER.info("Reloading WhatsApp Web to free memory: %s", reason)
         self.reloads += 1
@@ -155,6 +155,9 @@ class MemoryGuard:
         )
         await self._client.restart_browser("MEMORY_LIMIT")
         return True
+
+    def _connected(self) -> bool:
+        return self._client.state == ClientState.CONNECTED
 
     async def _wait_for_quiet(self) -> None:
         """Until nothing waits in the outbox and no event came for QUIET_SECONDS (bounded)."""
