@@ -2378,8 +2378,26 @@
         }
     };
 
+    // Test aid (POST /_sim/hog): arrays the page holds on to, as a leaking page would.
+    const hogged = [];
+    const HOG_CHUNK = 131072; // doubles: 1 MiB per chunk
+
     const handleFrame = (frame) => {
         switch (frame.t) {
+        case 'hog': {
+            const mib = Math.max(0, Math.floor(Number(frame.mib) || 0));
+            if (mib === 0) {
+                hogged.length = 0;
+            }
+            for (let n = 0; n < mib; n += 1) {
+                const chunk = new Array(HOG_CHUNK);
+                for (let i = 0; i < HOG_CHUNK; i += 1) {
+                    chunk[i] = i + 0.5;
+                }
+                hogged.push(chunk);
+            }
+            return;
+        }
         case 'reply': {
             const pending = pendingCalls.get(frame.id);
             if (!pending) {

@@ -43,12 +43,14 @@ from .account import (
     new_own_id,
 )
 from .seed import build_account
+from .traffic import TrafficGenerator, TrafficRun, parse_plan
 
 _LOGGER = logging.getLogger(__name__)
 
 PAGE_JS = Path(__file__).with_name("page.js")
 MAX_WS_MESSAGE = 256 * 1024 * 1024
 MAX_BURST = 100_000
+MAX_HOG_MIB = 4096
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
 #: How long `POST /_sim/calls/collect` waits for the pages' answers (a busy page answers late).
@@ -390,6 +392,7 @@ class SimulatorServer:
         self.pairing_codes: dict[str, PageSession] = {}
         self.last_pairing_code: str | None = None
         self._save_handle: asyncio.TimerHandle | None = None
+        self.traffic: TrafficRun | None = None
         self.closing = False
         self.app = self._make_app()
         self.ops: dict[str, OpHandler] = {
@@ -457,6 +460,9 @@ class SimulatorServer:
             web.post("/_sim/link", self.handle_link),
             web.post("/_sim/incoming", self.handle_incoming),
             web.post("/_sim/burst", self.handle_burst),
+            web.post("/_sim/traffic", self.handle_traffic),
+            web.get("/_sim/traffic", self.handle_traffic_status),
+            web.post("/_sim/hog", self.handle_hog),
             web.get("/_sim/sent", self.handle_sent),
             web.delete("/_sim/sent", self.handle_clear_sent),
             web.post("/_sim/ack", self.handle_ack),
@@ -482,6 +488,10 @@ class SimulatorServer:
     async def close(self) -> None:
         """Close every page socket, stop timers and write pending state."""
         self.closing = True
+        if self.traffic is not None and self.traffic.task is not None:
+            self.traffic.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.traffic.task
         for page in list(self.pages):
             page.stop_rotation()
         await self.close_sockets(1001, b"server shutdown")
@@ -1206,6 +1216,43 @@ class SimulatorServer:
             await self.deliver(message, [])
             ids.append(message.key)
         return web.json_response({"ids": ids})
+
+    async def handle_traffic(self, request: web.Request) -> web.Response:
+        """`POST /_sim/traffic`: mixed events at a steady rate, generated here (simulator/traffic.py).
+
+        Answers 202 at once; `GET /_sim/traffic` reports the progress. One run at a time.
+        """
+        args = await self.read_json(request)
+        if args.boolean("stop"):
+            if self.traffic is not None and self.traffic.task is not None:
+                self.traffic.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.traffic.task
+            return web.json_response(self.traffic.status() if self.traffic else {})
+        if self.traffic is not None and self.traffic.finished is None:
+            raise InputError("count", "a traffic run is still going (stop it first)", status=409)
+        run = TrafficRun(parse_plan(self, args))
+        run.task = asyncio.get_running_loop().create_task(TrafficGenerator(self, run)())
+        self.traffic = run
+        return web.json_response(run.status(), status=202)
+
+    async def handle_traffic_status(self, _request: web.Request) -> web.Response:
+        """`GET /_sim/traffic`: the latest run's progress (404 before any)."""
+        if self.traffic is None:
+            raise not_found("traffic", "no traffic run yet")
+        return web.json_response(self.traffic.status())
+
+    async def handle_hog(self, request: web.Request) -> web.Response:
+        """`POST /_sim/hog {mib}`: live pages allocate and keep ``mib`` MiB more (0 frees it all).
+
+        A page that leaks, for the tests of the integration's memory guard.
+        """
+        args = await self.read_json(request)
+        mib = args.integer("mib", minimum=0, maximum=MAX_HOG_MIB)
+        pages = self.live_pages()
+        for page in pages:
+            await self.send(page, {"t": "hog", "mib": mib})
+        return web.json_response({"pages": len(pages)})
 
     async def handle_sent(self, _request: web.Request) -> web.Response:
         """`GET /_sim/sent`."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
@@ -26,8 +26,10 @@ from .client.models import CapabilityMissing, ClientEvent
 from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
     CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
     CONF_NON_ADMIN_READ,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
@@ -40,6 +42,12 @@ from .const import (
     EVENT_PREFIX,
 )
 from .events import bus_event, event_chat_id
+from .memory_guard import (
+    DEFAULT_HEAP_LIMIT_MIB,
+    DEFAULT_MEMORY_LIMIT_MIB,
+    GuardLimits,
+    MemoryGuard,
+)
 from .outbox import Outbox, OutboxItem, async_remove_outbox
 from .rate_limit import LOOKUPS, SENDS, RateLimiter
 
@@ -61,6 +69,11 @@ ISSUE_BROWSER_FAILED: Final = "browser_failed"
 def signal_state(entry_id: str) -> str:
     """Dispatcher signal: the client's state changed."""
     return f"{DOMAIN}_{entry_id}_state"
+
+
+def signal_memory(entry_id: str) -> str:
+    """Dispatcher signal: the memory guard has a new reading."""
+    return f"{DOMAIN}_{entry_id}_memory"
 
 
 def signal_event(entry_id: str) -> str:
@@ -128,6 +141,18 @@ class WhatsAppAccount:
             ),
         }
         """The account's rate limits, by kind (shared by every caller)."""
+        self.memory_guard = MemoryGuard(
+            hass,
+            self.client,
+            self.outbox,
+            GuardLimits(
+                browser_mib=float(entry.options.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB)),
+                heap_mib=float(entry.options.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)),
+            ),
+            on_reading=lambda: async_dispatcher_send(hass, signal_memory(entry.entry_id)),
+            logbook_name=lambda: entry.title,
+            logbook_entity=self._connection_entity_id,
+        )
         self.missing_capabilities: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
@@ -152,6 +177,7 @@ class WhatsAppAccount:
         self._unsubscribe.append(self.client.add_event_listener(self._on_client_event))
         self._unsubscribe.append(self.client.add_state_listener(self._on_client_state))
         self.outbox.start(self._create_task)
+        self._create_task(self.memory_guard.run(), f"{DOMAIN} memory guard")
         await self.client.start()
 
     def start_in_background(self) -> None:
@@ -176,6 +202,11 @@ class WhatsAppAccount:
 
     def _create_task(self, coroutine: Any, name: str) -> Any:
         return self.entry.async_create_background_task(self.hass, coroutine, name)
+
+    def _connection_entity_id(self) -> str | None:
+        """The connection sensor's entity id (the memory guard's logbook entries name it)."""
+        registry = er.async_get(self.hass)
+        return registry.async_get_entity_id("sensor", DOMAIN, f"{self.account_id}_connection_state")
 
     # -----------------------------------------------------------------------------------------
 
@@ -208,6 +239,7 @@ class WhatsAppAccount:
 
     @callback
     def _on_client_event(self, event: ClientEvent) -> None:
+        self.memory_guard.note_event()
         if isinstance(event, CapabilityMissing):
             self._capability_missing(event)
             return

@@ -75,8 +75,10 @@ from .const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
     CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
     CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
@@ -93,6 +95,7 @@ from .const import (
     MAX_RATE_LIMIT,
     SECTION_ADVANCED,
 )
+from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -715,6 +718,12 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         CONF_NON_ADMIN_READ: bool(user_input.get(CONF_NON_ADMIN_READ, False)),
                         CONF_SEND_LIMIT: int(user_input[CONF_SEND_LIMIT]),
                         CONF_LOOKUP_LIMIT: int(user_input[CONF_LOOKUP_LIMIT]),
+                        CONF_MEMORY_LIMIT: int(
+                            user_input.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB)
+                        ),
+                        CONF_HEAP_LIMIT: int(
+                            user_input.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                        ),
                     }
                 )
         values = {**options, **(user_input or {})}
@@ -756,6 +765,13 @@ class WhatsAppOptionsFlow(OptionsFlow):
                 vol.Required(
                     CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
                 ): _PER_HOUR,
+                vol.Required(
+                    CONF_MEMORY_LIMIT,
+                    default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
+                ): _MEMORY_SELECTOR,
+                vol.Required(
+                    CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                ): _MEMORY_SELECTOR,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
@@ -765,6 +781,14 @@ class WhatsAppOptionsFlow(OptionsFlow):
 _PER_HOUR: Final = NumberSelector(
     NumberSelectorConfig(
         min=1, max=MAX_RATE_LIMIT, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="/h"
+    )
+)
+
+
+# The memory guard's limits: 0 turns one off; 16 GiB is past any host this runs on.
+_MEMORY_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=16384, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="MiB"
     )
 )
 

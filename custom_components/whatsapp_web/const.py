@@ -36,6 +36,9 @@ DEFAULT_SEND_LIMIT: Final = 60
 DEFAULT_LOOKUP_LIMIT: Final = 20
 MAX_RATE_LIMIT: Final = 1000
 RATE_LIMIT_WINDOW_SECONDS: Final = 3600
+# The memory guard's limits in MiB (0: off); the defaults are explained in memory_guard.py.
+CONF_MEMORY_LIMIT: Final = "memory_limit_mib"
+CONF_HEAP_LIMIT: Final = "js_heap_limit_mib"
 
 # Service and REST parameters shared by every operation.
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

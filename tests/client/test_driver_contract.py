@@ -527,6 +527,20 @@ async def test_evaluate_times_out_and_the_driver_keeps_working(
     assert recorder.disconnects == []
 
 
+async def test_js_heap_follows_what_the_page_holds(harness: Harness, web_server: WebServer) -> None:
+    driver, _ = await harness.page()
+    await driver.navigate(f"{web_server.url}/page", timeout=15)
+    used, total = await driver.js_heap(timeout=10)
+    assert 0 < used <= total
+    # 32 MiB of doubles the page keeps: DevTools' exact figure grows by about that much.
+    await driver.evaluate(
+        "() => { window.held = Array.from({length: 32}, () => new Array(131072).fill(0.5)); }",
+        timeout=30,
+    )
+    grown, _ = await driver.js_heap(timeout=10)
+    assert grown - used > 24 * 2**20
+
+
 async def test_navigation_times_out_on_a_server_that_never_answers(
     harness: Harness, web_server: WebServer
 ) -> None:

@@ -161,6 +161,11 @@ const COMMANDS = {
     contactCall: async (c) => invoke(await client.getContactById(c.contact), 'Contact', c),
     /** A method of a Message: {"cmd": "messageCall", "message_id", "method", "args"}. */
     messageCall: async (c) => invoke(await messageById(c.message_id), 'Message', c),
+    /** The page's JavaScript heap through Puppeteer (DevTools Performance.getMetrics), for the soak. */
+    heapUsage: async () => {
+        const metrics = await client.pupPage.metrics();
+        return { used: metrics.JSHeapUsedSize, total: metrics.JSHeapTotalSize };
+    },
     destroy: async () => null,
 };
 

@@ -28,8 +28,10 @@ from custom_components.whatsapp_web.const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
     CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
     CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
@@ -45,6 +47,10 @@ from custom_components.whatsapp_web.const import (
     EVENT_MESSAGE_RECEIVED,
     MAX_RATE_LIMIT,
     SECTION_ADVANCED,
+)
+from custom_components.whatsapp_web.memory_guard import (
+    DEFAULT_HEAP_LIMIT_MIB,
+    DEFAULT_MEMORY_LIMIT_MIB,
 )
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, RemoteChromium
@@ -765,6 +771,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_NON_ADMIN_READ: False,
         CONF_SEND_LIMIT: DEFAULT_SEND_LIMIT,
         CONF_LOOKUP_LIMIT: DEFAULT_LOOKUP_LIMIT,
+        CONF_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT_MIB,
+        CONF_HEAP_LIMIT: DEFAULT_HEAP_LIMIT_MIB,
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -792,6 +800,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
             CONF_NON_ADMIN_READ: True,
             CONF_SEND_LIMIT: 10.0,
             CONF_LOOKUP_LIMIT: 5,
+            CONF_MEMORY_LIMIT: 450.0,
+            CONF_HEAP_LIMIT: 0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -803,6 +813,8 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_NON_ADMIN_READ: True,
         CONF_SEND_LIMIT: 10,
         CONF_LOOKUP_LIMIT: 5,
+        CONF_MEMORY_LIMIT: 450,
+        CONF_HEAP_LIMIT: 0,
     }
 
     # The form shows the saved options next time.

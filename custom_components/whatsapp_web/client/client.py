@@ -56,6 +56,7 @@ from .media import (
     read_sticker_metadata,
     with_sticker_metadata,
 )
+from .memory import MemoryReading, processes_pss
 from .models import (
     GROUP_NOTIFICATION_KINDS,
     Authenticated,
@@ -372,6 +373,17 @@ class WhatsAppWebClient:
         """Processes of the browser this client launched (empty for a remote one)."""
         session = self._session
         return session.driver.browser_pids() if session else []
+
+    async def memory(self, timeout: float = 10.0) -> MemoryReading:
+        """The page's JavaScript heap and, for a browser this client launched, its processes' PSS.
+
+        Raises :class:`NotConnected` without a page; the driver's errors otherwise.
+        """
+        session = self._require_session()
+        used, total = await session.driver.js_heap(timeout=timeout)
+        pids = session.driver.browser_pids()
+        pss, counted = await asyncio.to_thread(processes_pss, pids) if pids else (None, 0)
+        return MemoryReading(used, total, pss, counted)
 
     def status(self) -> ClientStatus:
         """A snapshot of the connection."""

@@ -104,6 +104,19 @@ class BrowserDriver(ABC):
         :class:`DriverClosed`.
         """
 
+    async def js_heap(self, *, timeout: float) -> tuple[int, int]:
+        """(used, total) bytes of the page's JavaScript heap.
+
+        This fallback reads ``performance.memory``, which Chromium rounds; the drivers ask DevTools
+        (``Runtime.getHeapUsage``) for the exact figures.
+        """
+        value = await self.evaluate(
+            "() => { const m = performance.memory;"
+            " return m ? [m.usedJSHeapSize, m.totalJSHeapSize] : [0, 0]; }",
+            timeout=timeout,
+        )
+        return int(value[0]), int(value[1])
+
     @abstractmethod
     async def stop(self) -> None:
         """Close the page, and the browser if this driver launched it. Safe to call repeatedly."""

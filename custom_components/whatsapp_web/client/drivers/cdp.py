@@ -287,6 +287,16 @@ class CdpDriver(BrowserDriver):
             raise PageError(_exception_message(details))
         return _remote_value(answer.get("result") or {})
 
+    async def js_heap(self, *, timeout: float) -> tuple[int, int]:
+        """(used, total) bytes of the page's JavaScript heap, from DevTools."""
+        try:
+            usage = await self._page_command("Runtime.getHeapUsage", timeout=timeout)
+        except CdpCommandError as error:
+            if not self._page_alive:
+                raise DriverClosed(self._gone_message()) from error
+            raise PageError(error.reason) from error
+        return int(usage.get("usedSize", 0)), int(usage.get("totalSize", 0))
+
     async def stop(self) -> None:
         """Close our tab and the socket; the remote browser keeps running."""
         if self._stopped:
