@@ -92,7 +92,7 @@ DOCUMENTED_FORMS = {
 }
 
 
-REGENERATE = "run: .venv/bin/python -m tests.integration.regenerate_services && script/translations"
+REGENERATE = "run: script/regenerate"
 
 
 def _shape(path: str) -> str:
