@@ -459,7 +459,7 @@ async def test_number_checks_are_rate_limited(
     assert response.status == 429, await response.text()
     assert (await response.json())["error"] == {
         "code": "lookup_rate_limited",
-        "message": "at most 2 lookup calls an hour on this account; try again in "
+        "message": "this account's limit of 2 number checks an hour is used up; try again in "
         f"{response.headers['Retry-After']} s",
     }
     retry_after = int(response.headers["Retry-After"])
