@@ -98,7 +98,7 @@ def _field_for(error: BaseException, route_fields: Sequence[str]) -> str:
 def error_response(error: BaseException, route_fields: Sequence[str] = ()) -> web.Response:
     """The JSON answer for any failure; every 4xx names the field it is about."""
     info = describe_error(error)
-    if info.field is None and 400 <= info.status < 500 and info.status not in (401, 403):
+    if info.field is None and 400 <= info.status < 500 and info.status not in (401, 403, 429):
         info = replace(info, field=_field_for(error, route_fields))
     if info.code == "unexpected_error":
         _LOGGER.error("Unexpected failure of a WhatsApp REST call", exc_info=error)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 # The kinds of limit, also the prefix of their error's translation key (``send_rate_limited``).
 SENDS: Final = "send"
 LOOKUPS: Final = "lookup"
+_NOUNS: Final = {SENDS: "sends", LOOKUPS: "number checks"}
 
 
 class RateLimitExceeded(Exception):
@@ -50,7 +51,8 @@ class RateLimitExceeded(Exception):
     def __init__(self, kind: str, limit: int, retry_after: int) -> None:
         """``retry_after``: whole seconds until a place frees up."""
         super().__init__(
-            f"at most {limit} {kind} calls an hour on this account; try again in {retry_after} s"
+            f"this account's limit of {limit} {_NOUNS[kind]} an hour is used up; "
+            f"try again in {retry_after} s"
         )
         self.kind = kind
         self.limit = limit

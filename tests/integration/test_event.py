@@ -61,3 +61,25 @@ async def test_incoming_messages_and_calls(
     await simulator.control.connection("conflict")
     await entry.runtime_data.client.wait_for_state(ClientState.RECONNECTING, timeout=30)
     await _wait_state(hass, entity_id, lambda state: state.state == STATE_UNAVAILABLE)
+
+
+async def test_texts_shown_only_while_the_read_option_is_on(
+    hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
+) -> None:
+    """Turning the option off hides the text of the message the entity still shows (restored state too)."""
+    entry = await add_linked_entry(hass, simulator, options={CONF_NON_ADMIN_READ: True})
+    entity_id = entity_registry.async_get_entity_id("event", DOMAIN, f"{entry.unique_id}_incoming")
+    person = next(chat["id"] for chat in await simulator.control.chats() if not chat["is_group"])
+    message_id = await simulator.control.incoming(person, "the spare key is under the mat")
+    state = await _wait_state(
+        hass, entity_id, lambda state: state.attributes.get("message_id") == message_id
+    )
+    assert state.attributes["body"] == "the spare key is under the mat"
+
+    hass.config_entries.async_update_entry(entry, options={CONF_NON_ADMIN_READ: False})
+    await hass.async_block_till_done()
+    state = await _wait_state(
+        hass, entity_id, lambda state: state.attributes.get("message_id") == message_id
+    )
+    assert "body" not in state.attributes
+    assert state.attributes["sender"] == person

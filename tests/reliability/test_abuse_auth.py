@@ -457,7 +457,11 @@ async def test_number_checks_are_rate_limited(
     )
     response = await api.admin.get(url)
     assert response.status == 429, await response.text()
-    assert (await response.json())["error"]["code"] == "lookup_rate_limited"
+    assert (await response.json())["error"] == {
+        "code": "lookup_rate_limited",
+        "message": "this account's limit of 2 number checks an hour is used up; try again in "
+        f"{response.headers['Retry-After']} s",
+    }
     retry_after = int(response.headers["Retry-After"])
     assert RATE_LIMIT_WINDOW_SECONDS - 600 < retry_after <= RATE_LIMIT_WINDOW_SECONDS
     with pytest.raises(HomeAssistantError) as raised:

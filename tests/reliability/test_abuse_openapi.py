@@ -30,8 +30,18 @@ if TYPE_CHECKING:
 
 CASES_PER_OPERATION = 42
 TIME_LIMIT = 150.0
-# Errors that are about no field of the request: the account is not there or not connected.
-FIELDLESS_CODES = frozenset({"not_connected", "logged_out", "entry_not_loaded", "no_accounts"})
+# Errors that are about no field of the request: the account is not there, not connected, or its rate
+# limit is used up.
+FIELDLESS_CODES = frozenset(
+    {
+        "not_connected",
+        "logged_out",
+        "entry_not_loaded",
+        "no_accounts",
+        "send_rate_limited",
+        "lookup_rate_limited",
+    }
+)
 
 ODD_TEXT = st.sampled_from(
     [

@@ -24,7 +24,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.whatsapp_web.client import ClientState
-from custom_components.whatsapp_web.const import DOMAIN
+from custom_components.whatsapp_web.const import CONF_SEND_LIMIT, DOMAIN
 from custom_components.whatsapp_web.outbox import outbox_file
 from tests.integration.linking import add_linked_entry
 
@@ -70,7 +70,8 @@ async def test_kill_9_during_a_burst_of_200_sends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim = big_simulator
-    entry = await add_linked_entry(hass, sim)
+    # A burst far above a home's use: the account's send limit is raised for it.
+    entry = await add_linked_entry(hass, sim, options={CONF_SEND_LIMIT: BURST})
     client = entry.runtime_data.client
     chats = await private_chats(sim, BURST_CHATS + 1)
     senders, incoming_chat = chats[:BURST_CHATS], chats[BURST_CHATS]
