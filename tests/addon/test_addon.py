@@ -117,7 +117,8 @@ class Addon:
         self.gateway_port = free_port()
         self.devtools_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = data.parent / f"{data.name}.log"
+        # Inside /data: removed with it (it holds the token the gateway prints).
+        self.log = data / "addon.log"
 
     @property
     def url(self) -> str:
