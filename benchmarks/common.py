@@ -226,7 +226,11 @@ def work_directory() -> Path:
 
 
 def our_client(
-    url: str, profile: Path, remote_url: str | None = None, **timing: Any
+    url: str,
+    profile: Path,
+    remote_url: str | None = None,
+    extra_args: list[str] | None = None,
+    **timing: Any,
 ) -> WhatsAppWebClient:
     """This client on Debian's Chromium, production timings: launched through Playwright, or, with
     ``remote_url``, reached through the CDP driver (a Chromium started with a DevTools port)."""
@@ -234,7 +238,9 @@ def our_client(
     if remote_url is not None:
         return WhatsAppWebClient(lambda: CdpDriver(remote_url), url=url, **timing)
     return WhatsAppWebClient(
-        lambda: PlaywrightDriver(profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[]),
+        lambda: PlaywrightDriver(
+            profile_dir=str(profile), executable_path=CHROMIUM, extra_args=list(extra_args or [])
+        ),
         url=url,
         **timing,
     )

@@ -22,13 +22,20 @@ if str(REPO_ROOT) not in sys.path:
 
 from homeassistant.core import SupportsResponse  # noqa: E402
 
-from custom_components.whatsapp_web.const import API_BASE, DOMAIN  # noqa: E402
+from custom_components.whatsapp_web.const import (  # noqa: E402
+    API_BASE,
+    DEFAULT_LOOKUP_LIMIT,
+    DEFAULT_SEND_LIMIT,
+    DOMAIN,
+)
 from custom_components.whatsapp_web.operations import (  # noqa: E402
     OPERATIONS,
+    Access,
     Face,
     ResultKind,
     Where,
 )
+from custom_components.whatsapp_web.rate_limit import LOOKUPS, SENDS  # noqa: E402
 
 if TYPE_CHECKING:
     from custom_components.whatsapp_web.operations import Field, Operation
@@ -90,6 +97,30 @@ def _service_answer(operation: Operation) -> str:
     return f"data ({kind})"
 
 
+ADMIN_COLUMN = {
+    Access.STATUS: "no",
+    Access.READ: "read option",
+    Access.ADMIN_READ: "yes",
+    Access.WRITE: "yes",
+}
+LIMIT_NAMES = {SENDS: "send limit", LOOKUPS: "number-check limit"}
+
+
+def _admin(operation: Operation) -> str:
+    """The admin column: who may call, and the rate limit that counts the call."""
+    text = ADMIN_COLUMN[operation.access]
+    if operation.rate_limit is not None:
+        text += f"; rate limited ({LIMIT_NAMES[operation.rate_limit]})"
+    return text
+
+
+def _limits_text() -> str:
+    return (
+        f"{LIMIT_NAMES[SENDS]} ({DEFAULT_SEND_LIMIT} an hour by default) or {LIMIT_NAMES[LOOKUPS]}\n"
+        f"({DEFAULT_LOOKUP_LIMIT} an hour by default); see [Who may do what](#who-may-do-what)"
+    )
+
+
 def _field_line(field: Field) -> str:
     where = {
         Where.PATH: "path",
@@ -116,9 +147,17 @@ def render_reference() -> str:
         "Every operation is both a service (`whatsapp_web.<name>`) and a REST route under",
         f"`{API_BASE}` (the add-on's path with `/api` replaced). Every service also takes",
         "`config_entry_id`, and every REST call `?account=` (entry id or own number), needed only when",
-        "several accounts are linked. REST calls that change something need an administrator's token.",
-        'Errors are `{"error": {"code", "message", "field"?}}` with 400, 403, 404, 409, 413, 502,',
-        "503 (with `Retry-After`) or 504. The OpenAPI document is served at",
+        "several accounts are linked.",
+        "",
+        "The *admin* column holds for services and REST alike: `yes` needs an administrator (or a call",
+        "without a user: automations, scripts), `no` is open to every signed-in user, and *read option*",
+        "needs an administrator unless the account's option *Let users who are not administrators read*",
+        "is on. A service call refused this way raises `Unauthorized`; a REST call answers 403.",
+        "Calls marked *rate limited* count against the account's",
+        f"{_limits_text()}.",
+        "",
+        'Errors are `{"error": {"code", "message", "field"?}}` with 400, 403, 404, 409, 413, 429 (with',
+        "`Retry-After`), 502, 503 (with `Retry-After`) or 504. The OpenAPI document is served at",
         f"`{API_BASE}/openapi.json`.",
         "",
     ]
@@ -137,7 +176,7 @@ def render_reference() -> str:
         for operation in operations:
             lines.append(
                 f"| `{operation.service}` | {_routes(operation)} | {_cell(_answer(operation))} | "
-                f"{_cell(_service_answer(operation))} | {'yes' if operation.mutating else 'no'} |"
+                f"{_cell(_service_answer(operation))} | {_admin(operation)} |"
             )
         lines += ["", "<details><summary>Fields</summary>", ""]
         for operation in operations:

@@ -52,6 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="keep the account here (default: memory)"
     )
+    parser.add_argument(
+        "--record-calls",
+        action="store_true",
+        help="record the module calls clients make (POST /_sim/calls/collect)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     for name in ("chats", "messages", "contacts", "groups", "qr_max"):

@@ -61,8 +61,18 @@ def make_key(from_me: bool, remote: str, msg_id: str, participant: str | None = 
 
 
 def new_incoming_id() -> str:
-    """A fresh id as the phone and other users make them: `3A` + 18 upper hex digits."""
-    return "3A" + secrets.token_hex(9).upper()
+    """A fresh id as an Android phone makes them today: 32 upper hex digits.
+
+    Key ids got longer: an Android sender is told by an id of more than 25 characters
+    (docs/whatsapp-web-surface.md §8.1 C40).
+    """
+    return secrets.token_hex(16).upper()
+
+
+def lid_for_number(phone_id: str) -> str:
+    """The LID the account's server gave a phone number: fixed per number, unrelated digits."""
+    digest = hashlib.sha256(f"lid:{phone_id}".encode()).digest()
+    return f"{10**14 + int.from_bytes(digest[:8], 'big') % (9 * 10**14)}@lid"
 
 
 def new_own_id() -> str:
@@ -103,6 +113,7 @@ class Contact:
     name: str | None = None
     pushname: str | None = None
     short_name: str | None = None
+    #: For a contact known by LID: its phone number (`@c.us`).
     phone_number: str | None = None
     is_business: bool = False
     is_enterprise: bool = False
@@ -113,6 +124,18 @@ class Contact:
     about: str | None = None
     #: Server-side only: adding this user to a group answers 403 (privacy settings).
     group_add_privacy: bool = False
+    #: For a contact known by phone number: its LID (the page learns the pair from `lid`).
+    lid: str | None = None
+
+    @property
+    def account_lid(self) -> str | None:
+        """The contact's LID, whichever id it is known by."""
+        return self.id if self.id.endswith("@lid") else self.lid
+
+    @property
+    def phone_id(self) -> str | None:
+        """The contact's phone number id, whichever id it is known by."""
+        return self.id if self.id.endswith("@c.us") else self.phone_number
 
     def wire(self) -> JSONDict:
         """The **contact** shape (optional fields left out when unknown)."""
@@ -129,6 +152,7 @@ class Contact:
             "pushname": self.pushname,
             "shortName": self.short_name,
             "phoneNumber": self.phone_number,
+            "lid": self.lid,
             "verifiedName": self.verified_name,
             "about": self.about,
         }
@@ -237,6 +261,8 @@ class StoredMessage:
     chat: str
     wire: JSONDict
     revoked: bool = False
+    #: Accepted from the page but never delivered (a location sent with the wrong stanza type).
+    undelivered: bool = False
     #: sender id -> emoji (the current reaction of each sender).
     reactions: dict[str, str] = field(default_factory=dict)
 
@@ -258,6 +284,7 @@ class StoredMessage:
                 "ack": self.wire.get("ack"),
                 "starred": bool(self.wire.get("star")),
                 "revoked": self.revoked,
+                "undelivered": self.undelivered,
                 "reactions": dict(self.reactions),
             }
         )
@@ -330,27 +357,38 @@ class Account:
         return sorted(self.chats.values(), key=lambda c: (c.pin == 0, -c.pin, -c.t))
 
     def blocklist(self) -> list[str]:
-        """Ids of blocked contacts."""
-        return [c.id for c in self.contacts.values() if c.is_blocked]
+        """The block list: LIDs of blocked contacts (docs/whatsapp-web-surface.md §8.1 C33)."""
+        return [c.account_lid or c.id for c in self.contacts.values() if c.is_blocked]
+
+    def contact_for(self, user_id: str) -> Contact | None:
+        """The contact known by that id, its phone number or its LID."""
+        contact = self.contacts.get(user_id)
+        if contact is not None:
+            return contact
+        return next((c for c in self.contacts.values() if user_id in (c.phone_number, c.lid)), None)
 
     def registered(self, user_id: str) -> Contact | None:
         """The WhatsApp user with that phone number or LID id, if registered."""
-        contact = self.contacts.get(user_id)
-        if contact is not None and contact.is_wa_contact:
-            return contact
-        for other in self.contacts.values():
-            if other.phone_number == user_id and other.is_wa_contact:
-                return other
-        return None
+        contact = self.contact_for(user_id)
+        return contact if contact is not None and contact.is_wa_contact else None
 
     def lid_of(self, user_id: str) -> str | None:
         """The @lid id of a user known by phone number (or the id itself for an @lid id)."""
         if user_id.endswith("@lid"):
             return user_id
-        for other in self.contacts.values():
-            if other.phone_number == user_id:
-                return other.id
-        return None
+        if self.is_me(user_id):
+            return self.me.lid
+        contact = self.contact_for(user_id)
+        return contact.account_lid if contact is not None else None
+
+    def phone_of(self, user_id: str) -> str | None:
+        """The @c.us id of a user known by LID (or the id itself for an @c.us id)."""
+        if user_id.endswith("@c.us"):
+            return user_id
+        if self.is_me(user_id):
+            return self.me.id
+        contact = self.contact_for(user_id)
+        return contact.phone_id if contact is not None else None
 
     def chat_keys(self, chat_id: str) -> list[str]:
         """The serialized keys of a chat, oldest first."""

@@ -1,7 +1,7 @@
 // The simulated WhatsApp Web page.
 //
 // It offers WhatsApp Web's in-page module surface (window.Debug.VERSION and window.require(name)) as
-// described in shared/reference/whatsapp-web-surface.md, so that the project's bridge and the
+// described in docs/whatsapp-web-surface.md, so that the project's bridge and the
 // unmodified whatsapp-web.js both work against it. The account lives on the simulator's server; this
 // page keeps model replicas (collections that behave like WhatsApp Web's: Backbone-style events,
 // get/find/getModelsArray/serialize, Wid objects with own data fields) and talks to the server over
@@ -776,6 +776,10 @@
             hidden(this, 'mute', mute);
         }
 
+        async waitForChatLoading() {
+            return true;
+        }
+
         get formattedTitle() {
             return this.name || formattedNumber(this.id);
         }
@@ -867,6 +871,27 @@
         return Boolean(key) && (key === keyOf(me.pn) || key === keyOf(me.lid));
     };
 
+    // The LID <-> phone number pairs the page knows (WhatsApp Web's own cache of them): from the
+    // sync, contacts, group participants and queryWidExists answers. Nothing else resolves one.
+    const pnByLid = new Map();
+    const lidByPn = new Map();
+    const rememberLid = (lid, pn) => {
+        const lidKey = keyOf(lid);
+        const pnKey = keyOf(pn);
+        if (lidKey.endsWith('@lid') && pnKey.endsWith('@c.us')) {
+            pnByLid.set(lidKey, createWid(pnKey));
+            lidByPn.set(pnKey, createWid(lidKey));
+        }
+    };
+    const lidOf = (wid) => {
+        const key = keyOf(wid);
+        return key.endsWith('@lid') ? createWid(key) : lidByPn.get(key);
+    };
+    const phoneOf = (wid) => {
+        const key = keyOf(wid);
+        return key.endsWith('@c.us') ? createWid(key) : pnByLid.get(key);
+    };
+
     // ------------------------------------------------------------------------------------------
     // The page's state: collections and singletons.
 
@@ -945,8 +970,23 @@
         attributes.id = createWid(data.id);
         if (attributes.phoneNumber) {
             attributes.phoneNumber = createWid(attributes.phoneNumber);
+            rememberLid(attributes.id, attributes.phoneNumber);
         }
-        attributes.isContactBlocked = Boolean(data.isBlocked);
+        if (attributes.lid) {
+            rememberLid(attributes.lid, attributes.id);
+        }
+        delete attributes.lid;
+        // The block list holds LIDs: a phone-number contact reads as not blocked
+        // (docs/whatsapp-web-surface.md §8.1 C33).
+        const lid = lidOf(attributes.id);
+        if (lid) {
+            if (data.isBlocked) {
+                Blocklist.add(new Model({ id: lid }), { silent: true });
+            } else {
+                Blocklist.remove(lid, { silent: true });
+            }
+        }
+        attributes.isContactBlocked = Blocklist.has(attributes.id);
         delete attributes.isBlocked;
         attributes.type = attributes.isMyContact ? 'in' : 'out';
         return attributes;
@@ -991,6 +1031,7 @@
                 const item = Object.assign({}, participant, { id: createWid(participant.id) });
                 if (item.phoneNumber) {
                     item.phoneNumber = createWid(item.phoneNumber);
+                    rememberLid(item.id, item.phoneNumber);
                 }
                 return new Participant(item);
             }));
@@ -1010,10 +1051,10 @@
         } else {
             contact = Contacts.add(new Contact(attributes), options);
         }
-        if (contact.isContactBlocked) {
-            Blocklist.add(new Model({ id: contact.id }), { silent: true });
-        } else {
-            Blocklist.remove(contact.id, { silent: true });
+        const lid = lidOf(contact.id);
+        const lidContact = lid && lid._serialized !== contact.id._serialized ? Contacts.get(lid) : null;
+        if (lidContact) {
+            lidContact.set({ isContactBlocked: Blocklist.has(lid) }, options);
         }
         return contact;
     };
@@ -1152,15 +1193,16 @@
     const preparedBytes = new Map();
 
     class OpaqueData {
-        constructor(blob) {
+        constructor(blob, name) {
             hidden(this, '_blob', blob);
             hidden(this, '_url', null);
+            hidden(this, '_name', name || (typeof blob.name === 'string' ? blob.name : undefined));
         }
 
         static async createFromData(data, mimetype) {
             const blob = data instanceof Blob ? data : new Blob([data], { type: mimetype });
             const typed = mimetype && blob.type !== mimetype ? new Blob([blob], { type: mimetype }) : blob;
-            return new OpaqueData(typed);
+            return new OpaqueData(typed, typeof data.name === 'string' ? data.name : undefined);
         }
 
         url() {
@@ -1223,10 +1265,13 @@
         }
     };
 
+    // The prepared mediaBlob is the raw blob, not yet an OpaqueData: clients wrap it before they
+    // ask it for a URL (docs/whatsapp-web-surface.md §8.1 C44). A document keeps the name of the File it was made from.
     const prepRawMedia = (opaque, flags) => {
         const options = flags || {};
         const ready = (async () => {
             const blob = opaque instanceof OpaqueData ? opaque.formData() : opaque;
+            const name = opaque instanceof OpaqueData ? opaque._name : (typeof opaque.name === 'string' ? opaque.name : undefined);
             const bytes = new Uint8Array(await blob.arrayBuffer());
             const filehash = bytesToBase64(await sha256(bytes));
             preparedBytes.set(filehash, bytes);
@@ -1237,13 +1282,16 @@
                 filehash,
                 size: bytes.length,
                 isGif: Boolean(options.asGif) && type === 'video',
-                mediaBlob: opaque instanceof OpaqueData ? opaque : new OpaqueData(blob),
+                mediaBlob: blob,
                 mediaStage: 'RESOLVED',
                 fullHeight: undefined,
                 fullWidth: undefined,
             });
             if (type === 'image') {
                 mediaData.preview = await imagePreview(blob);
+            }
+            if (type === 'document' && name) {
+                mediaData.filename = name;
             }
             return mediaData;
         })();
@@ -1323,6 +1371,35 @@
 
     const chatIdOf = (chat) => keyOf(chat && chat.id ? chat.id : chat);
 
+    // The message's protobuf, as far as the stanza's type attributes depend on it.
+    const protobufOf = (msg) => {
+        if (msg.type === 'location') {
+            return { locationMessage: { degreesLatitude: msg.lat, degreesLongitude: msg.lng } };
+        }
+        if (MEDIA_TYPES.has(msg.type)) {
+            return { [`${msg.type === 'ptt' ? 'audio' : msg.type}Message`]: { mimetype: msg.mimetype } };
+        }
+        if (msg.type === 'vcard' || msg.type === 'multi_vcard') {
+            return { [msg.type === 'vcard' ? 'contactMessage' : 'contactsArrayMessage']: {} };
+        }
+        return { conversation: String(msg.body || '') };
+    };
+
+    // The stanza's `type` and `mediatype` attributes come from these two members, called through
+    // the module property (clients wrap them). For a location the page's own answers ("media",
+    // "location") make WhatsApp drop the message: it is never delivered unless a client answers
+    // "text" and no media type (docs/whatsapp-web-surface.md §8.1 C45).
+    const stanzaAttributes = (msg) => {
+        const proto = protobufOf(msg);
+        const type = modules.WAWebE2EProtoUtils.typeAttributeFromProtobuf(proto);
+        const mediatype = modules.WAWebBackendJobsCommon.mediaTypeFromProtobuf(proto);
+        return { type: type ?? null, mediatype: mediatype ?? null };
+    };
+    const PROTOBUF_MEDIA_TYPES = {
+        imageMessage: 'image', videoMessage: 'video', audioMessage: 'audio', documentMessage: 'document',
+        stickerMessage: 'sticker', locationMessage: 'location',
+    };
+
     const addAndSendMsgToChat = (chat, attributes) => {
         const msg = new Msg(Object.assign({}, attributes));
         let added;
@@ -1333,6 +1410,7 @@
                 chat: chatIdOf(chat),
                 msg: messageForServer(msg, chat),
                 link_preview: Boolean(msg.subtype === 'url' && (msg.matchedText || msg.canonicalUrl || msg.title)),
+                stanza: stanzaAttributes(msg),
             };
             if (media) {
                 payload.media_b64 = bytesToBase64(media.bytes);
@@ -1408,11 +1486,14 @@
         return items.map((msg) => keyOf(msg && msg.id ? msg.id : msg));
     };
 
-    // Called as (chat, msgs) and, by newer clients, as ({chat}).
-    const loadEarlierMsgs = async (chatOrOptions) => {
-        const chat = chatOrOptions && !chatOrOptions.id && chatOrOptions.chat ? chatOrOptions.chat : chatOrOptions;
+    // One options object {chat, msgCollection?, signal?, threadId?, trigger?}: the old positional
+    // (chat, msgs) reads `chat` off the Chat model and fails with the real page's TypeError
+    // (docs/whatsapp-web-surface.md §8.1 C21).
+    const loadEarlierMsgs = async (options) => {
+        const { chat, msgCollection } = options;
+        await chat.waitForChatLoading();
         const target = Chats.get(chat.id) || chat;
-        const loaded = target.msgs.getModelsArray();
+        const loaded = (msgCollection || target.msgs).getModelsArray();
         const oldest = loaded.length ? loaded[0].id._serialized : null;
         const result = await rpc('load_earlier', { chat: chatIdOf(target), before: oldest, count: 50 });
         const models = [];
@@ -1449,6 +1530,21 @@
         return upsertGroup(result.group);
     };
 
+    const blockingLid = (contact) => {
+        const id = contact && contact.id ? createWid(contact.id) : null;
+        if (!id) {
+            throw makeError('blockContact: no contact');
+        }
+        if (id.isLid()) {
+            return id;
+        }
+        const lid = Chats.get(id) ? lidOf(id) : undefined;
+        if (!lid) {
+            throw makeError(`blockContact: cannot resolve the account LID of ${id._serialized}`, { name: 'BlocklistMigrationError' });
+        }
+        return lid;
+    };
+
     const participantIds = (models) => (models || []).map((item) => keyOf(item && item.id ? item.id : item));
 
     const linkPattern = /\b((?:https?:\/\/|www\.)[^\s<>"']+[^\s<>"'.,;:!?)\]])/gi;
@@ -1476,7 +1572,7 @@
     });
 
     // ------------------------------------------------------------------------------------------
-    // The modules, by name (shared/reference/whatsapp-web-surface.md, Appendix A and B).
+    // The modules, by name (docs/whatsapp-web-surface.md, Appendix A and B).
 
     const notSimulated = (what) => async () => {
         throw makeError(`${what} is not simulated`);
@@ -1503,7 +1599,7 @@
     const modules = {
         WAWebBuildConstants: { VERSION_STR: VERSION, VERSION_BASE: VERSION },
 
-        // Connection, pairing and the own account (reference §2).
+        // Connection, pairing and the own account (docs/whatsapp-web-surface.md §2).
         WAWebSocketModel: { Socket: SocketModel },
         WAWebConnModel: { Conn: ConnModel },
         WAWebCmd: { Cmd: CmdBus },
@@ -1513,7 +1609,9 @@
         },
         WABase64: { encodeB64: (bytes) => bytesToBase64(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), decodeB64: base64ToBytes },
         WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: PLATFORM },
-        WAWebAdvSignatureApi: { getADVSecretKey: async () => bytesToBase64(deviceKeys.adv) },
+        // getADVSecretKey lives in WAWebUserPrefsMultiDevice, synchronous (docs/whatsapp-web-surface.md
+        // §8.1 C38); WAWebAdvSignatureApi no longer has it.
+        WAWebAdvSignatureApi: {},
         WAWebUserPrefsMultiDevice: { getADVSecretKey: () => bytesToBase64(deviceKeys.adv) },
         WAWebUserPrefsInfoStore: { waNoiseInfo: { get: async () => readyForQr() } },
         WAWebSignalStoreApi: {
@@ -1587,15 +1685,8 @@
         WAWebL10N: { getRegion: () => 'US', getLocale: () => 'en' },
         WAWebCountriesNativeCountryNames: { countryCodesIso: { US: 'United States', ES: 'España', DE: 'Deutschland' } },
         WAWebApiContact: {
-            getPhoneNumber: (wid) => {
-                const contact = Contacts.get(wid);
-                return contact && contact.phoneNumber ? contact.phoneNumber : undefined;
-            },
-            getCurrentLid: (wid) => {
-                const key = keyOf(wid);
-                const contact = Contacts.getModelsArray().find((item) => item.phoneNumber && item.phoneNumber._serialized === key);
-                return contact ? contact.id : undefined;
-            },
+            getPhoneNumber: (wid) => (keyOf(wid).endsWith('@lid') ? phoneOf(wid) : undefined),
+            getCurrentLid: (wid) => (keyOf(wid).endsWith('@c.us') ? lidOf(wid) : undefined),
             getAlternateUserWid: (wid) => {
                 const found = createWid(wid);
                 if (found.isLid()) {
@@ -1610,11 +1701,7 @@
                     return null;
                 }
                 const found = createWid(wid);
-                if (!found.isLid()) {
-                    return found;
-                }
-                const contact = Contacts.get(found);
-                return contact && contact.phoneNumber ? contact.phoneNumber : null;
+                return found.isLid() ? phoneOf(found) || null : found;
             },
         },
 
@@ -1831,6 +1918,11 @@
                     options: jsonSafe(Object.assign({}, options, { title: undefined })) || {},
                 });
                 const gid = createWid(result.gid);
+                for (const item of result.participants || []) {
+                    if (item.phoneNumber) {
+                        rememberLid(item.id, item.phoneNumber);
+                    }
+                }
                 return {
                     wid: gid,
                     subject: options.title,
@@ -1873,11 +1965,9 @@
             },
         },
         WAWebGroupQueryJob: {
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
+            // §8.1 C35).
             resetGroupInviteCode: async (wid) => rpc('group_revoke_invite', { group: keyOf(wid) }),
-            joinGroupViaInvite: async (code) => {
-                const result = await rpc('group_join', { code: String(code) });
-                return { gid: createWid(result.gid) };
-            },
             queryGroupInvite: notSimulated('group invite info'),
             queryAndUpdateGroupMetadataById: async ({ id }) => refreshGroup(id),
         },
@@ -1935,20 +2025,37 @@
                 if (!result || !result.exists) {
                     return null;
                 }
+                if (result.lid && result.id) {
+                    rememberLid(result.lid, result.id);
+                }
                 return { wid: createWid(result.id || keyOf(wid)), lid: result.lid ? createWid(result.lid) : undefined };
             },
         },
+        // The block list holds LIDs: blocking resolves the account LID from the contact's own id or
+        // from its chat; a phone-number contact without a chat has neither (docs/whatsapp-web-surface.md
+        // §8.1 C33). The real page's exception text is not known.
         WAWebBlockContactAction: {
             blockContact: async ({ contact }) => {
-                await rpc('contact_block', { contact: keyOf(contact && contact.id ? contact.id : contact), blocked: true });
+                await rpc('contact_block', { contact: blockingLid(contact)._serialized, blocked: true });
                 return true;
             },
             unblockContact: async (contact) => {
-                await rpc('contact_block', { contact: keyOf(contact && contact.id ? contact.id : contact), blocked: false });
+                await rpc('contact_block', { contact: blockingLid(contact)._serialized, blocked: false });
                 return true;
             },
         },
-        WAWebBlockContactUtils: { getContactToBlockOnlyUseIfNoAssociatedChat: (contact) => contact },
+        WAWebBlockContactUtils: {
+            getContactToBlockOnlyUseIfNoAssociatedChat: (contact) => {
+                if (!contact || !contact.id || Chats.get(contact.id)) {
+                    return contact;
+                }
+                const lid = lidOf(contact.id);
+                if (!lid || lid._serialized === contact.id._serialized) {
+                    return contact;
+                }
+                return Contacts.get(lid) || new Contact({ id: lid, phoneNumber: contact.id, isContactBlocked: Blocklist.has(lid) });
+            },
+        },
         WAWebFindCommonGroupsContactAction: {
             findCommonGroups: async (contact) => {
                 const result = await rpc('common_groups', { contact: keyOf(contact.id) });
@@ -2000,8 +2107,21 @@
         WAWebAddonReactionTableMode: { reactionTableMode },
         WAWebAddonPollVoteTableMode: { pollVoteTableMode },
         WAWebDBCreateOrUpdateReactions: { createOrUpdateReactions: async () => true },
-        WAWebBackendJobsCommon: { mediaTypeFromProtobuf: () => undefined },
-        WAWebE2EProtoUtils: { typeAttributeFromProtobuf: () => undefined },
+        WAWebBackendJobsCommon: {
+            mediaTypeFromProtobuf: (proto) => {
+                const field = Object.keys(proto || {}).find((name) => PROTOBUF_MEDIA_TYPES[name]);
+                return field ? PROTOBUF_MEDIA_TYPES[field] : null;
+            },
+        },
+        WAWebE2EProtoUtils: {
+            typeAttributeFromProtobuf: (proto) => {
+                const fields = Object.keys(proto || {});
+                if (fields.some((name) => PROTOBUF_MEDIA_TYPES[name])) {
+                    return 'media';
+                }
+                return 'text';
+            },
+        },
         WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
         WAWebNonMessageDataRequestPlaceholderMessageResendUtils: { handlePlaceholderMsgsSeen: async () => true },
 
@@ -2079,10 +2199,25 @@
         if (found) {
             return found;
         }
+        if (keyOf(id).endsWith('@c.us')) {
+            // A migrated account's chats are kept by LID: a phone-number chat that is not in memory
+            // is found with findOrCreateLatestChat (docs/whatsapp-web-surface.md §8.1 C2).
+            throw makeError('Lid is missing in chat table');
+        }
         const created = await findOrCreateLatestChat(createWid(id)).catch(() => null);
         return created && created.chat ? created.chat : new Chat({ id: createWid(id), t: 0, unreadCount: 0 });
     };
-    Contacts.find = async (id) => Contacts.get(id) || new Contact({ id: createWid(id) });
+    Contacts.find = async (id) => {
+        const found = Contacts.get(id);
+        if (found) {
+            return found;
+        }
+        if (!(id instanceof Wid)) {
+            // An uncached contact is made from a Wid only (docs/whatsapp-web-surface.md §8.1 C37).
+            throw makeError('gadd called without an id attr');
+        }
+        return new Contact({ id });
+    };
     Contacts.gadd = (wid, options) => Contacts.get(wid) || Contacts.add(new Contact({ id: createWid(wid) }), options);
     GroupMetadatas.update = async (wid) => refreshGroup(wid).catch(() => GroupMetadatas.get(wid));
     GroupMetadatas.find = async (wid) => GroupMetadatas.get(wid) || refreshGroup(wid);
@@ -2217,6 +2352,7 @@
         if (frame.me) {
             me.pn = frame.me.id ? createWid(frame.me.id) : null;
             me.lid = frame.me.lid ? createWid(frame.me.lid) : null;
+            rememberLid(me.lid, me.pn);
             ConnModel.set({ pushname: frame.me.pushname ?? null, platform: frame.me.platform ?? null, wid: me.pn || me.lid });
         }
         Msgs.reset();
@@ -2224,6 +2360,9 @@
         Contacts.reset();
         GroupMetadatas.reset();
         Blocklist.reset();
+        for (const blocked of frame.blocklist || []) {
+            Blocklist.add(new Model({ id: createWid(blocked) }), { silent: true });
+        }
         for (const contact of frame.contacts || []) {
             upsertContact(contact, { silent: true });
         }
@@ -2233,17 +2372,32 @@
         for (const chat of frame.chats || []) {
             upsertChat(chat, { silent: true });
         }
-        for (const blocked of frame.blocklist || []) {
-            Blocklist.add(new Model({ id: createWid(blocked) }), { silent: true });
-        }
         const ordered = (frame.messages || []).slice().sort((left, right) => (left.t || 0) - (right.t || 0));
         for (const data of ordered) {
             addMessage(Object.assign({}, data, { isNewMsg: false }), { silent: true });
         }
     };
 
+    // Test aid (POST /_sim/hog): arrays the page holds on to, as a leaking page would.
+    const hogged = [];
+    const HOG_CHUNK = 131072; // doubles: 1 MiB per chunk
+
     const handleFrame = (frame) => {
         switch (frame.t) {
+        case 'hog': {
+            const mib = Math.max(0, Math.floor(Number(frame.mib) || 0));
+            if (mib === 0) {
+                hogged.length = 0;
+            }
+            for (let n = 0; n < mib; n += 1) {
+                const chunk = new Array(HOG_CHUNK);
+                for (let i = 0; i < HOG_CHUNK; i += 1) {
+                    chunk[i] = i + 0.5;
+                }
+                hogged.push(chunk);
+            }
+            return;
+        }
         case 'reply': {
             const pending = pendingCalls.get(frame.id);
             if (!pending) {
@@ -2371,9 +2525,11 @@
             return;
         }
         case 'call_add': {
+            // An incoming call is written into WAWebCallCollection's own Map, no `add` event
+            // (docs/whatsapp-web-surface.md §8.1 C20).
             const data = Object.assign({}, frame.call);
             data.peerJid = createWid(data.peerJid);
-            Calls.add(new Call(data));
+            Calls.add(new Call(data), { silent: true });
             return;
         }
         case 'logout':
@@ -2381,6 +2537,9 @@
         case 'faults':
             applyFaults(frame.modules, frame.members);
             sendFrame({ t: 'faults_applied', seq: frame.seq });
+            return;
+        case 'calls_collect':
+            sendFrame({ t: 'calls', seq: frame.seq, calls: takeRecordedCalls() });
             return;
         default:
         }
@@ -2402,12 +2561,96 @@
     // ------------------------------------------------------------------------------------------
     // The module system and the version, as WhatsApp Web exposes them.
 
+    // ------------------------------------------------------------------------------------------
+    // Call recording (option `recordCalls`): which module members a client calls and the shape of
+    // the arguments (types and object keys, never values), for the differential test that runs the
+    // same scenario through whatsapp-web.js and through the project's bridge. Clients reach modules
+    // only through window.require, so only their calls are seen: the page's own code keeps direct
+    // references. Signatures are kept once each, so memory stays bounded.
+
+    const recordedCalls = new Set();
+    const RECORD_DEPTH = 3;
+
+    const shapeOf = (value, depth) => {
+        if (value === null) {
+            return 'null';
+        }
+        const type = typeof value;
+        if (type !== 'object') {
+            return type;
+        }
+        if (Array.isArray(value)) {
+            return value.length ? `array<${shapeOf(value[0], depth + 1)}>` : 'array';
+        }
+        const prototype = Object.getPrototypeOf(value);
+        if (prototype !== Object.prototype && prototype !== null) {
+            const name = prototype.constructor && prototype.constructor.name;
+            return name || 'object';
+        }
+        if (depth >= 2) {
+            return 'object';
+        }
+        const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+        return `{${keys.map((key) => `${key}:${shapeOf(value[key], depth + 1)}`).join(',')}}`;
+    };
+
+    const recordCall = (path, args) => {
+        recordedCalls.add(`${path}(${Array.from(args, (arg) => shapeOf(arg, 0)).join(', ')})`);
+    };
+
+    // One proxy per (object, path), so that a client comparing what it required twice sees the same.
+    const recordingProxies = new Map();
+    // Function.prototype's apply/call/bind stay plain: called on a recording proxy they reach its apply trap.
+    const NOT_RECORDED = new Set(['prototype', 'constructor', '__proto__', 'apply', 'call', 'bind']);
+
+    const recording = (target, path, depth) => {
+        const key = `${path}`;
+        const cached = recordingProxies.get(key);
+        if (cached && cached.target === target) {
+            return cached.proxy;
+        }
+        const handler = {
+            get(object, name) {
+                // The real object is the receiver: getters and methods may use private state.
+                const value = Reflect.get(object, name);
+                if (typeof name === 'symbol' || NOT_RECORDED.has(name) || depth >= RECORD_DEPTH) {
+                    return value;
+                }
+                if (typeof value === 'function' || (value !== null && typeof value === 'object' && !Array.isArray(value)
+                    && (Object.getPrototypeOf(value) === Object.prototype || value instanceof Collection || value instanceof Model))) {
+                    return recording(value, `${path}.${name}`, depth + 1);
+                }
+                return value;
+            },
+        };
+        if (typeof target === 'function') {
+            handler.apply = (fn, thisArg, args) => {
+                recordCall(path, args);
+                const owner = recordingProxies.get(path.slice(0, path.lastIndexOf('.')));
+                return Reflect.apply(fn, owner && thisArg === owner.proxy ? owner.target : thisArg, args);
+            };
+            handler.construct = (fn, args, newTarget) => {
+                recordCall(`new ${path}`, args);
+                return Reflect.construct(fn, args, newTarget === recordingProxies.get(key)?.proxy ? fn : newTarget);
+            };
+        }
+        const proxy = new Proxy(target, handler);
+        recordingProxies.set(key, { target, proxy });
+        return proxy;
+    };
+
+    const takeRecordedCalls = () => {
+        const calls = Array.from(recordedCalls).sort();
+        recordedCalls.clear();
+        return calls;
+    };
+
     const requireModule = (name) => {
         const key = String(name);
         if (faultModules.has(key) || !Object.prototype.hasOwnProperty.call(modules, key)) {
             throw makeError(`Requiring unknown module "${key}"`);
         }
-        return modules[key];
+        return config.recordCalls ? recording(modules[key], key, 0) : modules[key];
     };
 
     if (config.faults) {

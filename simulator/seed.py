@@ -24,6 +24,7 @@ from .account import (
     MediaBlob,
     Participant,
     StoredMessage,
+    lid_for_number,
     make_key,
     new_invite_code,
 )
@@ -467,6 +468,9 @@ def _seed_contacts(account: Account, seeder: _Seeder, count: int) -> list[Contac
             # Known only by LID: the phone number travels as `phoneNumber`.
             contact.phone_number = contact.id
             contact.id = seeder.lid()
+        else:
+            # Known by phone number; the account still has a LID for it (LID-first).
+            contact.lid = lid_for_number(contact.id)
         if index % 7 == 2:
             company = COMPANIES[(index // 7) % len(COMPANIES)]
             contact.is_business = True
@@ -499,6 +503,7 @@ def _stranger(seeder: _Seeder, index: int) -> Contact:
         pushname=seeder.name(index + 3).split()[0],
         is_my_contact=False,
         about=seeder.sentence(3),
+        lid=lid_for_number(f"{number}@c.us"),
     )
 
 
@@ -534,7 +539,10 @@ def _seed_group(account: Account, seeder: _Seeder, index: int, last_t: int) -> G
     )
     for position, contact in enumerate(chosen):
         if lid_mode:
-            member_id = contact.id if contact.id.endswith("@lid") else seeder.lid()
+            if not contact.id.endswith("@lid"):
+                # Drawn and dropped: keeps the random stream, so every later seeded value stays.
+                seeder.lid()
+            member_id = contact.account_lid or contact.id
             phone = contact.phone_number or contact.id
         else:
             member_id = contact.phone_number or contact.id

@@ -43,14 +43,18 @@ from .account import (
     new_own_id,
 )
 from .seed import build_account
+from .traffic import TrafficGenerator, TrafficRun, parse_plan
 
 _LOGGER = logging.getLogger(__name__)
 
 PAGE_JS = Path(__file__).with_name("page.js")
 MAX_WS_MESSAGE = 256 * 1024 * 1024
 MAX_BURST = 100_000
+MAX_HOG_MIB = 4096
 #: How long `POST /_sim/fault` waits for the open pages to apply a fault (seconds).
 FAULT_APPLY_TIMEOUT = 3.0
+#: How long `POST /_sim/calls/collect` waits for the pages' answers (a busy page answers late).
+CALLS_COLLECT_TIMEOUT = 30.0
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
 MESSAGE_TYPES = {
     "chat",
@@ -120,6 +124,8 @@ class SimulatorOptions:
     qr_max: int = 6
     version: str = DEFAULT_VERSION
     state_dir: Path | None = None
+    #: Record which module members clients call (`POST /_sim/calls/collect`).
+    record_calls: bool = False
 
 
 class InputError(Exception):
@@ -289,6 +295,8 @@ class PageSession:
     #: The newest `faults` frame the page said it applied (`faults_applied`).
     faults_applied: int = 0
     faults_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: `calls_collect` frames sent and not answered yet, by `seq`.
+    calls_wanted: dict[int, asyncio.Future[list[str]]] = field(default_factory=dict)
 
     def qr(self) -> str | None:
         """The full QR string of the page's current `ref` (`ref,noise,identity,adv,platform`).
@@ -325,13 +333,28 @@ def qr_to_svg(text: str) -> str:
     return svg
 
 
-def render_page(ws_url: str, version: str = DEFAULT_VERSION, faults: JSONDict | None = None) -> str:
+def render_page(
+    ws_url: str,
+    version: str = DEFAULT_VERSION,
+    faults: JSONDict | None = None,
+    *,
+    record_calls: bool = False,
+) -> str:
     """The page's HTML: the config JSON, then `simulator/page.js` inline (read now).
 
     ``faults`` (``{"modules": [...], "members": [...]}``) are in force from the first line of the
     page's script: a WhatsApp Web update that removed something is already there at load time.
+    ``record_calls`` makes the page record the module calls clients make (`calls_collect`).
     """
-    config = json.dumps({"ws": ws_url, "version": version, "platform": "1", "faults": faults or {}})
+    config = json.dumps(
+        {
+            "ws": ws_url,
+            "version": version,
+            "platform": "1",
+            "faults": faults or {},
+            "recordCalls": record_calls,
+        }
+    )
     config = config.replace("</", "<\\/")
     try:
         script = PAGE_JS.read_text(encoding="utf-8")
@@ -365,9 +388,11 @@ class SimulatorServer:
         self.fault_modules: list[str] = []
         self.fault_members: list[str] = []
         self.faults_seq = 0
+        self.calls_seq = 0
         self.pairing_codes: dict[str, PageSession] = {}
         self.last_pairing_code: str | None = None
         self._save_handle: asyncio.TimerHandle | None = None
+        self.traffic: TrafficRun | None = None
         self.closing = False
         self.app = self._make_app()
         self.ops: dict[str, OpHandler] = {
@@ -435,6 +460,9 @@ class SimulatorServer:
             web.post("/_sim/link", self.handle_link),
             web.post("/_sim/incoming", self.handle_incoming),
             web.post("/_sim/burst", self.handle_burst),
+            web.post("/_sim/traffic", self.handle_traffic),
+            web.get("/_sim/traffic", self.handle_traffic_status),
+            web.post("/_sim/hog", self.handle_hog),
             web.get("/_sim/sent", self.handle_sent),
             web.delete("/_sim/sent", self.handle_clear_sent),
             web.post("/_sim/ack", self.handle_ack),
@@ -446,6 +474,7 @@ class SimulatorServer:
             web.post("/_sim/offline", self.handle_offline),
             web.post("/_sim/fault", self.handle_fault),
             web.post("/_sim/reset", self.handle_reset),
+            web.post("/_sim/calls/collect", self.handle_collect_calls),
             web.get("/_sim/phone", self.handle_phone),
             web.get("/_sim/phone/qr.svg", self.handle_phone_qr),
             web.get("/_sim/chats", self.handle_chats),
@@ -459,6 +488,10 @@ class SimulatorServer:
     async def close(self) -> None:
         """Close every page socket, stop timers and write pending state."""
         self.closing = True
+        if self.traffic is not None and self.traffic.task is not None:
+            self.traffic.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.traffic.task
         for page in list(self.pages):
             page.stop_rotation()
         await self.close_sockets(1001, b"server shutdown")
@@ -576,6 +609,7 @@ class SimulatorServer:
                 self.ws_url(request),
                 self.options.version,
                 {"modules": list(self.fault_modules), "members": list(self.fault_members)},
+                record_calls=self.options.record_calls,
             ),
             content_type="text/html",
             headers={"Cache-Control": "no-store"},
@@ -629,11 +663,16 @@ class SimulatorServer:
                 elif data.get("t") == "faults_applied" and isinstance(data.get("seq"), int):
                     page.faults_applied = data["seq"]
                     page.faults_changed.set()
+                elif data.get("t") == "calls" and isinstance(data.get("seq"), int):
+                    self.on_recorded_calls(page, data)
         finally:
             self.sockets.discard(ws)
             if page is not None:
                 page.closed = True
                 page.faults_changed.set()
+                for wanted in page.calls_wanted.values():
+                    if not wanted.done():
+                        wanted.set_result([])
                 page.stop_rotation()
                 if page in self.pages:
                     self.pages.remove(page)
@@ -952,6 +991,9 @@ class SimulatorServer:
             wire_from, wire_to = my_id, chat.id
             author = my_id if group else None
         else:
+            if group is not None and group.is_lid_addressing_mode and author:
+                # A LID-addressed group names its senders by LID.
+                author = self.account.lid_of(author) or author
             key = make_key(False, chat.id, new_incoming_id(), author if group else None)
             wire_from, wire_to = (chat.id if group else (sender or chat.id)), my_id
         wire: JSONDict = {
@@ -1174,6 +1216,43 @@ class SimulatorServer:
             await self.deliver(message, [])
             ids.append(message.key)
         return web.json_response({"ids": ids})
+
+    async def handle_traffic(self, request: web.Request) -> web.Response:
+        """`POST /_sim/traffic`: mixed events at a steady rate, generated here (simulator/traffic.py).
+
+        Answers 202 at once; `GET /_sim/traffic` reports the progress. One run at a time.
+        """
+        args = await self.read_json(request)
+        if args.boolean("stop"):
+            if self.traffic is not None and self.traffic.task is not None:
+                self.traffic.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.traffic.task
+            return web.json_response(self.traffic.status() if self.traffic else {})
+        if self.traffic is not None and self.traffic.finished is None:
+            raise InputError("count", "a traffic run is still going (stop it first)", status=409)
+        run = TrafficRun(parse_plan(self, args))
+        run.task = asyncio.get_running_loop().create_task(TrafficGenerator(self, run)())
+        self.traffic = run
+        return web.json_response(run.status(), status=202)
+
+    async def handle_traffic_status(self, _request: web.Request) -> web.Response:
+        """`GET /_sim/traffic`: the latest run's progress (404 before any)."""
+        if self.traffic is None:
+            raise not_found("traffic", "no traffic run yet")
+        return web.json_response(self.traffic.status())
+
+    async def handle_hog(self, request: web.Request) -> web.Response:
+        """`POST /_sim/hog {mib}`: live pages allocate and keep ``mib`` MiB more (0 frees it all).
+
+        A page that leaks, for the tests of the integration's memory guard.
+        """
+        args = await self.read_json(request)
+        mib = args.integer("mib", minimum=0, maximum=MAX_HOG_MIB)
+        pages = self.live_pages()
+        for page in pages:
+            await self.send(page, {"t": "hog", "mib": mib})
+        return web.json_response({"pages": len(pages)})
 
     async def handle_sent(self, _request: web.Request) -> web.Response:
         """`GET /_sim/sent`."""
@@ -1463,6 +1542,47 @@ class SimulatorServer:
                         await page.faults_changed.wait()
         return web.Response(status=204)
 
+    def on_recorded_calls(self, page: PageSession, data: JSONDict) -> None:
+        """A page's answer to `calls_collect`: the signatures it recorded since the last one."""
+        wanted = page.calls_wanted.pop(data["seq"], None)
+        calls = data.get("calls")
+        if wanted is None or wanted.done():
+            return
+        if isinstance(calls, list) and all(isinstance(call, str) for call in calls):
+            wanted.set_result(calls)
+        else:
+            wanted.set_result([])
+
+    async def handle_collect_calls(self, _request: web.Request) -> web.Response:
+        """`POST /_sim/calls/collect`: the module calls every open page recorded since the last time.
+
+        Each page answers over its WebSocket, after every frame it sent before, so the answer holds
+        every call a client made before this request. Only with `--record-calls`.
+        """
+        if not self.options.record_calls:
+            raise InputError("record_calls", "the simulator runs without --record-calls", 409)
+        self.calls_seq += 1
+        frame = {"t": "calls_collect", "seq": self.calls_seq}
+        loop = asyncio.get_running_loop()
+        wanted: list[asyncio.Future[list[str]]] = []
+        for page in [p for p in self.pages if not p.closed]:
+            future: asyncio.Future[list[str]] = loop.create_future()
+            page.calls_wanted[self.calls_seq] = future
+            wanted.append(future)
+            await self.send(page, frame)
+        calls: set[str] = set()
+        try:
+            async with asyncio.timeout(CALLS_COLLECT_TIMEOUT):
+                for future in wanted:
+                    calls.update(await future)
+        except TimeoutError:
+            # A partial list would hide differences: say so instead.
+            return web.json_response(
+                {"error": {"field": "", "message": "a page did not answer calls_collect"}},
+                status=504,
+            )
+        return web.json_response({"calls": sorted(calls)})
+
     async def handle_reset(self, _request: web.Request) -> web.Response:
         """`POST /_sim/reset`: seeded, unlinked, empty outbox, no faults, online."""
         self.account = self._seeded()
@@ -1611,6 +1731,11 @@ class SimulatorServer:
         self.account.add_message(message)
         chat.t = now
         chat.unread_count = 0
+        if not self._deliverable(kind, args.obj("stanza", required=False)):
+            # WhatsApp took the stanza but never delivers it: no outbox entry, ack stays 1.
+            message.undelivered = True
+            self.changed()
+            return {"msg": wire}
         quoted = msg_args.data.get("quotedMsgId")
         mentions = msg_args.data.get("mentionedJidList") or []
         self.account.record(
@@ -1631,6 +1756,19 @@ class SimulatorServer:
         await self.broadcast({"t": "chat_upsert", "chat": chat.wire()})
         self.changed()
         return {"msg": wire}
+
+    @staticmethod
+    def _deliverable(kind: str, stanza: Args | None) -> bool:
+        """A location goes out only as a `text` stanza without a media type.
+
+        The page's own type attributes for a location make WhatsApp drop it; whatsapp-web.js
+        answers "text" and no media type (docs/whatsapp-web-surface.md §8.1 C45).
+        """
+        if kind != "location":
+            return True
+        if stanza is None:
+            return False
+        return stanza.data.get("type") == "text" and stanza.data.get("mediatype") is None
 
     async def op_media_download(self, _page: PageSession, args: Args) -> JSONDict:
         """Media bytes by directPath."""
@@ -1762,7 +1900,9 @@ class SimulatorServer:
         chat_id = args.wid("chat")
         assert chat_id is not None
         state = args.choice("state", ("composing", "recording", "paused"))
-        self.get_chat(chat_id, args.name("chat"))
+        if chat_id not in self.account.chats and self.account.registered(chat_id) is None:
+            # Any WhatsApp user may be told the user is typing, with or without a chat.
+            self.get_chat(chat_id, args.name("chat"))
         self.account.record("chat_state", page.page_id, chat=chat_id, state=state)
         return {}
 
@@ -1812,26 +1952,32 @@ class SimulatorServer:
         contact = self.account.registered(user_id)
         if contact is None:
             return {"exists": False}
-        phone = contact.phone_number or (contact.id if contact.id.endswith("@c.us") else None)
-        lid = contact.id if contact.id.endswith("@lid") else None
+        phone = contact.phone_id
+        lid = contact.account_lid
         result: JSONDict = {"exists": True, "id": phone or contact.id}
         if lid:
             result["lid"] = lid
         return result
 
     async def op_contact_block(self, page: PageSession, args: Args) -> JSONDict:
-        """Block or unblock a contact."""
+        """Block or unblock a contact by its LID (the block list holds LIDs)."""
         user_id = args.wid("contact", kind="user")
         assert user_id is not None
         blocked = args.data.get("blocked")
         if not isinstance(blocked, bool):
             raise InputError(args.name("blocked"), "must be a boolean")
-        contact = self.account.contacts.get(user_id)
+        if not user_id.endswith("@lid"):
+            raise InputError(args.name("contact"), "the block list holds LIDs: expected an @lid id")
+        contact = self.account.contact_for(user_id)
         if contact is None:
             raise not_found(args.name("contact"), "unknown contact")
         contact.is_blocked = blocked
         self.account.record(
-            "contact", page.page_id, action="block" if blocked else "unblock", contact=user_id
+            "contact",
+            page.page_id,
+            action="block" if blocked else "unblock",
+            contact=contact.id,
+            lid=user_id,
         )
         await self.broadcast({"t": "contact_upsert", "contact": contact.wire()})
         self.changed()
@@ -1857,6 +2003,15 @@ class SimulatorServer:
         ]
         return {"groups": groups}
 
+    def _new_member(self, group: Group, user_id: str) -> Participant:
+        """A participant for a user: by LID (with the phone number) in a LID-addressed group."""
+        if not group.is_lid_addressing_mode:
+            return Participant(id=user_id)
+        lid = self.account.lid_of(user_id)
+        if lid is None:
+            return Participant(id=user_id)
+        return Participant(id=lid, phone_number=self.account.phone_of(user_id))
+
     def _add_code(self, user_id: str, group: Group | None) -> int:
         """200 added, 404 not on WhatsApp, 403 privacy settings, 409 already a member."""
         contact = self.account.registered(user_id)
@@ -1864,7 +2019,7 @@ class SimulatorServer:
             return 404
         if contact.group_add_privacy:
             return 403
-        if group is not None and group.participant(user_id) is not None:
+        if group is not None and any(user_id in (p.id, p.phone_number) for p in group.participants):
             return 409
         return 200
 
@@ -1877,13 +2032,24 @@ class SimulatorServer:
         options = args.obj("options", required=False)
         gid = f"120363{secrets.randbelow(10**12):012d}@g.us"
         now = self.now()
-        me_id = self.account.me.id
+        # `addressingModeOverride: 'lid'` makes a LID-addressed group: participants keyed by LID
+        # (docs/whatsapp-web-surface.md §8.1 C41).
+        lid_mode = options is not None and options.data.get("addressingModeOverride") == "lid"
+        me_id = self.account.me.lid if lid_mode else self.account.me.id
         group = Group(
             id=gid,
             subject=title,
             owner=me_id,
             creation=now,
-            participants=[Participant(id=me_id, is_admin=True, is_super_admin=True)],
+            is_lid_addressing_mode=lid_mode,
+            participants=[
+                Participant(
+                    id=me_id,
+                    is_admin=True,
+                    is_super_admin=True,
+                    phone_number=self.account.me.id if lid_mode else None,
+                )
+            ],
             invite_code=new_invite_code(),
         )
         if options is not None:
@@ -1898,9 +2064,13 @@ class SimulatorServer:
         results = []
         for user_id in participants:
             code = self._add_code(user_id, group)
+            member = self._new_member(group, user_id)
             if code == 200:
-                group.participants.append(Participant(id=user_id))
-            results.append({"id": user_id, "code": code})
+                group.participants.append(member)
+            result: JSONDict = {"id": member.id, "code": code}
+            if member.phone_number:
+                result["phoneNumber"] = member.phone_number
+            results.append(result)
         self.account.groups[gid] = group
         chat = Chat(id=gid, name=title, t=now)
         self.account.chats[gid] = chat
@@ -2024,7 +2194,7 @@ class SimulatorServer:
             if action == "add":
                 code = self._add_code(user_id, group)
                 if code == 200:
-                    group.participants.append(Participant(id=user_id))
+                    group.participants.append(self._new_member(group, user_id))
             elif member is None:
                 code = 404
             elif action == "remove":

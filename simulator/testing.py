@@ -114,6 +114,23 @@ class SimulatorControl:
         )
         return [str(message_id) for message_id in result["ids"]]
 
+    async def traffic(self, count: int, rate: float, **fields: Any) -> JSONDict:
+        """`POST /_sim/traffic` (kinds, chats, groups, seed in ``fields``): starts a steady run."""
+        result: JSONDict = await self.request(
+            "POST", "_sim/traffic", {"count": count, "rate": rate, **fields}, expect=(202,)
+        )
+        return result
+
+    async def hog(self, mib: int) -> int:
+        """`POST /_sim/hog`: live pages hold ``mib`` MiB more (0 frees); how many pages were told."""
+        result: JSONDict = await self.request("POST", "_sim/hog", {"mib": mib})
+        return int(result["pages"])
+
+    async def traffic_status(self) -> JSONDict:
+        """`GET /_sim/traffic`: the latest run's progress."""
+        result: JSONDict = await self.request("GET", "_sim/traffic")
+        return result
+
     async def sent(self) -> list[JSONDict]:
         """`GET /_sim/sent`: the outbox entries."""
         result: JSONDict = await self.request("GET", "_sim/sent")
@@ -123,6 +140,11 @@ class SimulatorControl:
     async def clear_sent(self) -> None:
         """`DELETE /_sim/sent`."""
         await self.request("DELETE", "_sim/sent")
+
+    async def collect_calls(self) -> list[str]:
+        """`POST /_sim/calls/collect`: module-call signatures recorded since the last collection."""
+        result: JSONDict = await self.request("POST", "_sim/calls/collect")
+        return [str(call) for call in result["calls"]]
 
     async def ack(self, message_id: str, ack: int) -> None:
         """`POST /_sim/ack`."""

@@ -156,6 +156,13 @@ async def test_reply_bot_in_groups_and_for_one_account(blueprint_hass: HomeAssis
     ]
 
 
+def test_doorbell_snapshots_are_not_published() -> None:
+    """Home Assistant serves www/ to anyone at /local/: a snapshot saved there is public."""
+    default = load("camera_snapshot_on_doorbell").inputs["snapshot_path"]["default"]
+    assert "/www/" not in f"{default}/"
+    assert default.startswith("/media/")
+
+
 async def test_doorbell_sends_a_snapshot(blueprint_hass: HomeAssistant) -> None:
     hass = blueprint_hass
     snapshots = async_mock_service(hass, "camera", "snapshot")
@@ -173,13 +180,13 @@ async def test_doorbell_sends_a_snapshot(blueprint_hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
     assert [(call.data["entity_id"], call.data["filename"]) for call in snapshots] == [
-        (["camera.front_door"], "/config/www/whatsapp_doorbell.jpg")
+        (["camera.front_door"], "/media/whatsapp_doorbell.jpg")
     ]
     assert [call.data for call in sends] == [
         {
             "chat_id": "+34 600 11 22 33",
             "msg": "Ding dong",
-            "media_path": "/config/www/whatsapp_doorbell.jpg",
+            "media_path": "/media/whatsapp_doorbell.jpg",
         }
     ]
 

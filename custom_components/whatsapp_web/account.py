@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
@@ -26,16 +26,30 @@ from .client.models import CapabilityMissing, ClientEvent
 from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     EVENT_PREFIX,
 )
 from .events import bus_event, event_chat_id
+from .memory_guard import (
+    DEFAULT_HEAP_LIMIT_MIB,
+    DEFAULT_MEMORY_LIMIT_MIB,
+    GuardLimits,
+    MemoryGuard,
+)
 from .outbox import Outbox, OutboxItem, async_remove_outbox
+from .rate_limit import LOOKUPS, SENDS, RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,6 +69,11 @@ ISSUE_BROWSER_FAILED: Final = "browser_failed"
 def signal_state(entry_id: str) -> str:
     """Dispatcher signal: the client's state changed."""
     return f"{DOMAIN}_{entry_id}_state"
+
+
+def signal_memory(entry_id: str) -> str:
+    """Dispatcher signal: the memory guard has a new reading."""
+    return f"{DOMAIN}_{entry_id}_memory"
 
 
 def signal_event(entry_id: str) -> str:
@@ -111,6 +130,29 @@ class WhatsAppAccount:
         """The event types the options let through to the bus."""
         self.ignored_chats = frozenset(entry.options.get(CONF_IGNORED_CHATS, ()))
         """Chats whose events the options keep off the bus and the entities."""
+        self.non_admin_read = bool(entry.options.get(CONF_NON_ADMIN_READ, False))
+        """Whether users who are not administrators may read chats, messages, groups and contacts."""
+        self.rate_limiters = {
+            SENDS: RateLimiter(
+                hass, SENDS, int(entry.options.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT))
+            ),
+            LOOKUPS: RateLimiter(
+                hass, LOOKUPS, int(entry.options.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT))
+            ),
+        }
+        """The account's rate limits, by kind (shared by every caller)."""
+        self.memory_guard = MemoryGuard(
+            hass,
+            self.client,
+            self.outbox,
+            GuardLimits(
+                browser_mib=float(entry.options.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB)),
+                heap_mib=float(entry.options.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)),
+            ),
+            on_reading=lambda: async_dispatcher_send(hass, signal_memory(entry.entry_id)),
+            logbook_name=lambda: entry.title,
+            logbook_entity=self._connection_entity_id,
+        )
         self.missing_capabilities: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
@@ -128,13 +170,14 @@ class WhatsAppAccount:
 
     async def async_load(self) -> None:
         """Read what was stored (the outbox) before anything may use the account."""
-        await self.outbox.async_load()
+        await self.outbox.async_load(self.number)
 
     async def async_start(self) -> None:
         """Start the outbox worker and the browser; returns once the client runs in the background."""
         self._unsubscribe.append(self.client.add_event_listener(self._on_client_event))
         self._unsubscribe.append(self.client.add_state_listener(self._on_client_state))
         self.outbox.start(self._create_task)
+        self._create_task(self.memory_guard.run(), f"{DOMAIN} memory guard")
         await self.client.start()
 
     def start_in_background(self) -> None:
@@ -153,10 +196,17 @@ class WhatsAppAccount:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        for limiter in self.rate_limiters.values():
+            limiter.close()
         await self.client.stop()
 
     def _create_task(self, coroutine: Any, name: str) -> Any:
         return self.entry.async_create_background_task(self.hass, coroutine, name)
+
+    def _connection_entity_id(self) -> str | None:
+        """The connection sensor's entity id (the memory guard's logbook entries name it)."""
+        registry = er.async_get(self.hass)
+        return registry.async_get_entity_id("sensor", DOMAIN, f"{self.account_id}_connection_state")
 
     # -----------------------------------------------------------------------------------------
 
@@ -189,6 +239,7 @@ class WhatsAppAccount:
 
     @callback
     def _on_client_event(self, event: ClientEvent) -> None:
+        self.memory_guard.note_event()
         if isinstance(event, CapabilityMissing):
             self._capability_missing(event)
             return

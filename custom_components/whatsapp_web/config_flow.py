@@ -3,6 +3,7 @@
 Steps of a new account::
 
     user (menu) -> local | remote (forms) -> start (progress: the browser opens WhatsApp Web)
+    hassio (the add-on announced its browser) -> hassio_confirm (form) -> start
         -> link_method (menu) -> link (progress: the QR code, renewed as WhatsApp rotates it)
                                    -> link_expired (menu) -> reload | phone
                               -> phone (form) -> phone_code (progress: the code to type on the phone)
@@ -38,8 +39,10 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -72,20 +75,32 @@ from .const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     LOGGER,
+    MAX_RATE_LIMIT,
+    SECTION_ADVANCED,
 )
+from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 CONF_PHONE_NUMBER: Final = "phone_number"
 
@@ -95,7 +110,7 @@ START_TIMEOUT: Final = 120.0
 REMOTE_CHECK_TIMEOUT: Final = 15.0
 # WhatsApp's pairing codes are short-lived; after this the user is offered a new one or a QR code.
 PAIRING_CODE_TIMEOUT: Final = 180.0
-# WhatsApp Web's Socket state once it stopped rotating QR codes (reference §2.1).
+# WhatsApp Web's Socket state once it stopped rotating QR codes (docs/whatsapp-web-surface.md §2.1).
 WHATSAPP_IDLE_STATE: Final = "UNPAIRED_IDLE"
 _REMOTE_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 
@@ -134,6 +149,8 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         self._linked_here = False
         # A local profile directory this flow created; removed again if no entry takes it.
         self._new_profile: str | None = None
+        # The browser the add-on announced (address and token), until the user confirms it.
+        self._discovered: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -232,6 +249,51 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """The WhatsApp Web browser add-on announced its address and token."""
+        url = str(discovery_info.config.get("url") or "").strip()
+        token = str(discovery_info.config.get("token") or "").strip()
+        if urlsplit(url).scheme not in _REMOTE_SCHEMES or not urlsplit(url).netloc or not token:
+            return self.async_abort(reason="invalid_discovery_info")
+        await self.async_set_unique_id(discovery_info.uuid)
+        # Accounts already on this add-on get its current token (a reinstalled add-on makes a new one).
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_REMOTE_URL) == url:
+                if entry.data.get(CONF_REMOTE_TOKEN) != token:
+                    self.hass.config_entries.async_update_entry(
+                        entry, data={**entry.data, CONF_REMOTE_TOKEN: token}
+                    )
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="already_configured_browser")
+        self._discovered = {
+            CONF_BROWSER: BROWSER_REMOTE,
+            CONF_REMOTE_URL: url,
+            CONF_REMOTE_TOKEN: token,
+        }
+        self.context["title_placeholders"] = {"addon": discovery_info.name}
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Link an account in the add-on's browser."""
+        self._browser_step = "hassio_confirm"
+        errors = self._take_errors()
+        if user_input is not None:
+            if await self._async_remote_reachable(
+                self._discovered[CONF_REMOTE_URL], self._discovered[CONF_REMOTE_TOKEN]
+            ):
+                return await self._async_use_browser(
+                    {**self._discovered, **self._page_url(user_input)}
+                )
+            errors["base"] = "cannot_connect"
+        return self.async_show_form(
+            step_id="hassio_confirm",
+            data_schema=vol.Schema(self._with_page_url({}, user_input)),
+            description_placeholders=self.context["title_placeholders"],
+            errors=errors,
+        )
+
     async def _async_remote_reachable(self, url: str, token: str | None) -> bool:
         """Connect to the remote browser once, the way the account will."""
         driver = CdpDriver(url, token=token, session=async_get_clientsession(self.hass))
@@ -261,22 +323,31 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _page_url(self, user_input: dict[str, Any]) -> dict[str, str]:
         """The page to open, when it is not WhatsApp Web itself (tests and demos use the simulator)."""
-        url = (user_input.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
+        advanced = user_input.get(SECTION_ADVANCED) or {}
+        url = (advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
         return {CONF_PAGE_URL: url} if url and url != WHATSAPP_WEB_URL else {}
 
     def _with_page_url(
         self, schema: dict[Any, Any], user_input: dict[str, Any] | None
     ) -> dict[Any, Any]:
-        """Offer the page address only in advanced mode."""
-        if self.show_advanced_options:
-            default = (
-                (user_input or {}).get(CONF_PAGE_URL)
-                or self._current(CONF_PAGE_URL)
-                or WHATSAPP_WEB_URL
-            )
-            schema[vol.Optional(CONF_PAGE_URL, default=default)] = TextSelector(
-                TextSelectorConfig(type=TextSelectorType.URL)
-            )
+        """Add the page address in a collapsed "Advanced" section.
+
+        A section, not ``show_advanced_options``: Home Assistant 2026.x deprecates that flag (removal
+        planned for 2027.6) and shows such fields to everyone, while a collapsed section looks the same
+        on 2025.4 and 2026.x.
+        """
+        advanced = (user_input or {}).get(SECTION_ADVANCED) or {}
+        default = advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or WHATSAPP_WEB_URL
+        schema[vol.Optional(SECTION_ADVANCED, default={})] = section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_PAGE_URL, default=default): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.URL)
+                    )
+                }
+            ),
+            {"collapsed": True},
+        )
         return schema
 
     def _take_errors(self) -> dict[str, str]:
@@ -622,7 +693,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class WhatsAppOptionsFlow(OptionsFlow):
-    """Which events reach the bus, which chats are ignored, who gets notifications."""
+    """Events, ignored chats, notify recipients, the outbox, who may read, and the rate limits."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form for every option."""
@@ -644,6 +715,15 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         CONF_IGNORED_CHATS: ignored,
                         CONF_NOTIFY_RECIPIENTS: recipients,
                         CONF_OUTBOX_TTL: int(user_input[CONF_OUTBOX_TTL]),
+                        CONF_NON_ADMIN_READ: bool(user_input.get(CONF_NON_ADMIN_READ, False)),
+                        CONF_SEND_LIMIT: int(user_input[CONF_SEND_LIMIT]),
+                        CONF_LOOKUP_LIMIT: int(user_input[CONF_LOOKUP_LIMIT]),
+                        CONF_MEMORY_LIMIT: int(
+                            user_input.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB)
+                        ),
+                        CONF_HEAP_LIMIT: int(
+                            user_input.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                        ),
                     }
                 )
         values = {**options, **(user_input or {})}
@@ -676,9 +756,41 @@ class WhatsAppOptionsFlow(OptionsFlow):
                         unit_of_measurement="min",
                     )
                 ),
+                vol.Optional(
+                    CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
+                ): BooleanSelector(),
+                vol.Required(
+                    CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
+                ): _PER_HOUR,
+                vol.Required(
+                    CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
+                ): _PER_HOUR,
+                vol.Required(
+                    CONF_MEMORY_LIMIT,
+                    default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
+                ): _MEMORY_SELECTOR,
+                vol.Required(
+                    CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+                ): _MEMORY_SELECTOR,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+# A rate limit: calls per hour (see rate_limit.py for the defaults).
+_PER_HOUR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=MAX_RATE_LIMIT, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="/h"
+    )
+)
+
+
+# The memory guard's limits: 0 turns one off; 16 GiB is past any host this runs on.
+_MEMORY_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=16384, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="MiB"
+    )
+)
 
 
 def _chat_ids(values: list[str]) -> list[str] | None:

@@ -17,6 +17,8 @@ CONF_REMOTE_URL: Final = "remote_url"
 CONF_REMOTE_TOKEN: Final = "remote_token"  # noqa: S105 - the name of a setting, not a secret
 CONF_PROFILE: Final = "profile"
 CONF_PAGE_URL: Final = "page_url"
+# The collapsed config-flow section that holds the page address.
+SECTION_ADVANCED: Final = "advanced"
 CONF_EXTRA_ARGS: Final = "extra_browser_args"
 
 # Options.
@@ -25,6 +27,18 @@ CONF_NOTIFY_RECIPIENTS: Final = "notify_recipients"
 CONF_IGNORED_CHATS: Final = "ignored_chats"
 CONF_OUTBOX_TTL: Final = "outbox_ttl_minutes"
 DEFAULT_OUTBOX_TTL_MINUTES: Final = 24 * 60
+# Whether users who are not administrators may run the read operations (off: only get_status).
+CONF_NON_ADMIN_READ: Final = "non_admin_read"
+# Rate limits per account (see rate_limit.py for the reasoning behind the defaults).
+CONF_SEND_LIMIT: Final = "send_limit_per_hour"
+CONF_LOOKUP_LIMIT: Final = "lookup_limit_per_hour"
+DEFAULT_SEND_LIMIT: Final = 60
+DEFAULT_LOOKUP_LIMIT: Final = 20
+MAX_RATE_LIMIT: Final = 1000
+RATE_LIMIT_WINDOW_SECONDS: Final = 3600
+# The memory guard's limits in MiB (0: off); the defaults are explained in memory_guard.py.
+CONF_MEMORY_LIMIT: Final = "memory_limit_mib"
+CONF_HEAP_LIMIT: Final = "js_heap_limit_mib"
 
 # Service and REST parameters shared by every operation.
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

@@ -20,6 +20,7 @@ from .client import ids
 from .client.errors import InvalidId
 from .const import DOMAIN, EVENT_MESSAGE_RECEIVED
 from .events import message_summary
+from .ha_compat import device_config_entry_ids
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -118,4 +119,4 @@ def _entry_ids(hass: HomeAssistant, device_id: str) -> set[str] | None:
     device = dr.async_get(hass).async_get(device_id)
     if device is None or not any(domain == DOMAIN for domain, _ in device.identifiers):
         return None
-    return set(device.config_entries)
+    return device_config_entry_ids(device)

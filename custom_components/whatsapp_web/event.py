@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import EventEntity, EventExtraStoredData
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
@@ -21,6 +21,8 @@ PARALLEL_UPDATES = 0
 
 EVENT_TYPE_MESSAGE = "message_received"
 EVENT_TYPE_CALL = "call"
+# What a message says: shown only when the account lets users who are not administrators read.
+PRIVATE_ATTRIBUTES = frozenset({"body"})
 
 
 async def async_setup_entry(
@@ -33,7 +35,11 @@ async def async_setup_entry(
 
 
 class WhatsAppIncomingEvent(WhatsAppEntity, EventEntity):
-    """Incoming messages and calls; the attributes say who, where and what."""
+    """Incoming messages and calls; the attributes say who, where and, if the options allow, what.
+
+    Every user sees an entity's state, so a message's text is shown only when the account's options let
+    users who are not administrators read messages (``non_admin_read``), also after a restart.
+    """
 
     _attr_translation_key = "incoming"
     # Message texts and names stay out of the recorder's history (the state shows the latest only).
@@ -60,10 +66,22 @@ class WhatsAppIncomingEvent(WhatsAppEntity, EventEntity):
             async_dispatcher_connect(self.hass, signal_state(entry_id), self._state_changed)
         )
 
+    async def async_get_last_event_data(self) -> EventExtraStoredData | None:
+        """The stored last event, without a text stored while the options still showed texts."""
+        stored = await super().async_get_last_event_data()
+        if stored is not None and stored.last_event_attributes is not None:
+            stored.last_event_attributes = self._shown(stored.last_event_attributes)
+        return stored
+
+    def _shown(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        if self.account.non_admin_read:
+            return attributes
+        return {key: value for key, value in attributes.items() if key not in PRIVATE_ATTRIBUTES}
+
     @callback
     def _client_event(self, event_type: str, payload: dict[str, Any]) -> None:
         if event_type == EVENT_MESSAGE_RECEIVED:
-            self._trigger_event(EVENT_TYPE_MESSAGE, message_summary(payload))
+            self._trigger_event(EVENT_TYPE_MESSAGE, self._shown(message_summary(payload)))
         elif event_type == EVENT_CALL:
             self._trigger_event(EVENT_TYPE_CALL, call_summary(payload))
         else:

@@ -1,10 +1,11 @@
 """The REST mirror of the operations table under ``/api/whatsapp_web``, and its OpenAPI document.
 
 One ``HomeAssistantView`` per path, with a method per operation routed there. Every route needs Home
-Assistant authentication (a bearer token); routes that change something need an administrator (403 with
-a JSON body otherwise). Request bodies are the add-on's JSON; answers use its status codes and shapes.
-Errors are ``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409, 413, 502, 503 (with
-``Retry-After``) or 504: nothing a caller sends produces a 500.
+Assistant authentication (a bearer token); who may call which route is the operations table's rule
+(``operations.ensure_allowed``, 403 with a JSON body otherwise), the same the services follow. Request
+bodies are the add-on's JSON; answers use its status codes and shapes. Errors are
+``{"error": {"code", "message", "field"?}}`` with 400, 403, 404, 409, 413, 429 and 503 (both with
+``Retry-After``), 502, 504 or 507: nothing a caller sends produces a 500.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from urllib.parse import quote
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util.json import json_loads
-from voluptuous_openapi import UNSUPPORTED, convert  # type: ignore[import-untyped]
 
 from .client.errors import (
     ChatNotFound,
@@ -34,6 +33,7 @@ from .client.errors import (
 from .const import API_BASE, DOMAIN, OPENAPI_PATH, QUERY_ACCOUNT
 from .operations import (
     OPERATIONS,
+    Access,
     DownloadedMedia,
     Face,
     Method,
@@ -45,6 +45,8 @@ from .operations import (
     Where,
     account_for_query,
     describe_error,
+    ensure_allowed,
+    run_operation,
 )
 from .outbox import Queued
 
@@ -63,9 +65,11 @@ ERROR_STATUSES: Final[dict[int, str]] = {
     404: "The account, chat, message, group or contact does not exist.",
     409: "WhatsApp refused the operation.",
     413: "The media is larger than the limit.",
+    429: "The account's rate limit for sends or number checks is used up; see Retry-After.",
     502: "WhatsApp Web or a media server failed.",
     503: "The account is not loaded or not connected; see Retry-After.",
     504: "WhatsApp Web or a media server did not answer in time.",
+    507: "The send could not be stored in the outbox (disk full or read-only); it was not accepted.",
 }
 
 
@@ -169,6 +173,13 @@ async def _request_data(
                 f"the request body is larger than {limit} bytes",
                 placeholders={"limit": limit},
             ) from error
+        except (UnicodeDecodeError, LookupError) as error:
+            raise OperationError(
+                "invalid_json",
+                400,
+                f"the request body is not text in {request.charset or 'UTF-8'}",
+                field="body",
+            ) from error
         if text.strip():
             try:
                 body = json_loads(text)
@@ -200,19 +211,16 @@ def _route_handler(operation: Operation) -> RouteHandler:
     async def handle(request: web.Request, **match_info: str) -> web.StreamResponse:
         hass: HomeAssistant = request.app[KEY_HASS]
         user = request[KEY_HASS_USER]
-        if operation.mutating and not user.is_admin:
-            return error_response(
-                OperationError(
-                    "admin_required",
-                    403,
-                    f"{operation.name} changes WhatsApp and needs an administrator",
-                )
-            )
+        try:
+            ensure_allowed(operation, is_admin=user.is_admin)
+        except OperationError as error:
+            return error_response(error)
         try:
             data = await _request_data(request, operation, shape, match_info)
             account = account_for_query(hass, request.query.get(QUERY_ACCOUNT), QUERY_ACCOUNT)
+            ensure_allowed(operation, is_admin=user.is_admin, account=account)
             context = OperationContext(hass=hass, account=account, trusted=user.is_admin)
-            result = await operation.handler(context, data)
+            result = await run_operation(operation, context, data)
             return _success_response(operation, result)
         except Exception as error:  # noqa: BLE001 - every failure gets a JSON answer, never a 500
             return error_response(error, tuple(match_info))
@@ -276,20 +284,9 @@ def async_register_views(hass: HomeAssistant) -> None:
 # OpenAPI 3.1
 
 
-def _serializer(validator: Any) -> Any:
-    """JSON schemas of Home Assistant's own validators, which the converter does not know."""
-    if validator is cv.string:
-        return {"type": "string"}
-    if validator is cv.boolean:
-        return {"type": "boolean"}
-    return UNSUPPORTED
-
-
 def _field_schemas(operation: Operation) -> dict[str, dict[str, Any]]:
-    """The JSON schema of each REST field, converted from the operation's voluptuous schema."""
-    converted = convert(operation.schema(Face.REST), custom_serializer=_serializer)
-    properties: dict[str, dict[str, Any]] = converted.get("properties", {})
-    return properties
+    """The JSON schema of each REST field, from the operation's own field declarations."""
+    return {item.key: item.json_schema for item in operation.fields_for(Face.REST)}
 
 
 def _parameters(
@@ -334,16 +331,16 @@ def _parameters(
 
 
 def _request_body(operation: Operation) -> dict[str, Any] | None:
-    schema = operation.body_schema()
-    if schema is None:
+    body = operation.rest_fields(Where.BODY)
+    if not body:
         return None
-    converted = convert(schema, custom_serializer=_serializer)
-    if not converted.get("required"):
-        converted.pop("required", None)
-    return {
-        "required": bool(converted.get("required")),
-        "content": {"application/json": {"schema": converted}},
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {item.key: item.json_schema for item in body},
     }
+    if required := [item.key for item in body if item.required]:
+        schema["required"] = required
+    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
 def _responses(operation: Operation) -> dict[str, Any]:
@@ -387,7 +384,7 @@ def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
                 "tags": [operation.tag],
                 "parameters": _parameters(operation, route, schemas),
                 "responses": _responses(operation),
-                "x-admin-required": operation.mutating,
+                "x-admin-required": operation.access is not Access.STATUS,
                 "x-service": f"{DOMAIN}.{operation.service}",
             }
             if route.alias:
@@ -453,7 +450,7 @@ def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
                                 }
                             }
                         }
-                        if status == 503
+                        if status in (429, 503)
                         else {}
                     ),
                 }

@@ -10,6 +10,8 @@ from .client import SendOptions
 from .client.errors import WhatsAppWebError
 from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
+from .operations import OperationError, run_counted
+from .rate_limit import SENDS, RateLimitExceeded
 from .services import raise_translated
 
 if TYPE_CHECKING:
@@ -56,14 +58,18 @@ class WhatsAppNotifyEntity(WhatsAppEntity, NotifyEntity):
         """Send ``message`` (with ``title`` in bold above it) to the chat."""
         text = f"*{title}*\n{message}" if title else message
         try:
-            await self.account.outbox.send(
-                self.chat_id,
-                text,
-                media=None,
-                options=SendOptions(),
-                fail_fast=False,
-                wait_seconds=SEND_WAIT_SECONDS,
+            # Counted by the account's send limit like the send_message action.
+            await run_counted(
+                self.account.rate_limiters[SENDS],
+                lambda: self.account.outbox.send(
+                    self.chat_id,
+                    text,
+                    media=None,
+                    options=SendOptions(),
+                    fail_fast=False,
+                    wait_seconds=SEND_WAIT_SECONDS,
+                ),
             )
-        except WhatsAppWebError as error:
+        except (WhatsAppWebError, OperationError, RateLimitExceeded) as error:
             # The same translated errors as the send_message action.
             raise_translated(error)

@@ -4,8 +4,9 @@ Each ``Operation`` names the Home Assistant service, its fields (from which the 
 ``services.yaml`` selectors, the translations and the OpenAPI request schemas are all derived), the REST
 routes under ``/api/whatsapp_web`` (the add-on's paths with ``/api`` replaced; where the add-on's README and
 its real routes disagree, both forms), the REST answer (204 for changes, 201 for a created group, 200 with
-JSON otherwise), whether it changes anything (mutating routes need an administrator), whether the service
-returns data, and the handler that calls the client. ``services.py`` and ``http.py`` only read this table.
+JSON otherwise), who may call it (``Access``: both faces apply the same rule through ``ensure_allowed``),
+which rate limit counts it, whether the service returns data, and the handler that calls the client.
+``services.py`` and ``http.py`` only read this table and run operations through ``run_operation``.
 
 Field names follow the add-on's JSON where it had one (``msg``, ``url``, ``options.caption``,
 ``options.sendMediaAsDocument``, ``participants``, ``name``, ``status``, ``reaction``); path parameters are
@@ -50,7 +51,13 @@ from .client.errors import (
     WhatsAppWebChanged,
     WhatsAppWebError,
 )
-from .client.media import StickerMetadata, media_from_bytes, media_from_file, media_from_url
+from .client.media import (
+    StickerMetadata,
+    UrlPolicy,
+    media_from_bytes,
+    media_from_file,
+    media_from_url,
+)
 from .client.models import ClientState, MediaFile, Message, wid_json
 from .const import (
     API_BASE,
@@ -61,6 +68,19 @@ from .const import (
     RETRY_AFTER_NOT_LOADED,
     SEND_WAIT_CONNECTED,
     SEND_WAIT_RECONNECTING,
+)
+from .rate_limit import LOOKUPS, SENDS, RateLimiter, RateLimitExceeded
+from .values import (
+    STRING_LIST_SCHEMA,
+    STRING_SCHEMA,
+    TEXT_ITEMS,
+    Member,
+    bounded_text,
+    decimal_number,
+    declared,
+    json_schema_of,
+    object_value,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -156,12 +176,26 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "file_exists": ("path",),
     "file_write_failed": ("path", "error"),
     "request_too_large": ("limit",),
+    "active_content_refused": ("mimetype", "path"),
+    "outbox_write_failed": ("error",),
+    "send_rate_limited": ("limit", "retry_after"),
+    "lookup_rate_limited": ("limit", "retry_after"),
 }
 
 
 def describe_error(error: BaseException) -> ErrorInfo:
     """Map any failure of an operation to its report; unknown failures are the page's fault (502)."""
     match error:
+        case RateLimitExceeded():
+            return ErrorInfo(
+                f"{error.kind}_rate_limited",
+                429,
+                str(error),
+                {"limit": str(error.limit), "retry_after": str(error.retry_after)},
+                None,
+                False,
+                error.retry_after,
+            )
         case OperationError():
             return ErrorInfo(
                 error.code,
@@ -304,6 +338,24 @@ class Face(StrEnum):
     REST = "rest"
 
 
+class Access(StrEnum):
+    """Who may run an operation, through a service or the REST mirror alike.
+
+    Calls without a user (automations, scripts started by Home Assistant itself) and administrators may
+    run everything. A WhatsApp history is more private than the bus events Home Assistant already hides
+    from other users, so they get only the connection state unless the account's options let them read.
+    """
+
+    # Any signed-in user: the connection state.
+    STATUS = "status"
+    # Reads: administrators, and other users when the account's "non_admin_read" option is on.
+    READ = "read"
+    # Reads that hand out power (an invite link lets anyone join the group): administrators only.
+    ADMIN_READ = "admin_read"
+    # Changes something on WhatsApp: administrators only.
+    WRITE = "write"
+
+
 class ResultKind(StrEnum):
     """What a handler returns, which decides how each face answers."""
 
@@ -355,12 +407,21 @@ class Field:
         return self.default is not _UNSET
 
     def marker(self) -> vol.Marker:
-        """The voluptuous key, carrying the description (read by the OpenAPI conversion)."""
+        """The voluptuous key."""
         if self.required:
-            return vol.Required(self.key, description=self.description)
+            return vol.Required(self.key)
         if self.default is _UNSET:
-            return vol.Optional(self.key, description=self.description)
-        return vol.Optional(self.key, description=self.description, default=self.default)
+            return vol.Optional(self.key)
+        return vol.Optional(self.key, default=self.default)
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        """The field's JSON schema for OpenAPI, from its declared value, default and description."""
+        schema = json_schema_of(self.validator)
+        if self.has_default:
+            schema["default"] = self.default
+        schema["description"] = self.description
+        return schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +477,7 @@ class Operation:
     fields: tuple[Field, ...]
     routes: tuple[Route, ...]
     handler: Handler
-    mutating: bool
+    access: Access
     supports_response: SupportsResponse
     status: int = 200
     result: ResultKind = ResultKind.JSON
@@ -426,6 +487,18 @@ class Operation:
     response_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     # Body keys the add-on's README used for a field (``text`` for ``status``): renamed before validation.
     body_aliases: Mapping[str, str] = field(default_factory=dict)
+    # The account's rate limit that counts each call (rate_limit.SENDS or LOOKUPS), if any.
+    rate_limit: str | None = None
+
+    @property
+    def mutating(self) -> bool:
+        """Whether the operation changes something on WhatsApp."""
+        return self.access is Access.WRITE
+
+    @property
+    def admin_only(self) -> bool:
+        """Whether only administrators (and calls without a user) may run it, whatever the options say."""
+        return self.access in (Access.ADMIN_READ, Access.WRITE)
 
     @property
     def service(self) -> str:
@@ -444,38 +517,36 @@ class Operation:
         """REST fields found in one place of the request."""
         return tuple(item for item in self.fields_for(Face.REST) if item.where == where)
 
-    def body_schema(self) -> vol.Schema | None:
-        """The schema of a REST request body, or None when the routes take no body."""
-        body = self.rest_fields(Where.BODY)
-        if not body:
-            return None
-        return vol.Schema({item.marker(): item.validator for item in body})
-
 
 # ---------------------------------------------------------------------------------------------
 # Validators: ids are normalised here so that a bad one is reported with the field's name.
 
 
+@declared(STRING_SCHEMA)
 def chat_id(value: str) -> str:
     """A chat id or phone number, normalised."""
     return _id(ids.normalize_chat_id, value)
 
 
+@declared(STRING_SCHEMA)
 def user_id(value: str) -> str:
     """A person's id or phone number, normalised."""
     return _id(ids.normalize_user_id, value)
 
 
+@declared(STRING_SCHEMA)
 def group_id(value: str) -> str:
     """A group id, normalised."""
     return _id(ids.normalize_group_id, value)
 
 
+@declared(STRING_SCHEMA)
 def invite_code(value: str) -> str:
     """A group invite code or link; the code."""
     return _id(ids.normalize_invite_code, value)
 
 
+@declared(STRING_SCHEMA)
 def message_id(value: str) -> str:
     """A serialized message id (``true_<chat>_<id>``) or the short id the add-on's routes use."""
     text = cv.string(value).strip()
@@ -484,16 +555,19 @@ def message_id(value: str) -> str:
     return _id(lambda item: ids.parse_message_id(item).serialized, text)
 
 
+@declared(STRING_SCHEMA)
 def serialized_message_id(value: str) -> str:
     """A serialized message id only (quotes need the chat)."""
     return _id(lambda item: ids.parse_message_id(item).serialized, value)
 
 
+@declared(STRING_LIST_SCHEMA)
 def user_ids(value: list[str]) -> list[str]:
     """One or more people; a single string counts as a list of one."""
     return [user_id(item) for item in cv.ensure_list(value)]
 
 
+@declared(STRING_SCHEMA)
 def media_url(value: str) -> str:
     """An absolute http(s) URL."""
     text = cv.string(value).strip()
@@ -574,45 +648,36 @@ PARTICIPANTS: Final = Field(
     example=["34600112233@c.us"],
 )
 
-SEND_OPTIONS: Final = vol.Schema(
-    {
-        vol.Optional("caption", description="Caption of the media."): cv.string,
-        vol.Optional(
-            "sendMediaAsDocument", description="Send the media as a document."
-        ): cv.boolean,
-        vol.Optional("sendAudioAsVoice", description="Send audio as a voice note."): cv.boolean,
-        vol.Optional("sendVideoAsGif", description="Send a video as a GIF."): cv.boolean,
-        vol.Optional("sendMediaAsSticker", description="Send an image as a sticker."): cv.boolean,
-        vol.Optional(
-            "linkPreview", description="Attach a preview of the first link (default true)."
-        ): cv.boolean,
-        vol.Optional(
-            "sendSeen", description="Mark the chat as read before sending (default true)."
-        ): cv.boolean,
-        vol.Optional(
-            "quotedMessageId", description="Serialized id of the message to quote."
-        ): serialized_message_id,
-        vol.Optional("mentions", description="People to mention."): user_ids,
-        vol.Optional("stickerName", description="Sticker pack name."): cv.string,
-        vol.Optional("stickerAuthor", description="Sticker publisher."): cv.string,
-        vol.Optional("stickerCategories", description="Emojis of the sticker."): [cv.string],
-    },
+SEND_OPTIONS: Final = object_value(
+    Member("caption", cv.string, "Caption of the media."),
+    Member("sendMediaAsDocument", cv.boolean, "Send the media as a document."),
+    Member("sendAudioAsVoice", cv.boolean, "Send audio as a voice note."),
+    Member("sendVideoAsGif", cv.boolean, "Send a video as a GIF."),
+    Member("sendMediaAsSticker", cv.boolean, "Send an image as a sticker."),
+    Member("linkPreview", cv.boolean, "Attach a preview of the first link (default true)."),
+    Member("sendSeen", cv.boolean, "Mark the chat as read before sending (default true)."),
+    Member("quotedMessageId", serialized_message_id, "Serialized id of the message to quote."),
+    Member("mentions", user_ids, "People to mention."),
+    Member("stickerName", cv.string, "Sticker pack name."),
+    Member("stickerAuthor", cv.string, "Sticker publisher."),
+    Member("stickerCategories", TEXT_ITEMS, "Emojis of the sticker."),
     # The add-on copied twelve known keys and dropped the rest; callers may still send them.
-    extra=vol.REMOVE_EXTRA,
+    drop_unknown=True,
 )
 
-LOCATION: Final = vol.Schema(
-    {
-        vol.Required("latitude", description="Latitude in degrees."): vol.All(
-            vol.Coerce(float), vol.Range(min=-90, max=90)
-        ),
-        vol.Required("longitude", description="Longitude in degrees."): vol.All(
-            vol.Coerce(float), vol.Range(min=-180, max=180)
-        ),
-        vol.Optional("name", description="Name of the place."): cv.string,
-        vol.Optional("address", description="Address of the place."): cv.string,
-        vol.Optional("url", description="Link about the place."): cv.string,
-    }
+LOCATION: Final = object_value(
+    Member(
+        "latitude", decimal_number(minimum=-90, maximum=90), "Latitude in degrees.", required=True
+    ),
+    Member(
+        "longitude",
+        decimal_number(minimum=-180, maximum=180),
+        "Longitude in degrees.",
+        required=True,
+    ),
+    Member("name", cv.string, "Name of the place."),
+    Member("address", cv.string, "Address of the place."),
+    Member("url", cv.string, "Link about the place."),
 )
 
 
@@ -744,6 +809,7 @@ async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaF
             url,
             max_bytes=min(limit, MEDIA_URL_MAX_BYTES),
             timeout=MEDIA_URL_TIMEOUT,
+            policy=None if ctx.trusted else _allowlist_policy(hass),
         )
     elif "media_path" in sources:
         path = data["media_path"]
@@ -764,6 +830,11 @@ async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaF
     return media
 
 
+def _allowlist_policy(hass: HomeAssistant) -> UrlPolicy:
+    """``allowlist_external_urls`` as the rule for every URL (redirects too) of a user who is no admin."""
+    return UrlPolicy(allowlist=tuple(sorted(hass.config.allowlist_external_urls)))
+
+
 async def ensure_local_file_allowed(ctx: OperationContext, path: str, field_name: str) -> None:
     """Local files are for the system and administrators, and only under ``allowlist_external_dirs``."""
     if not ctx.trusted:
@@ -774,6 +845,8 @@ async def ensure_local_file_allowed(ctx: OperationContext, path: str, field_name
             field=field_name,
             placeholders={"field": field_name},
         )
+    if "\x00" in path:
+        raise InvalidArgument(field_name, "the path contains a NUL character")
     if not await ctx.hass.async_add_executor_job(ctx.hass.config.is_allowed_path, path):
         raise OperationError(
             "path_not_allowed",
@@ -971,7 +1044,7 @@ def _chat_operation(
         fields=(CHAT,),
         routes=(Route(Method.PUT, f"/chats/{{chat_id}}/{segment}"),),
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     )
@@ -989,7 +1062,7 @@ def _message_operation(
         fields=(CHAT, MESSAGE, *extra),
         routes=(Route(Method.PUT, f"/chats/{{chat_id}}/messages/{{message_id}}/{segment}"),),
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     )
@@ -1012,7 +1085,7 @@ def _participants_operation(
         fields=(GROUP, PARTICIPANTS),
         routes=routes,
         handler=handler,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL if returns else SupportsResponse.NONE,
         status=204,
     )
@@ -1028,7 +1101,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/status"),),
         handler=_get_status,
-        mutating=False,
+        access=Access.STATUS,
         supports_response=SupportsResponse.ONLY,
         response_schema={
             "type": "object",
@@ -1052,7 +1125,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/chats"),),
         handler=_get_chats,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="chats",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1065,7 +1138,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CHAT,),
         routes=(Route(Method.DELETE, "/chats/{chat_id}"),),
         handler=_chat_action(lambda client, chat: client.delete_chat(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1109,7 +1182,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.PUT, "/chats/{chat_id}/read", alias=True),
         ),
         handler=_chat_action(lambda client, chat: client.mark_chat_read(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1124,7 +1197,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.PUT, "/chats/{chat_id}/unread", alias=True),
         ),
         handler=_chat_action(lambda client, chat: client.mark_chat_unread(chat)),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1158,7 +1231,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             CHAT,
             Field(
                 "duration",
-                vol.All(vol.Coerce(int), vol.Range(min=1)),
+                whole_number(minimum=1),
                 "Duration",
                 "Seconds to mute for; without it the chat is muted forever.",
                 {"number": {"min": 1, "max": 31536000, "unit_of_measurement": "s", "mode": "box"}},
@@ -1167,7 +1240,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/chats/{chat_id}/mute"),),
         handler=_mute_chat,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1204,7 +1277,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{user_id}/is-registered-user"),),
         handler=_is_registered_user,
-        mutating=False,
+        access=Access.READ,
+        rate_limit=LOOKUPS,
         supports_response=SupportsResponse.ONLY,
         response_schema={
             "type": "object",
@@ -1222,7 +1296,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             CHAT,
             Field(
                 "limit",
-                vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+                whole_number(minimum=1, maximum=1000),
                 "Limit",
                 "How many messages (1 to 1000).",
                 {"number": {"min": 1, "max": 1000, "mode": "box"}},
@@ -1249,7 +1323,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages"),),
         handler=_get_messages,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="messages",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1341,7 +1415,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/{chat_id}/messages"),),
         handler=_send_message,
-        mutating=True,
+        access=Access.WRITE,
+        rate_limit=SENDS,
         supports_response=SupportsResponse.OPTIONAL,
         result=ResultKind.SEND,
         response_schema=_MESSAGE_SCHEMA,
@@ -1354,7 +1429,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CHAT, MESSAGE),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}"),),
         handler=_get_message,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_schema=_MESSAGE_SCHEMA,
     ),
@@ -1378,7 +1453,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.DELETE, "/chats/{chat_id}/messages/{message_id}"),),
         handler=_delete_message,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1398,7 +1473,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         _react,
         Field(
             "reaction",
-            vol.All(cv.string, vol.Length(min=1, max=32)),
+            bounded_text(min_length=1, max_length=32),
             "Reaction",
             "The emoji.",
             TEXT,
@@ -1428,7 +1503,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "path",
                 cv.string,
                 "Path",
-                "File or folder to save to (under allowlist_external_dirs); without it the file is returned as base64.",
+                "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
+                "<message id>.<extension of its type>. Not under www, which anyone can read. Without it "
+                "the file is returned as base64.",
                 TEXT,
                 face=Face.SERVICE,
                 example="/media/whatsapp/",
@@ -1445,7 +1522,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}/download-media"),),
         handler=_download_media,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.OPTIONAL,
         result=ResultKind.FILE,
         response_schema={"type": "string", "format": "binary"},
@@ -1459,7 +1536,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=100)),
+                bounded_text(min_length=1, max_length=100),
                 "Name",
                 "The group's name.",
                 TEXT,
@@ -1470,7 +1547,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/groups"),),
         handler=_create_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         status=201,
         response_schema={
@@ -1491,7 +1568,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.GET, "/chats/groups/{group_id}"),),
         handler=_get_group,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
     ),
     Operation(
@@ -1503,7 +1580,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             GROUP,
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=100)),
+                bounded_text(min_length=1, max_length=100),
                 "Name",
                 "The new name.",
                 TEXT,
@@ -1513,7 +1590,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/chats/groups/{group_id}"),),
         handler=_update_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1525,7 +1602,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.DELETE, "/chats/groups/{group_id}"),),
         handler=_leave_group,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1537,7 +1614,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.GET, "/chats/groups/{group_id}/invite-code"),),
         handler=_get_invite_code,
-        mutating=False,
+        access=Access.ADMIN_READ,
         supports_response=SupportsResponse.ONLY,
         response_schema=_INVITE_SCHEMA,
     ),
@@ -1549,7 +1626,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(GROUP,),
         routes=(Route(Method.DELETE, "/chats/groups/{group_id}/invite-code"),),
         handler=_revoke_invite_code,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         status=204,
     ),
@@ -1572,7 +1649,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.POST, "/chats/groups/accept-invite/{invite_code}"),),
         handler=_accept_invite,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.OPTIONAL,
         response_schema={
             "type": "object",
@@ -1625,7 +1702,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.GET, "/contacts"),),
         handler=_get_contacts,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="contacts",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1638,7 +1715,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CONTACT,),
         routes=(Route(Method.GET, "/contacts/{contact_id}"),),
         handler=_get_contact,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
     ),
     Operation(
@@ -1653,7 +1730,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.POST, "/contacts/{contact_id}/block", alias=True),
         ),
         handler=_block(True),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1668,7 +1745,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             Route(Method.POST, "/contacts/{contact_id}/unblock", alias=True),
         ),
         handler=_block(False),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1680,7 +1757,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(CONTACT,),
         routes=(Route(Method.GET, "/contacts/{contact_id}/common-groups"),),
         handler=_get_common_groups,
-        mutating=False,
+        access=Access.READ,
         supports_response=SupportsResponse.ONLY,
         response_key="groups",
         response_schema=_ARRAY_OF_OBJECTS,
@@ -1694,7 +1771,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.PUT, "/me/available"),),
         handler=_presence(True),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1706,7 +1783,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(),
         routes=(Route(Method.PUT, "/me/unavailable"),),
         handler=_presence(False),
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1718,7 +1795,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "name",
-                vol.All(cv.string, vol.Length(min=1, max=25)),
+                bounded_text(min_length=1, max_length=25),
                 "Name",
                 "The new name (1 to 25 characters).",
                 TEXT,
@@ -1728,7 +1805,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/me/display-name"),),
         handler=_set_display_name,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
     ),
@@ -1740,7 +1817,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         fields=(
             Field(
                 "status",
-                vol.All(cv.string, vol.Length(max=139)),
+                bounded_text(max_length=139),
                 "About",
                 "The new about text (at most 139 characters).",
                 TEXT,
@@ -1750,7 +1827,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         ),
         routes=(Route(Method.PUT, "/me/text-status"),),
         handler=_set_text_status,
-        mutating=True,
+        access=Access.WRITE,
         supports_response=SupportsResponse.NONE,
         status=204,
         # The add-on's README documented {"text": ...}; its server read {"status": ...}.
@@ -1850,4 +1927,51 @@ def account_for_query(hass: HomeAssistant, value: str | None, field_name: str) -
         f"no loaded WhatsApp Web account matches {value}",
         field=field_name,
         placeholders={"account": value},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may run an operation, and running it under the account's rate limit: one rule for both faces.
+
+
+def ensure_allowed(
+    operation: Operation, *, is_admin: bool, account: WhatsAppAccount | None = None
+) -> None:
+    """Raise ``admin_required`` (403) unless a signed-in user may run the operation.
+
+    Call it with ``account=None`` before the account is known (administrator-only operations are refused
+    at once), then with the account (reads depend on its option). Calls without a user never get here.
+    """
+    if is_admin or operation.access is Access.STATUS:
+        return
+    if operation.access is Access.READ and (account is None or account.non_admin_read):
+        return
+    needs = "changes WhatsApp and needs" if operation.mutating else "needs"
+    raise OperationError(
+        "admin_required", 403, f"{operation.name} {needs} an administrator", caller_mistake=True
+    )
+
+
+def _gives_place_back(error: BaseException) -> bool:
+    """Whether a failed call never reached WhatsApp: the caller's mistake or an account not connected."""
+    return isinstance(error, NotConnected) or describe_error(error).caller_mistake
+
+
+async def run_counted[T](limiter: RateLimiter, call: Callable[[], Awaitable[T]]) -> T:
+    """Await ``call()`` as one place of ``limiter`` (``RateLimitExceeded`` when there is none)."""
+    place = limiter.take()
+    try:
+        return await call()
+    except BaseException as error:
+        if _gives_place_back(error):
+            place.give_back()
+        raise
+
+
+async def run_operation(operation: Operation, ctx: OperationContext, data: dict[str, Any]) -> Any:
+    """Run the operation's handler, counted by the account's rate limit when the operation has one."""
+    if operation.rate_limit is None:
+        return await operation.handler(ctx, data)
+    return await run_counted(
+        ctx.account.rate_limiters[operation.rate_limit], lambda: operation.handler(ctx, data)
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from .account import WhatsAppAccount, WhatsAppConfigEntry, signal_state
+from .account import WhatsAppAccount, WhatsAppConfigEntry, signal_memory, signal_state
 from .client import ClientState
 from .entity import WhatsAppEntity
 
@@ -46,12 +46,22 @@ class WhatsAppConnectionSensor(WhatsAppEntity, SensorEntity):
         """The client's state now."""
         return self.account.client.state.value
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The browser's memory as the memory guard last read it, and its reloads."""
+        return self.account.memory_guard.attributes()
+
     async def async_added_to_hass(self) -> None:
         """Follow the client's state changes."""
         await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass, signal_state(self.account.entry.entry_id), self._state_changed
+            )
+        )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_memory(self.account.entry.entry_id), self.async_write_ha_state
             )
         )
 

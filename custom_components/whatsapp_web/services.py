@@ -4,6 +4,10 @@ Registered once from ``async_setup``. Each service takes the operation's fields 
 ``config_entry_id`` (required only while several accounts are loaded), runs the operation's handler, and
 answers with data where the operation returns some (``SupportsResponse``). Every failure becomes a
 translated ``ServiceValidationError`` (the caller's mistake) or ``HomeAssistantError`` (WhatsApp's side).
+
+Services obey the REST mirror's rule (``operations.ensure_allowed``): a call whose context names a user
+who may not run the operation raises ``Unauthorized``, as Home Assistant's own admin services do; calls
+without a user (automations, scripts Home Assistant runs) may run everything.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ import base64
 from functools import partial
 import logging
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+from .files import refuse_active_content, saved_file_name, write_new_file
 from .operations import (
     OPERATIONS,
     DownloadedMedia,
@@ -30,9 +36,14 @@ from .operations import (
     ResultKind,
     account_for_entry_id,
     describe_error,
+    ensure_allowed,
     ensure_local_file_allowed,
+    run_operation,
 )
 from .outbox import Queued
+
+if TYPE_CHECKING:
+    from .account import WhatsAppAccount
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,16 +88,31 @@ async def _async_handle(
 ) -> ServiceResponse:
     data = dict(call.data)
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
+    trusted = await _trusted(hass, call)
     try:
+        if not trusted:
+            _ensure_allowed(operation, call, None)
         account = account_for_entry_id(hass, entry_id, ATTR_CONFIG_ENTRY_ID)
-        context = OperationContext(hass=hass, account=account, trusted=await _trusted(hass, call))
-        result = await operation.handler(context, data)
+        if not trusted:
+            _ensure_allowed(operation, call, account)
+        context = OperationContext(hass=hass, account=account, trusted=trusted)
+        result = await run_operation(operation, context, data)
         response = await _service_response(context, operation, data, result)
     except (HomeAssistantError, vol.Invalid):
         raise
     except Exception as error:  # noqa: BLE001 - every failure is reported, translated
         raise_translated(error)
     return response if call.return_response else None
+
+
+def _ensure_allowed(
+    operation: Operation, call: ServiceCall, account: WhatsAppAccount | None
+) -> None:
+    """The REST mirror's rule for a user who is not an administrator; ``Unauthorized`` when refused."""
+    try:
+        ensure_allowed(operation, is_admin=False, account=account)
+    except OperationError as error:
+        raise Unauthorized(context=call.context, permission=POLICY_CONTROL) from error
 
 
 async def _trusted(hass: HomeAssistant, call: ServiceCall) -> bool:
@@ -129,36 +155,25 @@ async def _media_response(
     if not path:
         answer["data_base64"] = base64.b64encode(media.data).decode()
         return answer
+    hass = context.hass
     await ensure_local_file_allowed(context, path, "path")
     target = Path(path)
-    if await context.hass.async_add_executor_job(target.is_dir):
-        target = target / Path(downloaded.filename).name
+    if await hass.async_add_executor_job(target.is_dir):
+        # The sender chooses the file's name: it does not choose the saved one.
+        target = target / saved_file_name(downloaded.message_key, media.mimetype)
         await ensure_local_file_allowed(context, str(target), "path")
-    await context.hass.async_add_executor_job(_write_file, target, media.data, data["overwrite"])
-    answer["path"] = str(target)
-    return answer
-
-
-def _write_file(target: Path, content: bytes, overwrite: bool) -> None:
-    """Write the file (in the executor); refuse to replace one unless asked."""
-    if target.exists() and not overwrite:
-        raise OperationError(
-            "file_exists",
-            409,
-            f"{target} already exists",
-            field="path",
-            placeholders={"path": str(target)},
+    refuse_active_content(str(target), media.mimetype)
+    written = await hass.async_add_executor_job(
+        partial(
+            write_new_file,
+            target,
+            media.data,
+            overwrite=data["overwrite"],
+            is_allowed=hass.config.is_allowed_path,
         )
-    try:
-        target.write_bytes(content)
-    except OSError as error:
-        raise OperationError(
-            "file_write_failed",
-            400,
-            f"{target} cannot be written: {error.strerror}",
-            field="path",
-            placeholders={"path": str(target), "error": str(error.strerror)},
-        ) from error
+    )
+    answer["path"] = str(written)
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------

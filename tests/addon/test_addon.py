@@ -1,52 +1,139 @@
 """The add-on's run script with Debian's Chromium, driven by the integration's own CdpDriver.
 
 The script runs here as it runs in the container, with paths and ports from the environment: Chromium
-with the script's command line, DevTools on loopback, the gateway in front of it.
+with the script's command line, DevTools on loopback, the gateway in front of it. The image itself is
+not built here (no Docker daemon): Debian's Chromium, ``setpriv`` and the user ``nobody`` stand in
+for Alpine's Chromium, ``setpriv`` and the image's user ``chromium``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 from pathlib import Path
+import pwd
 import re
+import shutil
 import signal
+import socket
+import stat
 import subprocess
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import aiohttp.web
 import pytest
 import yaml
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.drivers.base import DriverError
 from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver
+from custom_components.whatsapp_web.client.drivers.playwright import processes_using_profile
 from simulator.testing import Simulator
 from tests.e2e.harness import free_port, process_group_alive
 from tests.support.clients import CHROMIUM, link, new_client
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RUN_SCRIPT = REPO_ROOT / "addon" / "run.sh"
+ADDON_DIR = REPO_ROOT / "addon"
+RUN_SCRIPT = ADDON_DIR / "run.sh"
 PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+CDP_DRIVER_SOURCE = (
+    REPO_ROOT / "custom_components" / "whatsapp_web" / "client" / "drivers" / "cdp.py"
+)
+# The unprivileged user that stands in for the image's `chromium` user.
+BROWSER_USER = "nobody"
+# The page origin the gateway lets tabs open in these tests (nothing listens on port 9).
+PAGE_URL = "http://127.0.0.1:9/"
+
+
+def load_gateway_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "devtools_gateway", ADDON_DIR / "devtools_gateway.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_as(user: str, *command: str) -> subprocess.CompletedProcess[bytes]:
+    """``command`` run as ``user`` (the test runs as root)."""
+    account = pwd.getpwnam(user)
+    return subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={account.pw_uid}",
+            f"--regid={account.pw_gid}",
+            "--clear-groups",
+            "--",
+            *command,
+        ],
+        capture_output=True,
+        check=False,
+    )
+
+
+def user_namespaces_work_for(user: str) -> bool:
+    """Whether ``user`` may create user namespaces here (what Chromium's sandbox needs)."""
+    return run_as(user, "unshare", "--user", "--pid", "--net", "--fork", "true").returncode == 0
+
+
+def process_user_ids(pid: int) -> set[int]:
+    """The real, effective, saved and file-system user ids of a process."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
+    assert uids is not None
+    return {int(uid) for uid in uids.groups()}
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """The add-on's /data: under /tmp, where the browser's unprivileged user can reach it."""
+    path = Path(tempfile.mkdtemp(prefix="whatsapp-web-addon-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class Addon:
     """``addon/run.sh`` in a process group of its own, with a private /data."""
 
-    def __init__(self, data: Path, options: dict[str, Any]) -> None:
+    def __init__(self, data: Path, options: dict[str, Any], **environment: str) -> None:
         self.data = data
         self.options = options
+        self.extra_environment = {
+            "CHROMIUM_USER": BROWSER_USER,
+            "PAGE_URL": PAGE_URL,
+            **environment,
+        }
         self.gateway_port = free_port()
         self.devtools_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = data.parent / f"{data.name}.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data / "devtools_token"
+
+    @property
+    def token(self) -> str:
+        return self.token_file.read_text().strip()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def environment(self, **extra: str) -> dict[str, str]:
         return {
@@ -56,31 +143,40 @@ class Addon:
             "DEVTOOLS_PORT": str(self.devtools_port),
             "GATEWAY_PORT": str(self.gateway_port),
             "PYTHON": str(PYTHON),
+            **self.extra_environment,
             **extra,
         }
 
-    def command_line(self) -> list[str]:
+    def print_command(self) -> subprocess.CompletedProcess[str]:
         self.data.mkdir(parents=True, exist_ok=True)
         (self.data / "options.json").write_text(json.dumps(self.options))
-        output = subprocess.run(
+        return subprocess.run(
             ["bash", str(RUN_SCRIPT)],
             env=self.environment(PRINT_COMMAND="1"),
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+
+    def command_line(self) -> list[str]:
+        output = self.print_command()
+        assert output.returncode == 0, output.stderr
         return output.stdout.splitlines()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     async def start(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
         (self.data / "options.json").write_text(json.dumps(self.options))
-        self.process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, stopped in stop()
-            ["bash", str(RUN_SCRIPT)],
-            env=self.environment(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, stopped in stop()
+                ["bash", str(RUN_SCRIPT)],
+                env=self.environment(),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         async with asyncio.timeout(30), aiohttp.ClientSession() as session:
             while True:
                 if self.process.poll() is not None:
@@ -114,8 +210,8 @@ class Addon:
 
 
 @pytest.fixture
-async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Addon]:
-    running = Addon(tmp_path / "data", {"allowed_hosts": ["127.0.0.1"], "token": "s3cret"})
+async def addon(data_dir: Path, socket_enabled: None) -> AsyncIterator[Addon]:
+    running = Addon(data_dir, {"allowed_hosts": ["127.0.0.1"]})
     try:
         yield running
     finally:
@@ -123,18 +219,78 @@ async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Addon]:
             await running.stop()
 
 
-def test_chromium_command_line(tmp_path: Path, socket_enabled: None) -> None:
-    addon = Addon(tmp_path / "data", {"extra_flags": ["--force-dark-mode"]})
+def test_chromium_command_line(data_dir: Path, socket_enabled: None) -> None:
+    addon = Addon(data_dir, {"extra_flags": ["--force-dark-mode"]})
     command = addon.command_line()
+    account = pwd.getpwnam(BROWSER_USER)
+    # Chromium is started as the unprivileged user, never as root.
+    assert command[:5] == [
+        "setpriv",
+        f"--reuid={account.pw_uid}",
+        f"--regid={account.pw_gid}",
+        "--clear-groups",
+        "--",
+    ]
+    command = command[5:]
     assert command[0] == CHROMIUM
     assert "--headless" in command
     assert "--remote-debugging-address=127.0.0.1" in command
     assert f"--remote-debugging-port={addon.devtools_port}" in command
-    assert f"--user-data-dir={tmp_path / 'data' / 'chromium'}" in command
-    assert "--no-sandbox" in command
+    assert f"--user-data-dir={data_dir / 'chromium'}" in command
+    # With its sandbox where the system lets that user create namespaces (it does here).
+    assert ("--no-sandbox" in command) is not user_namespaces_work_for(BROWSER_USER)
     assert "--disable-dev-shm-usage" in command
     # The user's extra flags come last, before the start page.
     assert command[-2:] == ["--force-dark-mode", "about:blank"]
+    # The profile belongs to that user; /data itself does not.
+    assert (data_dir / "chromium").stat().st_uid == account.pw_uid
+    assert data_dir.stat().st_uid == os.getuid()
+
+
+def test_without_the_browser_user_chromium_runs_as_root_without_sandbox_and_says_so(
+    data_dir: Path, socket_enabled: None
+) -> None:
+    addon = Addon(data_dir, {}, CHROMIUM_USER="no-such-user-for-whatsapp-web")
+    output = addon.print_command()
+    assert output.returncode == 0, output.stderr
+    command = output.stdout.splitlines()
+    assert command[0] == CHROMIUM
+    assert "--no-sandbox" in command
+    assert output.stderr.count("WARNING") == 1
+    assert "without its sandbox" in output.stderr
+    assert "no user no-such-user-for-whatsapp-web" in output.stderr
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--remote-debugging-port=9999",
+        "--remote-debugging-address=0.0.0.0",
+        "--remote-debugging-pipe",
+    ],
+)
+def test_extra_flags_may_not_open_another_devtools_endpoint(
+    data_dir: Path, socket_enabled: None, flag: str
+) -> None:
+    addon = Addon(data_dir, {"extra_flags": ["--force-dark-mode", flag]})
+    output = addon.print_command()
+    assert output.returncode != 0
+    assert output.stdout == ""
+    assert f"refusing extra flag {flag}" in output.stderr
+    # The Supervisor refuses it already when the option is saved.
+    config = yaml.safe_load((ADDON_DIR / "config.yaml").read_text())
+    (pattern,) = config["schema"]["extra_flags"]
+    regex = re.fullmatch(r"match\((.*)\)", pattern)
+    assert regex is not None
+    assert re.fullmatch(regex.group(1), flag) is None
+    assert re.fullmatch(regex.group(1), "--force-dark-mode") is not None
+
+
+def test_the_gateway_forwards_exactly_the_methods_the_driver_sends() -> None:
+    source = CDP_DRIVER_SOURCE.read_text()
+    sent = set(re.findall(r'_(?:page_)?command\(\s*"([A-Za-z]+\.[A-Za-z]+)"', source))
+    assert "Runtime.callFunctionOn" in sent
+    assert sent == load_gateway_module().ALLOWED_METHODS
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -154,13 +310,18 @@ async def test_devtools_on_loopback_and_gateway_in_front(addon: Addon) -> None:
     # Chromium's own endpoint: 127.0.0.1 only (0100007F in /proc/net/tcp).
     assert listening_addresses(addon.devtools_port) == {"0100007F"}
     async with aiohttp.ClientSession() as session:
+        # No token was configured: the gateway still wants the one it made.
         async with session.get(f"{addon.url}/json/version") as response:
             assert response.status == 401
         async with session.get(f"{addon.url}/json/version?token=wrong") as response:
             assert response.status == 401
         async with session.get(
-            f"{addon.url}/json/version", headers={"Authorization": "Bearer s3cret"}
+            f"{addon.url}/json/version", headers={"Authorization": "Bearer "}
         ) as response:
+            assert response.status == 401
+        async with session.get(f"{addon.url}/json/version?token={addon.token}") as response:
+            assert response.status == 200
+        async with session.get(f"{addon.url}/json/version", headers=addon.auth) as response:
             assert response.status == 200
             version = await response.json()
     # The browser's address, as the gateway publishes it, points at the gateway.
@@ -174,8 +335,8 @@ async def test_devtools_on_loopback_and_gateway_in_front(addon: Addon) -> None:
     await driver.stop()
 
 
-async def test_gateway_refuses_addresses_not_allowed(tmp_path: Path, socket_enabled: None) -> None:
-    addon = Addon(tmp_path / "data", {"allowed_hosts": ["10.255.255.1", "homeassistant.invalid"]})
+async def test_gateway_refuses_addresses_not_allowed(data_dir: Path, socket_enabled: None) -> None:
+    addon = Addon(data_dir, {"allowed_hosts": ["10.255.255.1", "homeassistant.invalid"]})
     await addon.start()
     try:
         async with aiohttp.ClientSession() as session:
@@ -189,8 +350,11 @@ async def test_gateway_refuses_addresses_not_allowed(tmp_path: Path, socket_enab
 
 async def test_links_through_the_gateway_and_keeps_the_session(addon: Addon) -> None:
     async with Simulator(chats=2, messages=1, contacts=2, groups=0) as simulator:
+        # The gateway lets the tab open the simulator (the WhatsApp Web of this test) only.
+        addon.extra_environment["PAGE_URL"] = simulator.url
         await addon.start()
-        client = new_client(simulator, lambda: CdpDriver(addon.url, token="s3cret"))
+        # Every command the driver sends passes the gateway's filter.
+        client = new_client(simulator, lambda: CdpDriver(addon.url, token=addon.token))
         try:
             await link(client, simulator)
             chats = await client.get_chats()
@@ -203,7 +367,7 @@ async def test_links_through_the_gateway_and_keeps_the_session(addon: Addon) -> 
 
         # The add-on restarts (an update, a reboot): the profile in /data keeps the linked session.
         await addon.start()
-        client = new_client(simulator, lambda: CdpDriver(addon.url, token="s3cret"))
+        client = new_client(simulator, lambda: CdpDriver(addon.url, token=addon.token))
         try:
             await client.start()
             await client.wait_for_state(ClientState.CONNECTED, timeout=30)
@@ -238,3 +402,199 @@ def test_addon_definition_is_consistent() -> None:
     run_script = (addon_dir / "run.sh").read_text()
     for option in config["options"]:
         assert f"option {option} " in run_script, f"run.sh ignores the option {option}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The gateway's token and what it lets through
+
+
+async def test_the_token_is_made_once_kept_private_and_shown_in_the_addon_log(
+    addon: Addon,
+) -> None:
+    await addon.start()
+    token = addon.token
+    assert len(token) >= 40
+    mode = addon.token_file.stat()
+    assert stat.S_IMODE(mode.st_mode) == 0o600
+    assert mode.st_uid == os.getuid()
+    # Chromium's user cannot read it.
+    read_as_browser = run_as(BROWSER_USER, "cat", str(addon.token_file))
+    assert read_as_browser.returncode != 0
+    assert token.encode() not in read_as_browser.stdout
+    # The add-on's log is where the user copies it from.
+    assert token in addon.log_text()
+    assert await addon.stop() == 0
+
+    # A restart (an update, a reboot) keeps it: the integration's copy stays valid.
+    await addon.start()
+    assert addon.token == token
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{addon.url}/json/version", headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        assert response.status == 200
+    assert await addon.stop() == 0
+
+
+class DevTools:
+    """A raw DevTools client, as another add-on on Home Assistant's network would write it."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> dict[str, Any]:
+        """The browser's (or the gateway's) whole answer: ``result`` or ``error``."""
+        self.next_id += 1
+        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
+        if session_id is not None:
+            message["sessionId"] = session_id
+        await self.ws.send_str(json.dumps(message))
+        async with asyncio.timeout(30):
+            while True:
+                answer = json.loads((await self.ws.receive()).data)
+                if answer.get("id") == self.next_id:
+                    return answer
+
+
+async def browser_websocket_url(addon: Addon, session: aiohttp.ClientSession) -> str:
+    async with session.get(f"{addon.url}/json/version", headers=addon.auth) as response:
+        assert response.status == 200
+        return str((await response.json())["webSocketDebuggerUrl"])
+
+
+async def chromium_tab_urls(addon: Addon, session: aiohttp.ClientSession) -> list[str]:
+    """Every tab's URL, asked of Chromium itself behind the gateway."""
+    async with session.get(f"http://127.0.0.1:{addon.devtools_port}/json/list") as response:
+        return [target["url"] for target in await response.json() if target["type"] == "page"]
+
+
+async def test_the_gateway_forwards_only_what_the_driver_needs(addon: Addon) -> None:
+    await addon.start()
+    async with aiohttp.ClientSession() as session:
+        ws_url = await browser_websocket_url(addon, session)
+        tabs_before = await chromium_tab_urls(addon, session)
+        async with session.ws_connect(ws_url, headers=addon.auth) as ws:
+            devtools = DevTools(ws)
+            # A method the driver never sends: reading every cookie (the WhatsApp session).
+            answer = await devtools.call("Storage.getCookies")
+            assert "result" not in answer
+            assert "Storage.getCookies is not allowed" in answer["error"]["message"]
+            # New tabs at foreign pages or local files.
+            for url in (
+                "file:///data/devtools_token",
+                "http://127.0.0.2:9/",
+                "http://127.0.0.1:10/",
+                "https://127.0.0.1:9/",
+                "javascript:alert(1)",
+            ):
+                answer = await devtools.call("Target.createTarget", {"url": url})
+                assert "result" not in answer, url
+                assert "may only open" in answer["error"]["message"]
+            assert await chromium_tab_urls(addon, session) == tabs_before
+            # A blank tab is allowed, and navigating it within the page's origin too.
+            created = await devtools.call("Target.createTarget", {"url": "about:blank"})
+            target_id = created["result"]["targetId"]
+            attached = await devtools.call(
+                "Target.attachToTarget", {"targetId": target_id, "flatten": True}
+            )
+            session_id = attached["result"]["sessionId"]
+            for url in ("file:///data/devtools_token", "file:///etc/passwd", "http://127.0.0.2:9/"):
+                answer = await devtools.call("Page.navigate", {"url": url}, session_id)
+                assert "result" not in answer, url
+                assert answer["sessionId"] == session_id
+                assert "may only open" in answer["error"]["message"]
+            # Chromium's own answer (the page does not load: nothing listens on port 9).
+            answer = await devtools.call("Page.navigate", {"url": PAGE_URL + "x"}, session_id)
+            assert "result" in answer
+            answer = await devtools.call(
+                "Runtime.evaluate", {"expression": "document.cookie"}, session_id
+            )
+            assert "Runtime.evaluate is not allowed" in answer["error"]["message"]
+            assert not any(
+                url.startswith("file:") for url in await chromium_tab_urls(addon, session)
+            )
+            await devtools.call("Target.closeTarget", {"targetId": target_id})
+
+
+async def test_the_gateway_serves_no_other_endpoint(addon: Addon) -> None:
+    await addon.start()
+    async with aiohttp.ClientSession() as session:
+        tabs_before = await chromium_tab_urls(addon, session)
+        for method, path in (
+            ("PUT", "/json/new?file:///data/devtools_token"),
+            ("GET", "/json/new?about:blank"),
+            ("GET", "/json/list"),
+            ("GET", "/json"),
+            ("GET", "/json/protocol"),
+        ):
+            async with session.request(
+                method, f"{addon.url}{path}", headers=addon.auth
+            ) as response:
+                assert response.status == 403, path
+        assert await chromium_tab_urls(addon, session) == tabs_before
+        # A tab's own socket (it would skip the browser socket's rules) is refused too.
+        async with session.get(f"http://127.0.0.1:{addon.devtools_port}/json/list") as response:
+            page_id = next(target["id"] for target in await response.json())
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(
+                f"ws://127.0.0.1:{addon.gateway_port}/devtools/page/{page_id}", headers=addon.auth
+            )
+        assert refused.value.status == 403
+
+
+async def test_chromium_runs_as_an_unprivileged_user(addon: Addon) -> None:
+    await addon.start()
+    pids = await asyncio.to_thread(processes_using_profile, str(addon.data / "chromium"))
+    assert pids
+    account = pwd.getpwnam(BROWSER_USER)
+    for pid in pids:
+        assert process_user_ids(pid) == {account.pw_uid}, pid
+    browser_command = Path(f"/proc/{min(pids)}/cmdline").read_bytes().split(b"\0")  # noqa: ASYNC240
+    assert (b"--no-sandbox" in browser_command) is not user_namespaces_work_for(BROWSER_USER)
+
+
+async def test_the_addon_announces_itself_to_home_assistant(
+    data_dir: Path, socket_enabled: None
+) -> None:
+    """Under the Supervisor: a POST to its discovery API with the address and the token."""
+    announced: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def discovery(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        await announced.put((request.headers.get("Authorization", ""), await request.json()))
+        return aiohttp.web.json_response({"result": "ok", "data": {"uuid": "0" * 32}})
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/discovery", discovery)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    supervisor_port = runner.addresses[0][1]
+    addon = Addon(
+        data_dir,
+        {"allowed_hosts": ["127.0.0.1"]},
+        SUPERVISOR_TOKEN="supervisor-secret",
+        SUPERVISOR_URL=f"http://127.0.0.1:{supervisor_port}",
+    )
+    try:
+        await addon.start()
+        async with asyncio.timeout(30):
+            authorization, body = await announced.get()
+        assert authorization == "Bearer supervisor-secret"
+        assert body == {
+            "service": "whatsapp_web",
+            "config": {
+                "url": f"http://{socket.gethostname()}:{addon.gateway_port}",
+                "token": addon.token,
+            },
+        }
+        assert await addon.stop() == 0
+    finally:
+        if addon.process is not None and addon.process.poll() is None:
+            await addon.stop()
+        await runner.cleanup()

@@ -10,7 +10,7 @@ import pytest
 BRIDGE_SOURCE = (
     Path(__file__).parents[2] / "custom_components/whatsapp_web/client/bridge.js"
 ).read_text(encoding="utf-8")
-REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference" / "whatsapp-web-surface.md"
+REFERENCE = Path(__file__).parents[2] / "docs" / "whatsapp-web-surface.md"
 MODULE_ACCESS = re.compile(
     r"\b(mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'(?:,\s*'([A-Za-z0-9_.]+)')?"
 )
@@ -19,7 +19,7 @@ COLLECTION_ACCESS = re.compile(r"\bcollection\('([A-Za-z0-9_]+)'\)")
 
 @pytest.fixture(scope="module")
 def reference() -> str:
-    assert REFERENCE.is_file(), f"the reference must sit beside the checkout: {REFERENCE}"
+    assert REFERENCE.is_file(), f"the project's reference is missing: {REFERENCE}"
     return REFERENCE.read_text(encoding="utf-8")
 
 
@@ -44,6 +44,16 @@ def test_every_member_path_is_documented(reference: str) -> None:
     members |= {match.group(1) for match in COLLECTION_ACCESS.finditer(BRIDGE_SOURCE)}
     missing = sorted(name for name in members if not documented(reference, name))
     assert not missing, f"members not in the reference: {missing}"
+
+
+def test_every_capability_shape_is_documented(reference: str) -> None:
+    """The members each known call shape needs (the capability table) are in the reference."""
+    table = BRIDGE_SOURCE.split("const CAPABILITIES = {", 1)[1].split("\n    };", 1)[0]
+    paths = re.findall(r"'(WA[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)'", table)
+    assert len(paths) > 10, "the extraction found too little; did the table change?"
+    names = {part for path in paths for part in path.split(".")}
+    missing = sorted(name for name in names if not documented(reference, name))
+    assert not missing, f"capability members not in the reference: {missing}"
 
 
 def test_modules_are_only_reached_through_the_access_helpers() -> None:

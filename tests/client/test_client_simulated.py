@@ -10,21 +10,26 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import hashlib
+import json
 from pathlib import Path
+import re
 import shutil
 from typing import Any
 
 import pytest
 
 from custom_components.whatsapp_web.client import ClientState, SendOptions, WhatsAppWebClient
+from custom_components.whatsapp_web.client.drivers.base import BrowserDriver
 from custom_components.whatsapp_web.client.errors import (
     ChatNotFound,
+    InvalidArgument,
     InvalidId,
     MessageNotFound,
     WhatsAppWebChanged,
 )
 from custom_components.whatsapp_web.client.models import (
     Authenticated,
+    CapabilityMissing,
     ClientEvent,
     GroupChanged,
     IncomingCall,
@@ -561,5 +566,250 @@ async def test_qr_stream_follows_rotation_and_reload_after_idle(tmp_root: Path) 
                     await asyncio.sleep(0.05)
             await simulator.control.link(qr=client.qr)
             await client.wait_for_state(ClientState.CONNECTED, timeout=20)
+        finally:
+            await client.stop()
+
+
+# ----- today's WhatsApp Web (docs/whatsapp-web-surface.md) -------------------------------------
+
+
+async def test_messages_beyond_the_loaded_history(linked: Any) -> None:
+    """Older messages load with loadEarlierMsgs({chat, msgCollection}); the page holds 3."""
+    client, simulator, _ = linked
+    chat = await first_chat(simulator)
+    assert chat["messages"] > 3
+    messages = await client.get_messages(chat["id"], limit=100)
+    assert len(messages) == chat["messages"]
+
+
+async def test_accept_invite_joins_the_group(linked: Any) -> None:
+    """joinGroupViaInvite is called on WAWebGroupInviteJob; the phone sees the join."""
+    client, simulator, _ = linked
+    group = next(g for g in simulator.account.groups.values() if g.subject == "Open Invite Group")
+    assert await client.accept_invite(group.invite_code) == group.id
+    joins = [entry for entry in await sent_of(simulator, "group") if entry["action"] == "join"]
+    assert [entry["group"] for entry in joins] == [group.id]
+
+
+async def test_block_a_phone_number_contact_without_a_chat(linked: Any) -> None:
+    """The block list holds LIDs: the contact is blocked by its LID and reads as blocked."""
+    client, simulator, _ = linked
+    account = simulator.account
+    contact = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us")
+        and c.is_wa_contact
+        and not c.is_blocked
+        and c.id not in account.chats
+    )
+    await client.block_contact(contact.id)
+    assert (await client.get_contact(contact.id)).is_blocked is True
+    await client.block_contact(contact.id, block=False)
+    assert (await client.get_contact(contact.id)).is_blocked is False
+    entries = await sent_of(simulator, "contact")
+    assert [(e["action"], e["contact"], e["lid"]) for e in entries] == [
+        ("block", contact.id, contact.lid),
+        ("unblock", contact.id, contact.lid),
+    ]
+
+
+async def test_lid_group_participants_by_phone_number(linked: Any) -> None:
+    """A created group is LID-addressed; participants read and change by phone number."""
+    client, simulator, _ = linked
+    account = simulator.account
+    person = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us")
+        and c.is_wa_contact
+        and not c.is_blocked
+        and not c.group_add_privacy
+    )
+    created = await client.create_group("LID team", [person.id])
+    assert created.participants[person.id]["statusCode"] == 200
+    assert account.groups[created.gid].is_lid_addressing_mode is True
+    group = await client.get_group(created.gid)
+    assert {p.id for p in group.participants} == {account.me.id, person.id}
+    records = group.data["groupMetadata"]["participants"]
+    assert {record.get("lid") for record in records} == {account.me.lid, person.lid}
+    await client.change_participants(created.gid, [person.id], "promote")
+    await client.change_participants(created.gid, [person.id], "remove")
+    changes = [
+        (entry["action"], entry["participants"])
+        for entry in await sent_of(simulator, "group")
+        if entry["action"] in ("promote", "remove")
+    ]
+    assert changes == [("promote", [person.lid]), ("remove", [person.lid])]
+
+
+async def test_lid_contacts_are_listed_by_phone_number(linked: Any) -> None:
+    """As whatsapp-web.js does: a contact known by LID is reported under its phone number."""
+    client, simulator, _ = linked
+    lid_contact = next(c for c in simulator.account.contacts.values() if c.id.endswith("@lid"))
+    listed = {contact.id: contact for contact in await client.get_contacts()}
+    assert lid_contact.id not in listed
+    assert listed[str(lid_contact.phone_number)].data["lid"] == lid_contact.id
+
+
+async def test_status_and_channel_sends_are_refused(linked: Any) -> None:
+    """Status updates and channels are not supported: a clear error naming the chat id."""
+    client, simulator, _ = linked
+    for target in ("status@broadcast", "120363111111111111@newsletter"):
+        with pytest.raises(InvalidArgument) as raised:
+            await client.send_message(target, "hello")
+        assert raised.value.field == "chat_id"
+        assert target in str(raised.value)
+    assert await sent_of(simulator, "message") == []
+
+
+async def test_chat_operations_find_a_chat_not_in_memory(linked: Any) -> None:
+    """A user without a chat: the chat is found with findOrCreateLatestChat, as whatsapp-web.js does."""
+    client, simulator, _ = linked
+    account = simulator.account
+    contact = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us") and c.is_wa_contact and c.id not in account.chats
+    )
+    await client.send_chat_state(contact.id, "composing")
+    assert [(e["chat"], e["state"]) for e in await sent_of(simulator, "chat_state")] == [
+        (contact.id, "composing")
+    ]
+
+
+@pytest.mark.parametrize("kind", DRIVERS)
+async def test_listener_missing_before_login_is_attached_after_sync(
+    kind: str, tmp_root: Path
+) -> None:
+    """A module missing while the page loads but there once it synced: its listener attaches."""
+    async with (
+        Simulator(chats=4, messages=3, contacts=6, groups=1, seed=7) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
+        await simulator.control.fault(missing_module="WAWebAddonReactionTableMode")
+        client = new_client(simulator, factory)
+        recorder = Recorder(client)
+        try:
+            await client.start()
+            async with contextlib.aclosing(client.qr_codes()) as qr_codes, asyncio.timeout(30):
+                qr = await anext(qr_codes)
+            await simulator.control.fault()
+            await simulator.control.link(qr=qr)
+            await client.wait_for_state(ClientState.CONNECTED, timeout=30)
+            chat = await first_chat(simulator)
+            incoming = await simulator.control.incoming(chat["id"], "react to me")
+            await recorder.wait_for(MessageReceived, lambda event: event.message.id == incoming)
+            await simulator.control.react(incoming, "\U0001f44d", chat["id"])
+            reaction = await recorder.wait_for(MessageReaction)
+            assert reaction.reaction.emoji == "\U0001f44d"
+            assert recorder.of(CapabilityMissing) == []
+        finally:
+            await client.stop()
+
+
+async def test_capability_table_names_the_shapes_in_use(linked: Any) -> None:
+    """Probed at page load: each operation's newest known shape; a missing one is reported."""
+    client, simulator, recorder = linked
+    assert client.status().capabilities == {
+        "findChat": "findOrCreateLatestChat",
+        "loadEarlierMessages": "options-object",
+        "acceptInvite": "WAWebGroupInviteJob",
+        "blockContact": "lid-contact",
+        "incomingCalls": "call-map",
+        "qrAdvSecretKey": "WAWebUserPrefsMultiDevice",
+        "locationHooks": "protobuf-type-hooks",
+        "lidToPhone": "WAWebLidMigrationUtils.toPn",
+    }
+    await simulator.control.fault(missing_member="WAWebGroupInviteJob.joinGroupViaInvite")
+    table = await client.probe_capabilities()
+    assert table["acceptInvite"] is None
+    assert client.status().capabilities["acceptInvite"] is None
+    group = next(g for g in simulator.account.groups.values() if g.subject == "Open Invite Group")
+    with pytest.raises(WhatsAppWebChanged) as raised:
+        await client.accept_invite(group.invite_code)
+    assert "WAWebGroupInviteJob.joinGroupViaInvite" in str(raised.value)
+    missing = await recorder.wait_for(CapabilityMissing)
+    assert "WAWebGroupInviteJob.joinGroupViaInvite" in missing.missing
+    chat = await first_chat(simulator)
+    await client.send_message(chat["id"], "the rest keeps working")
+    await sent_messages(simulator, 1)
+    await simulator.control.fault()
+    assert (await client.probe_capabilities())["acceptInvite"] == "WAWebGroupInviteJob"
+
+
+@pytest.mark.parametrize("kind", DRIVERS)
+async def test_page_scripts_cannot_send_events_through_the_binding(
+    kind: str, tmp_root: Path
+) -> None:
+    """A script of the page (or of an iframe in it) that calls the binding reaches nothing."""
+    binding_names: list[str] = []
+    drivers: list[BrowserDriver] = []
+    async with (
+        Simulator(chats=3, messages=1, contacts=3, groups=0, seed=7) as simulator,
+        browser_for(kind, tmp_root) as (factory, _remote),
+    ):
+
+        def recording_factory() -> BrowserDriver:
+            driver = factory()
+            open_page = driver.open_page
+
+            async def recording_open_page(**kwargs: Any) -> None:
+                binding_names.append(kwargs["binding_name"])
+                await open_page(**kwargs)
+
+            driver.open_page = recording_open_page  # type: ignore[method-assign]
+            drivers.append(driver)
+            return driver
+
+        client = new_client(simulator, recording_factory)
+        recorder = Recorder(client)
+        try:
+            await link(client, simulator)
+            chat = await first_chat(simulator)
+            real = await simulator.control.incoming(chat["id"], "a real message")
+            received = await recorder.wait_for(
+                MessageReceived, lambda event: event.message.id == real
+            )
+            # The same message under another id and body: what a script would forge.
+            forged = json.loads(json.dumps(received.message.data))
+            key = forged["id"]["id"]
+            forged["id"]["id"] = "F0F0F0F0F0F0F0F0"
+            forged["id"]["_serialized"] = forged["id"]["_serialized"].replace(
+                key, "F0F0F0F0F0F0F0F0"
+            )
+            forged["body"] = "forged"
+            batch = json.dumps({"seq": 1, "events": [{"type": "message", "message": forged}]})
+            # Even a script that knows this page's binding name, or the old fixed one.
+            names = [binding_names[-1], "__whatsappWebBridgeEmit"]
+            found = await drivers[-1].evaluate(
+                """(names, batch) => new Promise((resolve) => {
+                    const found = names.map((name) => {
+                        if (typeof globalThis[name] !== 'function') return typeof globalThis[name];
+                        globalThis[name](batch);
+                        return 'called';
+                    });
+                    const frame = document.createElement('iframe');
+                    frame.onload = () => resolve(found);
+                    frame.srcdoc = '<script>for (const name of ' + JSON.stringify(names) + ') {'
+                        + ' try { window[name](' + JSON.stringify(batch) + '); } catch (e) {}'
+                        + ' try { parent[name](' + JSON.stringify(batch) + '); } catch (e) {} }'
+                        + '</' + 'script>';
+                    document.body.appendChild(frame);
+                })""",
+                names,
+                batch,
+                timeout=10,
+            )
+            assert found == ["undefined", "undefined"]
+            # A later real message arrives after anything those calls could have sent.
+            later = await simulator.control.incoming(chat["id"], "a later message")
+            await recorder.wait_for(MessageReceived, lambda event: event.message.id == later)
+            bodies = [event.message.body for event in recorder.of(MessageReceived)]
+            assert "forged" not in bodies
+            assert {"a real message", "a later message"} <= set(bodies)
+            # The name is random for each page.
+            assert re.fullmatch(r"__[0-9a-f]{32}", names[0])
+            assert len(set(binding_names)) == len(binding_names)
         finally:
             await client.stop()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 import json
+import logging
 import os
 from pathlib import Path
 import signal
@@ -23,6 +24,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 import pytest
 
+from custom_components.whatsapp_web.client.drivers import playwright as playwright_driver
 from custom_components.whatsapp_web.client.drivers.base import (
     BrowserDriver,
     DisconnectReason,
@@ -375,6 +377,61 @@ async def test_binding_calls_arrive_in_order_from_every_document(
     ]
 
 
+async def run_in_another_world(driver: BrowserDriver, expression: str) -> None:
+    """Evaluate ``expression`` in a new isolated world of the main frame, as an extension would."""
+    if isinstance(driver, PlaywrightDriver):
+        assert driver._context is not None
+        assert driver._page is not None
+        devtools = await driver._context.new_cdp_session(driver._page)
+        try:
+            tree = await devtools.send("Page.getFrameTree")
+            world = await devtools.send(
+                "Page.createIsolatedWorld",
+                {"frameId": tree["frameTree"]["frame"]["id"], "worldName": "elsewhere"},
+            )
+            await devtools.send(
+                "Runtime.evaluate",
+                {"expression": expression, "contextId": world["executionContextId"]},
+            )
+        finally:
+            await devtools.detach()
+        return
+    assert isinstance(driver, CdpDriver)
+    world = await driver._page_command(
+        "Page.createIsolatedWorld", {"frameId": driver._main_frame_id, "worldName": "elsewhere"}
+    )
+    await driver._page_command(
+        "Runtime.evaluate", {"expression": expression, "contextId": world["executionContextId"]}
+    )
+
+
+async def test_binding_calls_count_only_from_the_main_frames_own_world(
+    harness: Harness, web_server: WebServer
+) -> None:
+    driver, recorder = await harness.page()
+    await driver.navigate(f"{web_server.url}/page?main", timeout=15)
+    # An iframe's own script (its document also ran the init script, which calls the binding).
+    await driver.evaluate(
+        """(html) => new Promise((resolve) => {
+            const frame = document.createElement('iframe');
+            frame.onload = resolve;
+            frame.srcdoc = html;
+            document.body.appendChild(frame);
+        })""",
+        f"<script>window.{BINDING}('from an iframe')</script>",
+        timeout=10,
+    )
+    # Another world on the main frame shares the document but not the page's scripts.
+    await run_in_another_world(driver, f"window.{BINDING}('from another world')")
+    # The main world's own call comes after all of them: once it arrived, they would have too.
+    await driver.evaluate(f"() => window.{BINDING}('from the page')", timeout=5)
+    await wait_until(lambda: "from the page" in recorder.bindings)
+    assert recorder.bindings == [
+        json.dumps({"doc": "/page?main"}, separators=(",", ":")),
+        "from the page",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluate
 
@@ -468,6 +525,20 @@ async def test_evaluate_times_out_and_the_driver_keeps_working(
     assert time.monotonic() - started < 3
     assert await driver.evaluate("() => 'still here'", timeout=5) == "still here"
     assert recorder.disconnects == []
+
+
+async def test_js_heap_follows_what_the_page_holds(harness: Harness, web_server: WebServer) -> None:
+    driver, _ = await harness.page()
+    await driver.navigate(f"{web_server.url}/page", timeout=15)
+    used, total = await driver.js_heap(timeout=10)
+    assert 0 < used <= total
+    # 32 MiB of doubles the page keeps: DevTools' exact figure grows by about that much.
+    await driver.evaluate(
+        "() => { window.held = Array.from({length: 32}, () => new Array(131072).fill(0.5)); }",
+        timeout=30,
+    )
+    grown, _ = await driver.js_heap(timeout=10)
+    assert grown - used > 24 * 2**20
 
 
 async def test_navigation_times_out_on_a_server_that_never_answers(
@@ -617,6 +688,37 @@ async def test_playwright_profile_is_private_and_persistent(
     finally:
         await second.stop()
     assert processes_using_profile(str(profile)) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="about Home Assistant running as root")
+async def test_playwright_as_root_says_once_why_chromium_has_no_sandbox(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    playwright_driver._warn_without_sandbox.cache_clear()
+    for _ in range(2):  # the client restarts the browser: the log says it once
+        driver = PlaywrightDriver(profile_dir=str(tmp_path / "profile"), executable_path=CHROMIUM)
+        try:
+            await driver.start()
+            # The browser process itself (its helpers carry a --type=).
+            command_lines = [
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b" ", b"\0").split(b"\0")  # noqa: ASYNC240
+                for pid in driver.browser_pids()
+            ]
+            (browser,) = [
+                line for line in command_lines if not any(b"--type=" in arg for arg in line)
+            ]
+            assert b"--no-sandbox" in browser
+        finally:
+            await driver.stop()
+    warnings = [
+        record
+        for record in caplog.records
+        if record.name == playwright_driver.__name__
+        and record.levelno == logging.WARNING
+        and "sandbox" in record.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert "runs as root" in warnings[0].getMessage()
 
 
 async def test_playwright_reports_a_missing_browser_clearly(tmp_path: Path) -> None:

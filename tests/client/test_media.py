@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import socket
 import struct
+from urllib.parse import quote
 
 from aiohttp import ClientSession, web
 import pytest
@@ -16,8 +18,11 @@ from custom_components.whatsapp_web.client.errors import (
     MediaTooLarge,
 )
 from custom_components.whatsapp_web.client.media import (
+    FETCH_FAILED_GENERIC,
     StickerMetadata,
+    UrlPolicy,
     check_media_url,
+    is_local_address,
     media_from_bytes,
     media_from_file,
     media_from_url,
@@ -204,3 +209,170 @@ def test_sticker_metadata_round_trip(alpha: bool) -> None:
 def test_sticker_needs_webp() -> None:
     with pytest.raises(InvalidArgument):
         with_sticker_metadata(TINY_PNG, StickerMetadata())
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs of callers who are not trusted: the allowlist at every redirect, no loopback or link-local
+# address unless the allowlist names that host, one error for every failure.
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("169.254.169.254", True),
+        ("::ffff:169.254.1.1", True),
+        ("fe80::1", True),
+        ("fe80::1%2", True),
+        ("0.0.0.0", True),
+        ("0.1.2.3", True),
+        ("::", True),
+        ("192.168.1.20", False),
+        ("10.0.0.1", False),
+        ("2001:db8::1", False),
+        ("93.184.216.34", False),
+        ("camera.example", False),
+    ],
+)
+def test_local_addresses(address: str, local: bool) -> None:
+    assert is_local_address(address) is local
+
+
+class Hits:
+    """Requests a server saw, by path."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+
+@pytest.fixture
+async def two_servers(socket_enabled: None) -> AsyncIterator[tuple[str, str, Hits]]:
+    """``first`` (allowlisted in the tests) redirects; ``second`` records every request it gets."""
+    hits = Hits()
+    second_app = web.Application()
+
+    async def record(request: web.Request) -> web.Response:
+        hits.paths.append(request.path)
+        return web.Response(body=TINY_PNG, content_type="image/png")
+
+    second_app.router.add_get("/{tail:.*}", record)
+    second = web.AppRunner(second_app, shutdown_timeout=0.1)
+    await second.setup()
+    second_site = web.TCPSite(second, "127.0.0.1", 0)
+    await second_site.start()
+    second_port = second_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def redirect(request: web.Request) -> web.Response:
+        target = request.query["to"].replace("SECOND", str(second_port))
+        raise web.HTTPFound(target)
+
+    async def image(request: web.Request) -> web.Response:
+        return web.Response(body=TINY_PNG, content_type="image/png")
+
+    async def unauthorized(request: web.Request) -> web.Response:
+        return web.Response(status=401, text="who are you")
+
+    first_app = web.Application()
+    first_app.router.add_get("/redirect", redirect)
+    first_app.router.add_get("/image.png", image)
+    first_app.router.add_get("/private", unauthorized)
+    first = web.AppRunner(first_app, shutdown_timeout=0.1)
+    await first.setup()
+    first_site = web.TCPSite(first, "127.0.0.1", 0)
+    await first_site.start()
+    first_port = first_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{first_port}", f"http://127.0.0.1:{second_port}", hits
+    finally:
+        await first.cleanup()
+        await second.cleanup()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_every_redirect_of_an_untrusted_url_is_checked(
+    two_servers: tuple[str, str, Hits],
+) -> None:
+    first, _, hits = two_servers
+    policy = UrlPolicy(allowlist=(f"{first}/", "http://allowed.example"))
+    async with ClientSession() as session:
+        # Allowed: the allowlist names 127.0.0.1 and this port.
+        image = await media_from_url(session, f"{first}/image.png", policy=policy)
+        assert image.data == TINY_PNG
+        for target in (
+            # Another port of this machine, not allowlisted.
+            "http://127.0.0.1:SECOND/secret",
+            # Matches the allowlist entry "http://allowed.example" as a prefix, but is this machine.
+            "http://allowed.example@127.0.0.1:SECOND/secret",
+            "http://allowed.example@[::ffff:127.0.0.1]:SECOND/secret",
+            # A name that resolves to this machine.
+            "http://allowed.example@localhost:SECOND/secret",
+            # Link-local: the cloud metadata address, and IPv6.
+            "http://allowed.example@169.254.169.254/latest/meta-data/",
+            "http://allowed.example@[fe80::1]/",
+            # 0.0.0.0 reaches this machine too.
+            "http://allowed.example@0.0.0.0:SECOND/secret",
+        ):
+            with pytest.raises(MediaFetchFailed) as caught:
+                await media_from_url(
+                    session, f"{first}/redirect?to={quote(target)}", policy=policy, timeout=30
+                )
+            assert caught.value.reason == FETCH_FAILED_GENERIC, target
+        # The same URLs given directly are refused too.
+        with pytest.raises(MediaFetchFailed):
+            await media_from_url(session, "http://allowed.example@169.254.169.254/", policy=policy)
+    assert hits.paths == [], "a refused redirect reached the other server"
+
+
+async def test_a_trusted_caller_follows_redirects_anywhere_http(
+    two_servers: tuple[str, str, Hits],
+) -> None:
+    first, _, hits = two_servers
+    async with ClientSession() as session:
+        image = await media_from_url(
+            session, f"{first}/redirect?to={quote('http://127.0.0.1:SECOND/picture.png')}"
+        )
+    assert (image.data, image.filename) == (TINY_PNG, "picture.png")
+    assert hits.paths == ["/picture.png"]
+
+
+async def test_untrusted_failures_all_look_the_same(two_servers: tuple[str, str, Hits]) -> None:
+    """A closed port, an HTTP 401 and a refused redirect give the same error: no port scanning."""
+    first, _, _ = two_servers
+    closed = f"http://127.0.0.1:{closed_port()}"
+    policy = UrlPolicy(allowlist=(f"{first}/", f"{closed}/"))
+    answers = set()
+    async with ClientSession() as session:
+        for url in (
+            f"{closed}/anything",
+            f"{first}/private",
+            f"{first}/missing",
+            f"{first}/redirect?to={quote('http://127.0.0.1:SECOND/x')}",
+        ):
+            with pytest.raises(MediaFetchFailed) as caught:
+                await media_from_url(session, url, policy=policy, timeout=30)
+            answers.add((type(caught.value), caught.value.code, str(caught.value)))
+        assert len(answers) == 1, answers
+        # A trusted caller still learns what went wrong.
+        with pytest.raises(MediaFetchFailed, match="HTTP 401"):
+            await media_from_url(session, f"{first}/private")
+
+
+async def test_an_untrusted_timeout_reads_like_any_other_failure(
+    media_server: tuple[str, dict[str, int]],
+) -> None:
+    base, _ = media_server
+    policy = UrlPolicy(allowlist=(f"{base}/",))
+    async with ClientSession() as session:
+        with pytest.raises(MediaFetchFailed) as caught:
+            await media_from_url(session, f"{base}/silent", timeout=0.3, policy=policy)
+    assert type(caught.value) is MediaFetchFailed
+    assert caught.value.reason == FETCH_FAILED_GENERIC

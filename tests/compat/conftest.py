@@ -410,8 +410,11 @@ def seeded_account() -> Account:
 class CompatHarness:
     """The simulator of one test plus the runner.js processes started against it."""
 
-    def __init__(self, simulator: SimulatorProcess, work_dir: Path) -> None:
+    def __init__(
+        self, simulator: SimulatorProcess, work_dir: Path, *, record_calls: bool = False
+    ) -> None:
         self.simulator = simulator
+        self.record_calls = record_calls
         self.work_dir = work_dir
         self.cache_dir = work_dir / "wwebjs_cache"
         self.runners: list[WwebjsRunner] = []
@@ -419,7 +422,7 @@ class CompatHarness:
     def write_page(self) -> None:
         """Put the simulator's page where whatsapp-web.js's local web cache looks for it."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        html = render_page(self.simulator.ws_url, WEB_VERSION)
+        html = render_page(self.simulator.ws_url, WEB_VERSION, record_calls=self.record_calls)
         (self.cache_dir / f"{WEB_VERSION}.html").write_text(html, encoding="utf-8")
 
     async def start_runner(
@@ -451,11 +454,17 @@ class CompatHarness:
 
 
 @contextlib.asynccontextmanager
-async def running_harness(work_dir: Path, *qr_arguments: str) -> AsyncIterator[CompatHarness]:
-    """Start a simulator (SEED's data set plus `qr_arguments`) and end everything at exit."""
+async def running_harness(
+    work_dir: Path, *qr_arguments: str, record_calls: bool = False
+) -> AsyncIterator[CompatHarness]:
+    """Start a simulator (SEED's data set plus `qr_arguments`) and end everything at exit.
+
+    ``record_calls``: the simulator records the module calls clients make (the page whatsapp-web.js
+    loads from its web cache records them too).
+    """
     require_wwebjs()
     simulator = SimulatorProcess()
-    harness = CompatHarness(simulator, work_dir)
+    harness = CompatHarness(simulator, work_dir, record_calls=record_calls)
     try:
         if external_url := os.environ.get("COMPAT_SIMULATOR_URL"):
             # For debugging against a simulator started by hand with SEED's options.
@@ -464,7 +473,8 @@ async def running_harness(work_dir: Path, *qr_arguments: str) -> AsyncIterator[C
             seed_arguments = [
                 part for key, value in SEED.items() for part in (f"--{key}", str(value))
             ]
-            await simulator.start(*seed_arguments, *qr_arguments)
+            recording = ["--record-calls"] if record_calls else []
+            await simulator.start(*seed_arguments, *qr_arguments, *recording)
         harness.write_page()
         yield harness
     finally:

@@ -31,7 +31,7 @@
 'use strict';
 
 const readline = require('readline');
-const { Client, LocalAuth, MessageMedia, Events } = require('whatsapp-web.js');
+const { Client, LocalAuth, Location, MessageMedia, Events } = require('whatsapp-web.js');
 
 /** Keys never worth sending back: back references, raw page data and Node handles. */
 const SKIPPED_KEYS = new Set(['client', '_data', 'pupPage', 'pupBrowser', 'interface']);
@@ -136,6 +136,8 @@ const COMMANDS = {
         if (c.caption !== undefined) options.caption = c.caption;
         return client.sendMessage(c.chat, media, options);
     },
+    sendLocation: async (c) =>
+        client.sendMessage(c.chat, new Location(c.latitude, c.longitude, { name: c.name, address: c.address })),
     sendSeen: async (c) => client.sendSeen(c.chat),
     archiveChat: async (c) => client.archiveChat(c.chat),
     unarchiveChat: async (c) => client.unarchiveChat(c.chat),
@@ -159,6 +161,11 @@ const COMMANDS = {
     contactCall: async (c) => invoke(await client.getContactById(c.contact), 'Contact', c),
     /** A method of a Message: {"cmd": "messageCall", "message_id", "method", "args"}. */
     messageCall: async (c) => invoke(await messageById(c.message_id), 'Message', c),
+    /** The page's JavaScript heap through Puppeteer (DevTools Performance.getMetrics), for the soak. */
+    heapUsage: async () => {
+        const metrics = await client.pupPage.metrics();
+        return { used: metrics.JSHeapUsedSize, total: metrics.JSHeapTotalSize };
+    },
     destroy: async () => null,
 };
 

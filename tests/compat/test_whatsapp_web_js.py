@@ -481,3 +481,135 @@ async def test_create_group_and_add_participants(compat: CompatHarness, tmp_path
     participant_ids = {serialized(p["id"]) for p in group["groupMetadata"]["participants"]}
     assert set(people[:3]) <= participant_ids, participant_ids
     await close_cleanly(runner)
+
+
+# ----- today's WhatsApp Web (docs/whatsapp-web-surface.md): whatsapp-web.js 1.34.7 copes -----
+
+
+async def test_fetch_messages_beyond_the_loaded_history(
+    compat: CompatHarness, tmp_path: Path
+) -> None:
+    """fetchMessages pages back with loadEarlierMsgs({chat}): every message of the chat arrives."""
+    runner = await linked_runner(compat, tmp_path, "fetch")
+    truth = (await compat.simulator.get("/_sim/chats"))["chats"]
+    chat = next(c for c in truth if not c["is_group"] and c["messages"] >= SEED["messages"])
+    messages = await runner.command("fetchMessages", chat=chat["id"], limit=chat["messages"])
+    assert len(messages) == chat["messages"], "the page holds 3; the rest must be loaded"
+    await close_cleanly(runner)
+
+
+async def test_block_a_phone_number_contact_without_a_chat(
+    compat: CompatHarness, tmp_path: Path
+) -> None:
+    """block() resolves the contact's LID first (the block list holds LIDs); isBlocked follows."""
+    runner = await linked_runner(compat, tmp_path, "block")
+    account = seeded_account()
+    contact = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us")
+        and c.is_wa_contact
+        and not c.is_blocked
+        and c.id not in account.chats
+    )
+    await compat.simulator.delete("/_sim/sent")
+    assert await runner.command("contactCall", contact=contact.id, method="block") is True
+    blocked = await runner.command("getContactById", contact=contact.id)
+    assert blocked["isBlocked"] is True
+    assert await runner.command("contactCall", contact=contact.id, method="unblock") is True
+    entries = outbox_entries(await compat.simulator.get("/_sim/sent"), "contact")
+    assert [(e["action"], e["contact"], e["lid"]) for e in entries] == [
+        ("block", contact.id, contact.lid),
+        ("unblock", contact.id, contact.lid),
+    ]
+    await close_cleanly(runner)
+
+
+async def test_accept_invite_through_the_invite_job(compat: CompatHarness, tmp_path: Path) -> None:
+    """acceptInvite calls WAWebGroupInviteJob.joinGroupViaInvite and joins the group."""
+    runner = await linked_runner(compat, tmp_path, "invite")
+    group = next(g for g in seeded_account().groups.values() if g.subject == "Open Invite Group")
+    joined = await runner.command("call", method="acceptInvite", args=[group.invite_code])
+    assert serialized(joined) == group.id
+    entries = outbox_entries(await compat.simulator.get("/_sim/sent"), "group")
+    assert [(e["action"], e["group"]) for e in entries] == [("join", group.id)]
+    await close_cleanly(runner)
+
+
+async def test_document_keeps_its_file_name(compat: CompatHarness, tmp_path: Path) -> None:
+    """A document sent by whatsapp-web.js reaches WhatsApp with the name it gave the File."""
+    runner = await linked_runner(compat, tmp_path, "document")
+    truth = (await compat.simulator.get("/_sim/chats"))["chats"]
+    chat = next(c for c in truth if not c["is_group"])
+    await compat.simulator.delete("/_sim/sent")
+    data = b"%PDF-1.4 compat document"
+    await runner.command(
+        "sendMedia",
+        chat=chat["id"],
+        mimetype="application/pdf",
+        data_b64=base64.b64encode(data).decode(),
+        filename="report-2026.pdf",
+        options={"sendMediaAsDocument": True},
+    )
+    [entry] = outbox_entries(await compat.simulator.get("/_sim/sent"), "message")
+    assert entry["type"] == "document"
+    assert entry["media"]["filename"] == "report-2026.pdf"
+    assert entry["media"]["sha256"] == hashlib.sha256(data).hexdigest()
+    await close_cleanly(runner)
+
+
+async def test_location_is_delivered(compat: CompatHarness, tmp_path: Path) -> None:
+    """whatsapp-web.js's protobuf type hooks make a location a deliverable `text` stanza."""
+    runner = await linked_runner(compat, tmp_path, "location")
+    truth = (await compat.simulator.get("/_sim/chats"))["chats"]
+    chat = next(c for c in truth if not c["is_group"])
+    await compat.simulator.delete("/_sim/sent")
+    await runner.command(
+        "sendLocation", chat=chat["id"], latitude=41.39, longitude=2.17, name="Here", address="St 1"
+    )
+    for _ in range(50):
+        entries = outbox_entries(await compat.simulator.get("/_sim/sent"), "message")
+        if entries:
+            break
+        await asyncio.sleep(0.1)
+    assert [entry["type"] for entry in entries] == ["location"]
+    await close_cleanly(runner)
+
+
+async def test_incoming_call_through_the_call_map(compat: CompatHarness, tmp_path: Path) -> None:
+    """A call written into WAWebCallCollection's Map (no `add` event) still fires `call`."""
+    runner = await linked_runner(compat, tmp_path, "call")
+    caller = next(c for c in seeded_account().contacts.values() if c.id.endswith("@c.us"))
+    _, answer = await compat.simulator.post(
+        "/_sim/call", {"from": caller.id, "is_video": True}, expect=200
+    )
+    event = await runner.wait_event("call", lambda e: e["args"][0]["id"] == answer["id"])
+    assert event["args"][0]["isVideo"] is True
+    assert serialized(event["args"][0]["from"]) == caller.id
+    await close_cleanly(runner)
+
+
+async def test_promote_by_phone_number_in_a_lid_group(
+    compat: CompatHarness, tmp_path: Path
+) -> None:
+    """createGroup makes a LID-addressed group; promoting by phone number resolves the LID."""
+    runner = await linked_runner(compat, tmp_path, "lid-group")
+    account = seeded_account()
+    person = next(
+        c
+        for c in account.contacts.values()
+        if c.id.endswith("@c.us")
+        and c.is_wa_contact
+        and not c.is_blocked
+        and not c.group_add_privacy
+    )
+    created = await runner.command("createGroup", title="LID group", participants=[person.id])
+    group_id = serialized(created["gid"])
+    await compat.simulator.delete("/_sim/sent")
+    result = await runner.command(
+        "chatCall", chat=group_id, method="promoteParticipants", args=[[person.id]]
+    )
+    assert result == {"status": 200}
+    [entry] = outbox_entries(await compat.simulator.get("/_sim/sent"), "group")
+    assert (entry["action"], entry["participants"]) == ("promote", [person.lid])
+    await close_cleanly(runner)

@@ -721,14 +721,14 @@ class ConfigFlowClient:
         self.base = f"{base_url}/api/config/config_entries/flow"
         self.token = token
 
-    async def start(self, handler: str = DOMAIN, *, advanced: bool = True) -> dict[str, Any]:
-        """Open a flow (advanced mode offers the page address, which points at the simulator)."""
+    async def start(self, handler: str = DOMAIN) -> dict[str, Any]:
+        """Open a flow, as the frontend's "Add integration" does."""
         result: dict[str, Any] = await api_json(
             self.session,
             "POST",
             self.base,
             self.token,
-            {"handler": handler, "show_advanced_options": advanced},
+            {"handler": handler},
         )
         return result
 
@@ -816,10 +816,12 @@ async def link_through_config_flow(
         result = await flows.submit(flow_id, {"next_step_id": "local"})
         _expect(
             "page_url" in json.dumps(result.get("data_schema", [])),
-            "the config flow offers no page address in advanced mode: it cannot be pointed at "
+            "the config flow offers no page address in its advanced section: it cannot be pointed at "
             f"the simulator ({result})",
         )
-        result = await flows.submit(flow_id, {"chromium_path": chromium, "page_url": simulator_url})
+        result = await flows.submit(
+            flow_id, {"chromium_path": chromium, "advanced": {"page_url": simulator_url}}
+        )
         result = await flows.until(result, is_step("link_method", "menu"))
         result = await flows.submit(flow_id, {"next_step_id": "link"})
         for attempt in range(3):

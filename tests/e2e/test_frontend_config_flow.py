@@ -104,7 +104,9 @@ async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSes
                 await page.get_by_role("button", name="OK").click()
                 # The first step: local or remote browser.
                 await page.get_by_text("Chromium on this machine").first.click()
-                # By role: 2026.11's text fields (wa-input) carry their label in a slot, not a <label>.
+                # The page address sits in the collapsed "Advanced" section. By role: 2026.11's text
+                # fields (wa-input) carry their label in a slot, not a <label>.
+                await page.get_by_text("Advanced", exact=True).click()
                 page_address = page.get_by_role("textbox", name="Page address")
                 await page_address.fill(simulator.url)
                 await page.screenshot(path=ARTIFACTS / "config_flow_local.png")

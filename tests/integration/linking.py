@@ -32,6 +32,7 @@ from custom_components.whatsapp_web.const import (
     CONF_PROFILE,
     DOMAIN,
     PROFILES_DIRECTORY,
+    SECTION_ADVANCED,
 )
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, driver_factory as test_driver_factory, link, new_client
@@ -156,7 +157,7 @@ async def start_local_flow(
 ) -> ConfigFlowResult:
     """Run the flow up to the QR code with the local Chromium on the simulator."""
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context=context or {"source": "user", "show_advanced_options": True}
+        DOMAIN, context=context or {"source": "user"}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "local"}
@@ -170,7 +171,8 @@ async def choose_local_browser(
     """Fill the local form, wait for WhatsApp Web, pick the QR code; returns the first QR step."""
     assert result["step_id"] == "local"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: sim.url}
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_PAGE_URL: sim.url}},
     )
     return await pick_qr(hass, flows, result)
 

@@ -32,7 +32,11 @@ PATH_VALUES = {
 
 
 def add_account(
-    hass: HomeAssistant, number: str = "34600000001", *, loaded: bool = True
+    hass: HomeAssistant,
+    number: str = "34600000001",
+    *,
+    loaded: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
     """A config entry whose account exists but never starts its browser: its client stays stopped."""
     entry = MockConfigEntry(
@@ -45,6 +49,7 @@ def add_account(
             CONF_REMOTE_URL: "http://127.0.0.1:9",
             CONF_PROFILE: number,
         },
+        options=options or {},
     )
     entry.add_to_hass(hass)
     entry.runtime_data = WhatsAppAccount(hass, entry)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER, ConfigEntryState
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.requirements import RequirementsNotFound
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -26,16 +28,29 @@ from custom_components.whatsapp_web.const import (
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
+    CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_LOOKUP_LIMIT,
+    CONF_MEMORY_LIMIT,
+    CONF_NON_ADMIN_READ,
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
+    CONF_SEND_LIMIT,
+    DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
+    DEFAULT_SEND_LIMIT,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
+    MAX_RATE_LIMIT,
+    SECTION_ADVANCED,
+)
+from custom_components.whatsapp_web.memory_guard import (
+    DEFAULT_HEAP_LIMIT_MIB,
+    DEFAULT_MEMORY_LIMIT_MIB,
 )
 from simulator.testing import Simulator
 from tests.support.clients import CHROMIUM, RemoteChromium
@@ -60,14 +75,13 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers import issue_registry as ir
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 pytestmark = pytest.mark.timeout(180)
 
 
-async def _user_flow(hass: HomeAssistant, advanced: bool = True) -> dict:
-    return await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
-    )
+async def _user_flow(hass: HomeAssistant) -> dict:
+    return await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
 
 
 def _flow(hass: HomeAssistant, flow_id: str):
@@ -86,27 +100,51 @@ async def test_user_step_offers_local_and_remote(hass: HomeAssistant) -> None:
     assert result["menu_options"] == ["local", "remote"]
 
 
-async def test_local_form_defaults_to_the_detected_chromium(hass: HomeAssistant) -> None:
-    result = await _user_flow(hass, advanced=False)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "local"}
+async def _form_as_the_frontend_sees_it(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, step: str
+) -> dict[str, dict[str, Any]]:
+    """The fields of a browser form, serialised by Home Assistant's own flow API for the frontend.
+
+    Going through the API keeps the test independent of how each Home Assistant version serialises
+    schemas (voluptuous-serialize on 2025.x, probatio on 2026.x).
+    """
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    response = await client.post("/api/config/config_entries/flow", json={"handler": DOMAIN})
+    assert response.status == 200
+    flow_id = (await response.json())["flow_id"]
+    response = await client.post(
+        f"/api/config/config_entries/flow/{flow_id}", json={"next_step_id": step}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "local"
-    schema = result["data_schema"].schema
-    fields = {str(key): key for key in schema}
-    assert set(fields) == {CONF_CHROMIUM_PATH}
-    assert fields[CONF_CHROMIUM_PATH].default() == CHROMIUM
+    assert response.status == 200
+    result = await response.json()
+    assert result["type"] == "form"
+    assert result["step_id"] == step
+    hass.config_entries.flow.async_abort(flow_id)
+    return {field["name"]: field for field in result["data_schema"]}
 
 
-async def test_page_address_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    result = await _user_flow(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "remote"}
-    )
-    fields = {str(key): key for key in result["data_schema"].schema}
-    assert set(fields) == {CONF_REMOTE_URL, CONF_REMOTE_TOKEN, CONF_PAGE_URL}
-    assert fields[CONF_PAGE_URL].default() == "https://web.whatsapp.com/"
+async def test_local_form_defaults_to_the_detected_chromium(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    fields = await _form_as_the_frontend_sees_it(hass, hass_client, "local")
+    assert list(fields) == [CONF_CHROMIUM_PATH, SECTION_ADVANCED]
+    assert fields[CONF_CHROMIUM_PATH]["default"] == CHROMIUM
+
+
+@pytest.mark.parametrize("step", ["local", "remote"])
+async def test_page_address_in_a_collapsed_advanced_section(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, step: str
+) -> None:
+    fields = await _form_as_the_frontend_sees_it(hass, hass_client, step)
+    expected = [CONF_REMOTE_URL, CONF_REMOTE_TOKEN] if step == "remote" else [CONF_CHROMIUM_PATH]
+    assert list(fields) == [*expected, SECTION_ADVANCED]
+    advanced = fields[SECTION_ADVANCED]
+    assert advanced["type"] == "expandable"
+    assert advanced["expanded"] is False
+    (page_url,) = advanced["schema"]
+    assert page_url["name"] == CONF_PAGE_URL
+    assert page_url["default"] == "https://web.whatsapp.com/"
 
 
 async def test_local_browser_on_a_platform_without_playwright_aborts(hass: HomeAssistant) -> None:
@@ -131,7 +169,10 @@ async def test_local_chromium_not_found_then_fixed(
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_CHROMIUM_PATH: "/nonexistent/chromium", CONF_PAGE_URL: simulator.url},
+        {
+            CONF_CHROMIUM_PATH: "/nonexistent/chromium",
+            SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url},
+        },
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_CHROMIUM_PATH: "chromium_not_found"}
@@ -284,7 +325,8 @@ async def test_link_with_phone_number(
         result["flow_id"], {"next_step_id": "local"}
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
     )
     result = await flows.until(result, is_step("link_method"))
     result = await hass.config_entries.flow.async_configure(
@@ -341,7 +383,8 @@ async def test_expired_pairing_code_offers_a_new_qr_or_number(
             result["flow_id"], {"next_step_id": "local"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, is_step("link_method"))
         result = await hass.config_entries.flow.async_configure(
@@ -409,7 +452,8 @@ async def test_browser_that_cannot_start_is_reported_on_the_form(
     )
     # An executable that is not a browser: Playwright cannot launch it.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHROMIUM_PATH: "/bin/true", CONF_PAGE_URL: simulator.url}
+        result["flow_id"],
+        {CONF_CHROMIUM_PATH: "/bin/true", SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
     )
     result = await flows.until(result, is_step("local"))
     assert result["type"] is FlowResultType.FORM
@@ -426,7 +470,10 @@ async def test_page_that_never_becomes_whatsapp_web_times_out(
     with patch("custom_components.whatsapp_web.config_flow.START_TIMEOUT", 3.0):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
-            {CONF_CHROMIUM_PATH: CHROMIUM, CONF_PAGE_URL: f"{simulator.url}_sim/state"},
+            {
+                CONF_CHROMIUM_PATH: CHROMIUM,
+                SECTION_ADVANCED: {CONF_PAGE_URL: f"{simulator.url}_sim/state"},
+            },
         )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["progress_action"] == "start_browser"
@@ -446,7 +493,8 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await pick_qr(hass, flows, result)
         result = await scan(flows, simulator, result)
@@ -469,7 +517,8 @@ async def test_remote_browser_links_and_its_profile_keeps_the_session(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, lambda result: result["type"] is FlowResultType.ABORT)
         assert result["reason"] == "already_configured"
@@ -492,7 +541,8 @@ async def test_remote_browser_that_dies_while_linking_aborts(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await pick_qr(hass, flows, result)
         remote.kill()
@@ -515,7 +565,8 @@ async def test_remote_browser_that_dies_while_a_pairing_code_is_shown_aborts(
             result["flow_id"], {"next_step_id": "remote"}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: simulator.url}
+            result["flow_id"],
+            {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}},
         )
         result = await flows.until(result, is_step("link_method"))
         result = await hass.config_entries.flow.async_configure(
@@ -545,7 +596,8 @@ async def test_remote_browser_gone_when_a_new_qr_is_asked_for_aborts(
                 result["flow_id"], {"next_step_id": "remote"}
             )
             result = await hass.config_entries.flow.async_configure(
-                result["flow_id"], {CONF_REMOTE_URL: url, CONF_PAGE_URL: sim.url}
+                result["flow_id"],
+                {CONF_REMOTE_URL: url, SECTION_ADVANCED: {CONF_PAGE_URL: sim.url}},
             )
             result = await pick_qr(hass, flows, result)
             result = await flows.until(result, is_step("link_expired"))
@@ -716,6 +768,11 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: [],
         CONF_NOTIFY_RECIPIENTS: [],
         CONF_OUTBOX_TTL: DEFAULT_OUTBOX_TTL_MINUTES,
+        CONF_NON_ADMIN_READ: False,
+        CONF_SEND_LIMIT: DEFAULT_SEND_LIMIT,
+        CONF_LOOKUP_LIMIT: DEFAULT_LOOKUP_LIMIT,
+        CONF_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT_MIB,
+        CONF_HEAP_LIMIT: DEFAULT_HEAP_LIMIT_MIB,
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -740,6 +797,11 @@ async def test_options_flow(hass: HomeAssistant) -> None:
             CONF_IGNORED_CHATS: ["120363012345678901@g.us", " "],
             CONF_NOTIFY_RECIPIENTS: ["+34 600 11 22 33", "34600112233@c.us", "0034 611 000 000"],
             CONF_OUTBOX_TTL: 30,
+            CONF_NON_ADMIN_READ: True,
+            CONF_SEND_LIMIT: 10.0,
+            CONF_LOOKUP_LIMIT: 5,
+            CONF_MEMORY_LIMIT: 450.0,
+            CONF_HEAP_LIMIT: 0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -748,6 +810,11 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_IGNORED_CHATS: ["120363012345678901@g.us"],
         CONF_NOTIFY_RECIPIENTS: ["34600112233@c.us", "34611000000@c.us"],
         CONF_OUTBOX_TTL: 30,
+        CONF_NON_ADMIN_READ: True,
+        CONF_SEND_LIMIT: 10,
+        CONF_LOOKUP_LIMIT: 5,
+        CONF_MEMORY_LIMIT: 450,
+        CONF_HEAP_LIMIT: 0,
     }
 
     # The form shows the saved options next time.
@@ -755,3 +822,106 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_NOTIFY_RECIPIENTS] == ["34600112233@c.us", "34611000000@c.us"]
     assert defaults[CONF_EVENTS] == [EVENT_MESSAGE_RECEIVED, "whatsapp_call"]
+    assert defaults[CONF_NON_ADMIN_READ] is True
+    assert (defaults[CONF_SEND_LIMIT], defaults[CONF_LOOKUP_LIMIT]) == (10, 5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(CONF_SEND_LIMIT, 0), (CONF_LOOKUP_LIMIT, 0), (CONF_SEND_LIMIT, MAX_RATE_LIMIT + 1)],
+)
+async def test_options_flow_refuses_rate_limits_out_of_range(
+    hass: HomeAssistant, key: str, value: int
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE}
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(InvalidData) as raised:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_OUTBOX_TTL: 30, key: value}
+        )
+    assert raised.value.path == [key]
+    assert entry.options == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# The add-on's browser, announced through the Supervisor's discovery
+
+
+def _addon_discovery(url: str, token: str) -> HassioServiceInfo:
+    return HassioServiceInfo(
+        config={"url": url, "token": token, "addon": "WhatsApp Web browser"},
+        name="WhatsApp Web browser",
+        slug="local_whatsapp_web_browser",
+        uuid="5a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    )
+
+
+async def test_the_addon_announced_by_the_supervisor_links_an_account(
+    hass: HomeAssistant, flows: FlowDriver, simulator: Simulator, config_dir: Path
+) -> None:
+    remote = RemoteChromium(config_dir / "remote")
+    (config_dir / "remote").mkdir()
+    url = await remote.start()
+    try:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_HASSIO},
+            data=_addon_discovery(url, "addon-token"),
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "hassio_confirm"
+        assert result["description_placeholders"] == {"addon": "WhatsApp Web browser"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {SECTION_ADVANCED: {CONF_PAGE_URL: simulator.url}}
+        )
+        result = await pick_qr(hass, flows, result)
+        result = await scan(flows, simulator, result)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == {
+            CONF_BROWSER: BROWSER_REMOTE,
+            CONF_REMOTE_URL: url,
+            CONF_REMOTE_TOKEN: "addon-token",
+            CONF_PAGE_URL: simulator.url,
+        }
+        entry = result["result"]
+        await hass.async_block_till_done()
+
+        # The add-on was reinstalled and announces a new token: the account takes it, no new flow.
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_HASSIO}, data=_addon_discovery(url, "new-token")
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured_browser"
+        assert entry.data[CONF_REMOTE_TOKEN] == "new-token"
+        await hass.async_block_till_done()
+        await close_everything(hass)
+    finally:
+        await remote.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "token"), [("http://local-whatsapp-web-browser:9222", ""), ("file:///data", "t")]
+)
+async def test_an_incomplete_announcement_aborts(hass: HomeAssistant, url: str, token: str) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_HASSIO}, data=_addon_discovery(url, token)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_discovery_info"
+
+
+async def test_an_announced_browser_that_does_not_answer_is_an_error(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_HASSIO},
+        data=_addon_discovery("http://127.0.0.1:9", "addon-token"),
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "hassio_confirm"
+    assert result["errors"] == {"base": "cannot_connect"}

@@ -10,6 +10,7 @@ from homeassistant.components.device_automation import (
     async_get_device_automations,
 )
 from homeassistant.components.device_automation.exceptions import InvalidDeviceAutomationConfig
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import async_mock_service
@@ -23,7 +24,6 @@ from .linking import add_linked_entry, wait_until
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-    from homeassistant.helpers import device_registry as dr
 
     from simulator.testing import Simulator
 
@@ -34,7 +34,7 @@ async def test_trigger_is_offered_and_fires_for_the_chosen_chat(
     hass: HomeAssistant, simulator: Simulator, device_registry: dr.DeviceRegistry
 ) -> None:
     entry = await add_linked_entry(hass, simulator)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     automations = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, [device.id]
     )
@@ -103,7 +103,7 @@ async def test_trigger_capabilities_and_validation(
     hass: HomeAssistant, simulator: Simulator, device_registry: dr.DeviceRegistry
 ) -> None:
     entry = await add_linked_entry(hass, simulator)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     capabilities = await device_trigger.async_get_trigger_capabilities(hass, {})
     assert [str(key) for key in capabilities["extra_fields"].schema] == ["chat_id"]
 

@@ -46,6 +46,9 @@ async def test_diagnostics_redact_every_identifier(
     assert diagnostics["client"]["state"] == "connected"
     assert diagnostics["client"]["whatsapp_state"] == "CONNECTED"
     assert diagnostics["client"]["version"]
+    # The capability table: the WhatsApp Web call shape each operation uses.
+    assert diagnostics["client"]["capabilities"]["acceptInvite"] == "WAWebGroupInviteJob"
+    assert diagnostics["client"]["capabilities"]["loadEarlierMessages"] == "options-object"
     assert diagnostics["outbox"] == {"pending": 0, "items": []}
     assert diagnostics["entry"]["title"] == REDACTED
     assert diagnostics["entry"]["unique_id"] == REDACTED

@@ -9,7 +9,7 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 import pytest
 
 from custom_components.whatsapp_web.client import ClientState
-from custom_components.whatsapp_web.const import DOMAIN
+from custom_components.whatsapp_web.const import CONF_NON_ADMIN_READ, DOMAIN
 
 from .linking import add_linked_entry, wait_until
 
@@ -30,7 +30,8 @@ async def _wait_state(hass: HomeAssistant, entity_id: str, predicate, timeout: f
 async def test_incoming_messages_and_calls(
     hass: HomeAssistant, simulator: Simulator, entity_registry: er.EntityRegistry
 ) -> None:
-    entry = await add_linked_entry(hass, simulator)
+    # Texts are shown only where the options let every user read (tests/reliability covers both ways).
+    entry = await add_linked_entry(hass, simulator, options={CONF_NON_ADMIN_READ: True})
     entity_id = entity_registry.async_get_entity_id("event", DOMAIN, f"{entry.unique_id}_incoming")
     state = hass.states.get(entity_id)
     assert state.state == STATE_UNKNOWN

@@ -17,10 +17,11 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.whatsapp_web import http, operations
-from custom_components.whatsapp_web.const import API_BASE, OPENAPI_PATH
+from custom_components.whatsapp_web.const import API_BASE, CONF_NON_ADMIN_READ, OPENAPI_PATH
 from custom_components.whatsapp_web.operations import (
     OPERATIONS,
     OPERATIONS_BY_NAME,
+    Access,
     Method,
     Operation,
     Route,
@@ -92,18 +93,27 @@ async def test_openapi_needs_authentication(api: None, hass_client_no_auth: Clie
     assert (await client.get(OPENAPI_PATH)).status == 401
 
 
+@pytest.mark.parametrize("readers_allowed", [False, True], ids=["reads closed", "reads open"])
 @pytest.mark.parametrize(("operation", "route"), ALL_ROUTES, ids=ROUTE_IDS)
-async def test_admin_rights_matrix(
-    hass: HomeAssistant, reader: TestClient, admin: TestClient, operation: Operation, route: Route
+async def test_admin_rights_matrix(  # noqa: PLR0917 - pytest passes fixtures by name
+    hass: HomeAssistant,
+    reader: TestClient,
+    admin: TestClient,
+    operation: Operation,
+    route: Route,
+    readers_allowed: bool,
 ) -> None:
-    """Users who are not administrators get 403 on every route that changes something, and only there."""
-    add_account(hass)
+    """Users who are not administrators get 403 on every route but the status, reads aside when allowed."""
+    add_account(hass, options={CONF_NON_ADMIN_READ: readers_allowed})
     response = await call(reader, operation, route)
-    if operation.mutating:
+    allowed = operation.access is Access.STATUS or (
+        readers_allowed and operation.access is Access.READ
+    )
+    if allowed:
+        assert response.status != 403
+    else:
         error = await error_of(response, 403)
         assert error["code"] == "admin_required"
-    else:
-        assert response.status != 403
     admin_response = await call(admin, operation, route)
     assert admin_response.status != 403
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant, SupportsResponse
 from homeassistant.helpers.service import async_get_all_descriptions
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 import pytest
 import schemathesis
@@ -21,6 +22,7 @@ from custom_components.whatsapp_web.operations import (
     ERROR_PLACEHOLDERS,
     OPERATIONS,
     OPERATIONS_BY_NAME,
+    Access,
     Face,
     Method,
     ResultKind,
@@ -173,6 +175,20 @@ def test_status_codes_and_responses() -> None:
     assert OPERATIONS_BY_NAME["download_media"].result is ResultKind.FILE
 
 
+def test_access_rules_of_the_table() -> None:
+    """Only get_status is open to every user; whatever changes WhatsApp is for administrators only."""
+    open_to_all = {op.name for op in OPERATIONS if op.access is Access.STATUS}
+    assert open_to_all == {"get_status"}
+    for operation in OPERATIONS:
+        if operation.mutating:
+            assert operation.admin_only, operation.name
+        if any(route.method is not Method.GET for route in operation.routes):
+            assert operation.mutating, operation.name
+    assert OPERATIONS_BY_NAME["get_invite_code"].admin_only
+    limited = {op.name: op.rate_limit for op in OPERATIONS if op.rate_limit is not None}
+    assert limited == {"send_message": "send", "is_registered_user": "lookup"}
+
+
 def test_services_yaml_matches_table() -> None:
     on_disk = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
     assert on_disk == services.services_yaml_content(), REGENERATE
@@ -241,7 +257,7 @@ def test_openapi_matches_table() -> None:
             method, path, entry = found[operation_id]
             assert (method, path) == (route.method.value, route.path)
             assert entry["x-service"] == f"{DOMAIN}.{operation.service}"
-            assert entry["x-admin-required"] is operation.mutating
+            assert entry["x-admin-required"] is (operation.access is not Access.STATUS)
             assert entry.get("deprecated", False) is route.alias
             parameters = {(item["in"], item["name"]): item for item in entry["parameters"]}
             expected = {("path", key) for key in route.path_fields}
@@ -323,5 +339,9 @@ async def test_home_assistant_accepts_services_yaml(hass: HomeAssistant) -> None
     for operation in OPERATIONS:
         fields = described[operation.service]["fields"]
         assert set(fields) == {str(key) for key in services.service_schema(operation).schema}
-        # Names come from the translations, so strings.json reached Home Assistant.
-        assert described[operation.service]["name"] == operation.title
+    # The frontend names services from the translations (2026.x no longer copies the name into the
+    # description), so check that strings.json reached Home Assistant's translation cache.
+    translations = await async_get_translations(hass, "en", "services", [DOMAIN])
+    for operation in OPERATIONS:
+        key = f"component.{DOMAIN}.services.{operation.service}.name"
+        assert translations[key] == operation.title

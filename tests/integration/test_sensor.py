@@ -50,7 +50,7 @@ async def test_connection_sensor_follows_the_client(
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.name == entry.title
     assert device.manufacturer == "WhatsApp"
-    assert device.config_entries == {entry.entry_id}
+    assert dr.async_entries_for_config_entry(device_registry, entry.entry_id) == [device]
 
     await simulator.control.connection("logout")
     await entry.runtime_data.client.wait_for_state(ClientState.LOGGED_OUT, timeout=30)

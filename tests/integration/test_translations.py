@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 import re
 
-from custom_components.whatsapp_web import account
+from custom_components.whatsapp_web import account, outbox
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import ALL_EVENTS
 
@@ -61,6 +61,7 @@ def test_entities_issues_selectors_and_triggers_have_text() -> None:
         account.ISSUE_WHATSAPP_WEB_CHANGED,
         account.ISSUE_BLOCKED,
         account.ISSUE_BROWSER_FAILED,
+        outbox.ISSUE_OUTBOX_DAMAGED,
     }
     assert set(STRINGS["issues"]) == issues
     assert set(STRINGS["selector"]["events"]["options"]) == set(ALL_EVENTS)

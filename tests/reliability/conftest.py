@@ -151,6 +151,9 @@ async def api(  # noqa: PLR0917 - pytest passes fixtures by name
     leak_guard.add("HA token", hass_access_token)
     leak_guard.add("HA token", hass_read_only_access_token)
     assert await async_setup_component(hass, "http", {})
+    # Home Assistant's own REST and WebSocket APIs (services), before any client freezes the routes.
+    assert await async_setup_component(hass, "api", {})
+    assert await async_setup_component(hass, "websocket_api", {})
     entry = await add_linked_entry(hass, big_simulator)
     return Api(
         hass=hass,

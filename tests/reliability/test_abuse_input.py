@@ -3,9 +3,10 @@
 Strings with quotes, backticks, ``</script>``, ``${}``, NUL, RTL marks, emoji and a 64 KiB body go
 through every text field (service and REST) and come out byte-exact in ``/_sim/sent``; none runs in
 the page. Odd strings in ids are refused naming the field, before anything reaches WhatsApp.
-Media: a 1 GiB stream is refused at the cap without reading further (413), a server that never
-answers times out (504), ``file:``/``ftp:``/``data:`` URLs are refused (400), paths outside the
-allowlist are refused (403).
+Media: a stream one byte over the cap that then stalls is refused as soon as that byte arrives (413,
+under a timeout no machine reaches), a declared 1 GiB is refused on the headers (413), headers followed
+by nothing time out (504, under a short timeout), ``file:``/``ftp:``/``data:`` URLs are refused (400),
+paths outside the allowlist are refused (403).
 """
 
 from __future__ import annotations
@@ -175,7 +176,12 @@ async def test_odd_ids_are_refused_naming_the_field(api: Api) -> None:
 
 
 class MediaServer:
-    """A local HTTP server with misbehaving media: endless, huge, silent."""
+    """A local HTTP server with misbehaving media that never depends on how fast the machine is.
+
+    ``/over-cap.mp4`` sends one byte more than the cap, without a length, then nothing more while the
+    client stays; ``/declared.mp4`` declares 1 GiB and sends nothing; ``/silent.mp4`` sends its headers
+    and then nothing. Each records what it wrote and whether the client went away.
+    """
 
     CHUNK = 1024 * 1024
     HUGE = 1024 * 1024 * 1024
@@ -183,47 +189,53 @@ class MediaServer:
     def __init__(self) -> None:
         self.written: dict[str, int] = {}
         self.finished: dict[str, str] = {}
+        self.over_cap = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._hanging: set[asyncio.Task[Any]] = set()
 
-    async def _stream(self, request: web.Request, declare: bool) -> web.StreamResponse:
+    async def _send_then_stall(
+        self, request: web.Request, size: int, declared: int | None
+    ) -> web.StreamResponse:
         name = request.path
-        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
-        if declare:
-            response.content_length = self.HUGE
-        await response.prepare(request)
-        self.written[name] = 0
-        chunk = b"\0" * self.CHUNK
-        try:
-            while self.written[name] < self.HUGE:
-                await response.write(chunk)
-                self.written[name] += len(chunk)
-        except (ConnectionError, asyncio.CancelledError):
-            self.finished[name] = "client went away"
-            raise
-        self.finished[name] = "sent everything"
-        return response
-
-    async def endless(self, request: web.Request) -> web.StreamResponse:
-        return await self._stream(request, declare=False)
-
-    async def declared(self, request: web.Request) -> web.StreamResponse:
-        return await self._stream(request, declare=True)
-
-    async def silent(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
         self._hanging.add(task)
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        if declared is not None:
+            response.content_length = declared
+        await response.prepare(request)
+        self.written[name] = 0
+        try:
+            while self.written[name] < size:
+                chunk = b"\0" * min(self.CHUNK, size - self.written[name])
+                await response.write(chunk)
+                self.written[name] += len(chunk)
+            # Nothing more, for as long as the client keeps the connection: only the client's cap
+            # or its timeout can end this fetch.
+            while request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(0.05)
+        except (ConnectionError, asyncio.CancelledError):
+            self.finished[name] = "client went away"
+            raise
+        self.finished[name] = "client went away"
+        return response
+
+    async def over_cap_stream(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_then_stall(request, self.over_cap + 1, None)
+
+    async def declared(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_then_stall(request, 0, self.HUGE)
+
+    async def silent(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_then_stall(request, 0, None)
 
     async def picture(self, request: web.Request) -> web.Response:
         return web.Response(body=PNG, content_type="image/png")
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/endless.mp4", self.endless)
+        app.router.add_get("/over-cap.mp4", self.over_cap_stream)
         app.router.add_get("/declared.mp4", self.declared)
         app.router.add_get("/silent.mp4", self.silent)
         app.router.add_get("/dot.png", self.picture)
@@ -266,37 +278,35 @@ async def test_media_abuse(
     tmp_path: Path,
     hass: HomeAssistant,
 ) -> None:
-    # The fetch timeout is 15 s in production; a second is enough to prove the 504.
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 1.0)
     chat = next(chat["id"] for chat in await api.sim.control.chats() if not chat["is_group"])
     before = len(await api.sim.control.sent())
     cap = min(api.entry.runtime_data.client.max_media_bytes, MEDIA_URL_MAX_BYTES)
+    media_server.over_cap = cap
     figures: dict[str, str] = {}
 
-    status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/endless.mp4"})
+    # The cap cases: a timeout far beyond what any machine needs, so only the cap can end them.
+    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 600.0)
+    status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/over-cap.mp4"})
     assert status == 413, data
     assert data["error"]["code"] == "media_too_large"
-    await wait_until(lambda: "/endless.mp4" in media_server.finished, timeout=10)
-    written = media_server.written["/endless.mp4"]
-    assert media_server.finished["/endless.mp4"] == "client went away"
-    # What the server pushed beyond the cap is only what the socket buffers held.
-    assert written <= cap + 16 * media_server.CHUNK, f"{written} bytes read for a cap of {cap}"
-    figures["1 GiB stream, no length"] = (
-        f"413 after {written / 2**20:.0f} MiB sent (cap {cap / 2**20:.0f} MiB), {took:.1f} s"
+    await wait_until(lambda: "/over-cap.mp4" in media_server.finished, timeout=60)
+    assert media_server.written["/over-cap.mp4"] == cap + 1
+    figures["cap + 1 bytes without a length, then a stall"] = (
+        f"413 once {cap + 1} bytes had arrived (cap {cap / 2**20:.0f} MiB), {took:.1f} s"
     )
 
     status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/declared.mp4"})
     assert status == 413, data
-    await wait_until(lambda: "/declared.mp4" in media_server.finished, timeout=10)
-    written = media_server.written["/declared.mp4"]
-    assert written <= 16 * media_server.CHUNK, f"{written} bytes sent though 1 GiB was declared"
-    figures["1 GiB declared"] = f"413 after {written / 2**20:.0f} MiB sent, {took:.2f} s"
+    await wait_until(lambda: "/declared.mp4" in media_server.finished, timeout=60)
+    assert media_server.written["/declared.mp4"] == 0
+    figures["1 GiB declared, nothing sent"] = f"413 on the headers, {took:.2f} s"
 
+    # The timeout case: headers, then nothing; a short timeout answers 504.
+    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 1.0)
     status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/silent.mp4"})
     assert status == 504, data
     assert data["error"]["code"] == "media_fetch_timeout"
-    assert took < 5
-    figures["never answers"] = f"504 after {took:.1f} s (timeout 1 s)"
+    figures["headers, then nothing"] = f"504 after {took:.1f} s (timeout 1 s)"
 
     for url in (
         "file:///etc/passwd",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ import pytest
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import DOMAIN
+from custom_components.whatsapp_web.outbox import outbox_file
 from tests.integration.linking import add_linked_entry
 
 from .ha_support import (
@@ -46,6 +48,13 @@ BURST = 200
 BURST_CHATS = 4
 KILL_AFTER_ACCEPTED = 60
 INCOMING_DURING_BURST = 40
+
+
+async def stored_outbox(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
+    """The items of an account's outbox file, as they are on disk."""
+    text = await hass.async_add_executor_job(outbox_file(hass, entry_id).read_text)
+    items: list[dict[str, Any]] = json.loads(text)["data"]["items"]
+    return items
 
 
 def message_entries(sent: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
@@ -382,7 +391,6 @@ async def test_conflict_takes_the_session_back(
 async def test_home_assistant_stopped_while_sending(
     hass: HomeAssistant,
     big_simulator: Simulator,
-    hass_storage: dict[str, Any],
     leak_guard: Secrets,
 ) -> None:
     """Sends accepted while reconnecting; HA stops mid-delivery (browser killed, entry unloaded); restart."""
@@ -398,7 +406,7 @@ async def test_home_assistant_stopped_while_sending(
         *(send_via_service(hass, chats[n % 2], body) for n, body in enumerate(bodies))
     )
     assert all(answer["queued"] for answer in answers)
-    stored = hass_storage[f"{DOMAIN}.outbox.{entry.entry_id}"]["data"]["items"]
+    stored = await stored_outbox(hass, entry.entry_id)
     order = [item["text"] for item in stored]
     assert sorted(order) == sorted(bodies)
     # Back online: delivery starts; HA stops after the first few left (browser gone with it).
@@ -412,7 +420,7 @@ async def test_home_assistant_stopped_while_sending(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     left_before_restart = len(message_entries(await sim.control.sent(), "accepted before"))
-    still_stored = len(hass_storage[f"{DOMAIN}.outbox.{entry.entry_id}"]["data"]["items"])
+    still_stored = len(await stored_outbox(hass, entry.entry_id))
     assert left_before_restart + still_stored >= len(bodies) - 1
     # Restart: the outbox loads from storage and delivers the rest.
     assert await hass.config_entries.async_setup(entry.entry_id)

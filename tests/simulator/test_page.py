@@ -18,9 +18,15 @@ from tests.support.clients import CHROMIUM, short_tmp
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "whatsapp-web-surface.md"
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO / "docs" / "whatsapp-web-surface.md"
+BRIDGE_SOURCE = (REPO / "custom_components/whatsapp_web/client/bridge.js").read_text(
+    encoding="utf-8"
+)
+BRIDGE_MODULE = re.compile(r"\b(?:mod|optionalMod|member|invoke)\('([A-Za-z0-9_]+)'")
 
-# whatsapp-web.js 1.34.6 requires these eagerly after authentication (reference Appendix B).
+# whatsapp-web.js 1.34.6 requires these eagerly after authentication (docs/whatsapp-web-surface.md,
+# Appendix B).
 EAGER_1_34_6 = """WADeprecatedSendIq WALinkify WAMediaCalculateFilehash WAPhoneFindCC WAPhoneUtils
 WASmaxGroupsAddParticipantsRPC WASmaxGroupsMembershipRequestsActionRPC WAWap WAWebAddWebpMetadata
 WAWebAddonPollVoteTableMode WAWebAddonReactionTableMode WAWebApiContact WAWebApiDeviceList
@@ -61,7 +67,7 @@ onPollVoteEvent Store compareWwebVersions injectToFunction originalError mR""".s
 
 
 def documented_members() -> dict[str, list[str]]:
-    """Appendix A of the reference: module -> members it documents (top-level names)."""
+    """Appendix A of docs/whatsapp-web-surface.md: module -> members it documents (top-level names)."""
     text = REFERENCE.read_text(encoding="utf-8")
     appendix = text.split("## Appendix A", 1)[1].split("## Appendix B", 1)[0]
     found: dict[str, list[str]] = {}
@@ -144,12 +150,30 @@ async def test_surface_offers_documented_modules_and_no_client_globals(browser_p
                 }""",
                 members,
             )
+            # Appendix A is today's surface: members WhatsApp Web moved are listed where they are now.
             assert missing == []
             eager = await page.evaluate(
                 "(names) => names.filter((name) => { try { return !window.require(name); } catch (e) { return true; } })",
                 EAGER_1_34_6,
             )
             assert eager == []
+            # Every module the bridge uses and the simulated page offers is in the project's reference.
+            used = sorted({match.group(1) for match in BRIDGE_MODULE.finditer(BRIDGE_SOURCE)})
+            offered = await page.evaluate(
+                "(names) => names.filter((name) => { try { return Boolean(window.require(name)); }"
+                " catch (e) { return false; } })",
+                used,
+            )
+            assert len(offered) > 40, (
+                "the extraction found too little; did the bridge's helpers change?"
+            )
+            reference = REFERENCE.read_text(encoding="utf-8")
+            undocumented = [
+                name
+                for name in offered
+                if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", reference)
+            ]
+            assert undocumented == []
             defined = await page.evaluate(
                 "(names) => names.filter((name) => name in window)", GLOBALS_OWNED_BY_CLIENTS
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -47,6 +49,18 @@ BAD_INPUT: list[tuple[str, str, Any, str]] = [
     ("POST", "_sim/burst", {"chats": ["{direct}"]}, "count"),
     ("POST", "_sim/burst", {"chats": ["{direct}"], "count": 0}, "count"),
     ("POST", "_sim/burst", {"chats": ["{direct}"], "count": 100_001}, "count"),
+    ("POST", "_sim/traffic", {"rate": 10}, "count"),
+    ("POST", "_sim/traffic", {"count": 0, "rate": 10}, "count"),
+    ("POST", "_sim/traffic", {"count": 5}, "rate"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": 0}, "rate"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": "fast"}, "rate"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": 10, "kinds": {"hologram": 1}}, "kinds.hologram"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": 10, "kinds": {"text": -1}}, "kinds.text"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": 10, "kinds": {"text": 0}}, "kinds"),
+    ("POST", "_sim/traffic", {"count": 5, "rate": 10, "groups": "all"}, "groups"),
+    ("POST", "_sim/hog", {}, "mib"),
+    ("POST", "_sim/hog", {"mib": -1}, "mib"),
+    ("POST", "_sim/hog", {"mib": "lots"}, "mib"),
     ("POST", "_sim/ack", {"id": "{message}"}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": 9}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": True}, "ack"),
@@ -458,3 +472,49 @@ async def test_burst_pushes_every_message_in_order(sim: Simulator, make_page: Ma
         truth = await sim.control.message(message_id)
         assert truth["chat"] == chats[n % 2]
         assert truth["body"] == f"burst {n}"
+
+
+async def test_traffic_delivers_mixed_kinds_at_a_steady_rate(
+    sim: Simulator, make_page: MakePage
+) -> None:
+    page = make_page(sim)
+    await link_page(sim, page)
+    direct = [c.id for c in sim.account.chat_order() if not c.is_group]
+    groups = [c.id for c in sim.account.chat_order() if c.is_group]
+    kinds = {"text": 4, "media": 2, "reaction": 2, "ack": 1, "group": 1}
+    sizes = {g: len(sim.account.groups[g].participants) for g in groups}
+
+    started = await sim.control.traffic(40, 200, kinds=kinds, chats=3, groups=2, seed=5)
+
+    assert started["running"] is True
+    assert started["count"] == 40
+    with pytest.raises(ControlError) as err:
+        await sim.control.traffic(5, 10)
+    assert err.value.status == 409
+    status = started
+    for _ in range(500):
+        status = await sim.control.traffic_status()
+        if not status["running"]:
+            break
+        await asyncio.sleep(0.05)
+    assert status["error"] is None
+    assert status["delivered"] == 40
+    assert sum(status["by_kind"].values()) == 40
+    # 40 events at 200/s take at least (40 - 1) / 200 s: the rate is kept, not a burst.
+    assert status["seconds"] >= 39 / 200
+    frames = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frames.append(await page.next(timeout=1.0))
+    added = [f["msg"] for f in frames if f["t"] == "msg_add"]
+    chats_used = {m["id"]["remote"] for m in added}
+    assert chats_used <= set(direct[:3]) | set(groups[:2])
+    assert any(m["type"] == "image" for m in added) == (status["by_kind"]["media"] > 0)
+    assert any(m["type"] == "gp2" for m in added) == (status["by_kind"]["group"] > 0)
+    reactions = [f for f in frames if f["t"] == "reaction"]
+    assert len(reactions) == status["by_kind"]["reaction"]
+    text_and_media = [m for m in added if m["type"] in ("chat", "image")]
+    assert len(text_and_media) == status["by_kind"]["text"] + status["by_kind"]["media"]
+    # Members added by group events are removed again: sizes stay within one of the start.
+    for group_id, size in sizes.items():
+        assert len(sim.account.groups[group_id].participants) - size in (0, 1)

@@ -296,13 +296,25 @@ async def test_contacts_ops(sim: Simulator, linked: PageClient) -> None:
     assert await linked.ok("query_exists", id="15550000001@c.us") == {"exists": False}
     status = await linked.ok("status_get", id=lid_contact.id)
     assert status == {"status": lid_contact.about}
-    target = next(c for c in sim.account.contacts.values() if not c.is_blocked)
-    await linked.ok("contact_block", contact=target.id, blocked=True)
+    target = next(
+        c for c in sim.account.contacts.values() if not c.is_blocked and c.id.endswith("@c.us")
+    )
+    # The block list holds LIDs: a phone number is refused, the contact's LID blocks it.
+    refused = await linked.call("contact_block", contact=target.id, blocked=True)
+    assert refused["error"]["status"] == 400
+    assert "LID" in refused["error"]["message"]
+    await linked.ok("contact_block", contact=target.lid, blocked=True)
     upsert = await linked.expect("contact_upsert")
     assert upsert["contact"]["isBlocked"] is True
+    assert target.lid in sim.account.blocklist()
     entry = await last_entry(sim)
-    assert (entry["kind"], entry["action"], entry["contact"]) == ("contact", "block", target.id)
-    await linked.ok("contact_block", contact=target.id, blocked=False)
+    assert (entry["kind"], entry["action"], entry["contact"], entry["lid"]) == (
+        "contact",
+        "block",
+        target.id,
+        target.lid,
+    )
+    await linked.ok("contact_block", contact=target.lid, blocked=False)
     assert (await last_entry(sim))["action"] == "unblock"
     group = sim.account.groups[admin_group(sim)]
     member = next(p.id for p in group.participants if not sim.account.is_me(p.id))

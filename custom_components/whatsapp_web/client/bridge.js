@@ -3,14 +3,14 @@
 // Installed once per document, before the page's own scripts. It waits for WhatsApp Web's module
 // system, listens to its collections and models, and runs operations for Python. It calls only
 // WhatsApp Web's own modules, by the names and members documented in the project's reference
-// (shared/reference/whatsapp-web-surface.md); module access goes through mod(), member() and
+// (docs/whatsapp-web-surface.md); module access goes through mod(), member() and
 // invoke() so a test can list every module name used here.
 //
 // Python -> page: evaluate("(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)", op, args).
 //   call() never throws: it resolves to {ok: true, result} or {ok: false, error: {code, message, ...}}.
 //   callEncoded() hands that answer over as one JSON string or, when it is long, as
 //   {handle, parts}: Python then fetches the parts with answerPart(handle, index), several at once.
-// Page -> Python: the binding BINDING_NAME, called with one JSON string {seq, events: [...]}. Events
+// Page -> Python: the binding BINDING_NAME (random per page), called with one JSON string {seq, events: [...]}. Events
 //   are queued and handed over in batches, in order; seq counts batches per document.
 //
 // User data only ever arrives as JSON arguments of call(); nothing here builds code from data.
@@ -18,8 +18,13 @@
     'use strict';
 
     const BRIDGE_GLOBAL = '__whatsappWebBridge';
-    const BINDING_NAME = '__whatsappWebBridgeEmit';
+    // Random for each page: the client writes it here (client.py, bridge_script).
+    const BINDING_NAME = '__BINDING_NAME__';
     const BRIDGE_VERSION = 1;
+    // The binding is taken before any page script runs and removed from the page, so that only this
+    // closure can call Python (the drivers also drop calls from other frames and worlds).
+    const sendToPython = globalThis[BINDING_NAME];
+    delete globalThis[BINDING_NAME];
     if (Object.prototype.hasOwnProperty.call(globalThis, BRIDGE_GLOBAL)) {
         return;
     }
@@ -215,17 +220,16 @@
         if (flushing || queue.length === 0) {
             return;
         }
-        const send = globalThis[BINDING_NAME];
-        if (typeof send !== 'function') {
-            flushTimer = setTimeout(flush, 50);
+        if (typeof sendToPython !== 'function') {
+            // A document the client did not set up (the binding is installed before this script).
+            queue.length = 0;
             return;
         }
         flushing = true;
         const events = queue.splice(0, queue.length);
         batchSeq += 1;
         try {
-            // Playwright's binding answers with a promise, the DevTools one with undefined.
-            await send(JSON.stringify({ seq: batchSeq, events }));
+            await sendToPython(JSON.stringify({ seq: batchSeq, events }));
         } catch (error) {
             queue.unshift(...events);
             batchSeq -= 1;
@@ -338,10 +342,19 @@
         return data;
     };
 
+    // Participants of a LID-addressed group are keyed by LID; they are reported by phone number
+    // where the page knows it (as whatsapp-web.js does), with `lid` keeping the LID.
     const groupMetadataRecord = (metadata) => {
         const data = toPlain(callMethod(metadata, 'serialize', 'GroupMetadata.serialize'));
         if (data && metadata.participants) {
             data.participants = toPlain(callMethod(metadata.participants, 'serialize', 'GroupMetadata.participants.serialize'));
+            for (const participant of data.participants || []) {
+                const phone = participant.id && participant.id.server === 'lid' ? lidToPhone(createWid(participant.id._serialized)) : null;
+                if (phone && phone.server !== 'lid') {
+                    participant.lid = participant.id._serialized;
+                    participant.id = widToPlain(phone);
+                }
+            }
         }
         return data;
     };
@@ -354,11 +367,44 @@
         ['shortName', 'getShortName'], ['pushname', 'getPushname'], ['isEnterprise', 'getIsEnterprise'],
     ];
 
+    // The block list holds LIDs, so a phone-number contact's own flag reads false: look its LID up
+    // too (docs/whatsapp-web-surface.md §8.1 C33).
+    const isBlocked = (contact) => {
+        if (contact.isContactBlocked) {
+            return true;
+        }
+        const alternate = alternateId(contact.id);
+        const blocklist = optionalMod('WAWebCollections') && optionalMod('WAWebCollections').Blocklist;
+        return Boolean(alternate && blocklist && typeof blocklist.get === 'function' && blocklist.get(alternate));
+    };
+
+    // The other id of a user (LID for a phone number, phone number for a LID), when the page knows it.
+    const alternateId = (wid) => {
+        const api = optionalMod('WAWebApiContact');
+        if (!api || !wid || typeof wid !== 'object') {
+            return null;
+        }
+        try {
+            if (typeof api.getAlternateUserWid === 'function') {
+                return api.getAlternateUserWid(wid) || null;
+            }
+            return (wid.server === 'lid' ? api.getPhoneNumber(wid) : api.getCurrentLid(wid)) || null;
+        } catch (error) {
+            return null;
+        }
+    };
+
+    // A contact known by LID is reported by its phone number when the page knows it, as
+    // whatsapp-web.js does; `lid` keeps the LID.
     const contactRecord = (contact) => {
         const data = toPlain(callMethod(contact, 'serialize', 'Contact.serialize'));
         data.id = widToPlain(contact.id);
+        if (contact.id && contact.id.server === 'lid' && contact.phoneNumber) {
+            data.id = widToPlain(contact.phoneNumber);
+            data.lid = widString(contact.id);
+        }
         data.isBusiness = Boolean(contact.isBusiness);
-        data.isBlocked = Boolean(contact.isContactBlocked);
+        data.isBlocked = isBlocked(contact);
         const getters = optionalMod('WAWebContactGetters');
         if (getters) {
             for (const [field, getter] of CONTACT_GETTERS) {
@@ -431,7 +477,11 @@
         const signal = registrationMember('waSignalStore');
         const noiseInfo = await noise.get();
         const registration = await signal.getRegistrationInfo();
-        const advSecret = await registrationMember('getADVSecretKey')();
+        // getADVSecretKey moved to WAWebUserPrefsMultiDevice (docs/whatsapp-web-surface.md
+        // §8.1 C38); older pages have it in the registration modules.
+        const advSecret = shapeOf('qrAdvSecretKey') === 'WAWebUserPrefsMultiDevice'
+            ? await invoke('WAWebUserPrefsMultiDevice', 'getADVSecretKey')
+            : await registrationMember('getADVSecretKey')();
         const platform = registrationMember('DEVICE_PLATFORM');
         return [
             ref,
@@ -563,12 +613,28 @@
         }
     };
 
+    // Listeners whose modules were not there yet; tried again once WhatsApp Web has synced.
+    const retryAfterSync = [];
+    const retryListeners = () => {
+        for (const [feature, fn] of retryAfterSync.splice(0, retryAfterSync.length)) {
+            try {
+                fn();
+            } catch (error) {
+                report(feature, error);
+            }
+        }
+    };
+
     const attachListeners = () => {
         const attach = (feature, fn) => {
             try {
                 fn();
             } catch (error) {
-                report(feature, error);
+                if (synced) {
+                    report(feature, error);
+                } else {
+                    retryAfterSync.push([feature, fn]);
+                }
             }
         };
         attach('state', () => {
@@ -586,6 +652,8 @@
             });
             appState.on('change:hasSynced', () => {
                 synced = true;
+                retryListeners();
+                announceCapabilities();
                 emit('synced', { me: safe(meRecord) });
             });
         });
@@ -667,14 +735,71 @@
             };
         });
         attach('calls', () => {
-            const calls = collection('WAWebCallCollection');
-            calls.on('add', (call) => {
+            // Incoming calls are written into the call collection's own Map without an `add`
+            // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`.
+            const callShape = shapeOf('incomingCalls');
+            const calls = callShape === 'call-map' ? mod('WAWebCallCollection') : collection('WAWebCallCollection');
+            const reported = new Set();
+            const onCall = (call) => {
+                if (!call || call.id === undefined || reported.has(call.id)) {
+                    return;
+                }
+                reported.add(call.id);
+                if (reported.size > 200) {
+                    reported.delete(reported.values().next().value);
+                }
                 const record = safe(() => callRecord(call));
                 if (record) {
                     emit('call', { call: record });
                 }
-            });
+            };
+            const map = Object.keys(calls).map((key) => calls[key]).find((value) => value instanceof Map);
+            if (map) {
+                const originalSet = map.set;
+                map.set = function setWithBridge(key, value) {
+                    const isNew = !this.has(key);
+                    const result = originalSet.call(this, key, value);
+                    if (isNew) {
+                        onCall(value);
+                    }
+                    return result;
+                };
+            }
+            if (typeof calls.on === 'function') {
+                calls.on('add', onCall);
+            } else if (!map) {
+                throw changed('WAWebCallCollection');
+            }
         });
+        attach('location', () => {
+            // WhatsApp drops a location whose stanza says "media"/"location": answer "text" and no
+            // media type, as whatsapp-web.js does (docs/whatsapp-web-surface.md §8.1 C45).
+            wrapMember('WAWebE2EProtoUtils', 'typeAttributeFromProtobuf',
+                (original) => function typeAttributeWithBridge(proto, ...rest) {
+                    return proto && (proto.locationMessage || proto.groupInviteMessage)
+                        ? 'text' : original.call(this, proto, ...rest);
+                });
+            wrapMember('WAWebBackendJobsCommon', 'mediaTypeFromProtobuf',
+                (original) => function mediaTypeWithBridge(proto, ...rest) {
+                    return proto && proto.locationMessage ? null : original.call(this, proto, ...rest);
+                });
+        });
+    };
+
+    // Replaces a function member of a module by a wrapper around it (once per document).
+    const wrapped = new WeakSet();
+    const wrapMember = (moduleName, name, wrapper) => {
+        const owner = mod(moduleName);
+        const original = owner[name];
+        if (typeof original !== 'function') {
+            throw changed(`${moduleName}.${name}`);
+        }
+        if (wrapped.has(original)) {
+            return;
+        }
+        const replacement = wrapper(original);
+        wrapped.add(replacement);
+        owner[name] = replacement;
     };
 
     const safe = (fn) => {
@@ -682,6 +807,100 @@
             return fn();
         } catch (error) {
             return null;
+        }
+    };
+
+    // ----------------------------------------------------------------------------------------
+    // Capabilities: the call shapes each operation knows, newest first (docs/whatsapp-web-surface.md
+    // §8.1). A shape is usable when every member it needs is there; probing only reads members, so
+    // it has no side effects. Shapes that only differ in their arguments (loadEarlierMsgs, C21)
+    // cannot be told apart by reading: the newest is used.
+
+    const memberAt = (path) => {
+        const [moduleName, ...rest] = path.split('.');
+        let value = optionalMod(moduleName);
+        for (const key of rest) {
+            value = value === undefined || value === null ? undefined : value[key];
+        }
+        return value ?? null;
+    };
+
+    const hasOwnMap = (path) => {
+        const owner = memberAt(path);
+        return Boolean(owner) && Object.keys(owner).some((key) => owner[key] instanceof Map);
+    };
+
+    const CAPABILITIES = {
+        findChat: [{ shape: 'findOrCreateLatestChat', needs: ['WAWebFindChatAction.findOrCreateLatestChat'] }],
+        loadEarlierMessages: [{ shape: 'options-object', needs: ['WAWebChatLoadMessages.loadEarlierMsgs'] }],
+        acceptInvite: [
+            { shape: 'WAWebGroupInviteJob', needs: ['WAWebGroupInviteJob.joinGroupViaInvite'] },
+            { shape: 'WAWebGroupQueryJob', needs: ['WAWebGroupQueryJob.joinGroupViaInvite'] },
+        ],
+        blockContact: [
+            { shape: 'lid-contact', needs: ['WAWebBlockContactAction.blockContact', 'WAWebApiContact.getAlternateUserWid'] },
+            {
+                shape: 'block-utility',
+                needs: ['WAWebBlockContactAction.blockContact', 'WAWebBlockContactUtils.getContactToBlockOnlyUseIfNoAssociatedChat'],
+            },
+            { shape: 'cached-contact', needs: ['WAWebBlockContactAction.blockContact'] },
+        ],
+        incomingCalls: [
+            { shape: 'call-map', needs: ['WAWebCallCollection'], check: () => hasOwnMap('WAWebCallCollection') },
+            { shape: 'add-event', needs: ['WAWebCollections.WAWebCallCollection.on'] },
+        ],
+        qrAdvSecretKey: [
+            { shape: 'WAWebUserPrefsMultiDevice', needs: ['WAWebUserPrefsMultiDevice.getADVSecretKey'] },
+            { shape: 'WAWebAdvSignatureApi', needs: ['WAWebAdvSignatureApi.getADVSecretKey'] },
+        ],
+        locationHooks: [
+            {
+                shape: 'protobuf-type-hooks',
+                needs: ['WAWebE2EProtoUtils.typeAttributeFromProtobuf', 'WAWebBackendJobsCommon.mediaTypeFromProtobuf'],
+            },
+        ],
+        lidToPhone: [
+            { shape: 'WAWebLidMigrationUtils.toPn', needs: ['WAWebLidMigrationUtils.toPn'] },
+            { shape: 'WAWebApiContact.getPhoneNumber', needs: ['WAWebApiContact.getPhoneNumber'] },
+        ],
+    };
+
+    const usable = (candidate) => candidate.needs.every((path) => memberAt(path) !== null)
+        && (!candidate.check || candidate.check());
+
+    // operation -> shape in use, or null when the page offers none of the known shapes.
+    const probeCapabilities = () => {
+        const table = {};
+        for (const [name, candidates] of Object.entries(CAPABILITIES)) {
+            const found = candidates.find((candidate) => safe(() => usable(candidate)));
+            table[name] = found ? found.shape : null;
+        }
+        return table;
+    };
+
+    // The shape an operation uses now; throws "WhatsApp Web changed" naming the newest shape's
+    // members when none is there.
+    const shapeOf = (name) => {
+        const found = CAPABILITIES[name].find((candidate) => safe(() => usable(candidate)));
+        if (!found) {
+            throw changed(CAPABILITIES[name][0].needs.join(', '));
+        }
+        return found.shape;
+    };
+
+    // Tells Python the table; after the sync, each missing capability once (modules may arrive late).
+    const reportedMissing = new Set();
+    const announceCapabilities = () => {
+        const table = probeCapabilities();
+        emit('capabilities', { table });
+        if (!synced) {
+            return;
+        }
+        for (const [name, shape] of Object.entries(table)) {
+            if (shape === null && !reportedMissing.has(name)) {
+                reportedMissing.add(name);
+                emit('capability_missing', { feature: name, missing: CAPABILITIES[name][0].needs.join(', ') });
+            }
         }
     };
 
@@ -706,15 +925,16 @@
         }
         booted = true;
         offlineProgress = readOfflineProgress();
-        attachListeners();
-        const snapshot = stateSnapshot();
         try {
             synced = synced || Boolean(socket().hasSynced);
         } catch (error) {
             synced = false;
         }
+        attachListeners();
+        const snapshot = stateSnapshot();
         snapshot.synced = synced;
         emit('boot', Object.assign(snapshot, { bridge: BRIDGE_VERSION }));
+        announceCapabilities();
         if (snapshot.state === 'UNPAIRED' || snapshot.state === 'UNPAIRED_IDLE') {
             try {
                 emitQr(conn().ref);
@@ -741,19 +961,63 @@
         return chat;
     };
 
-    const existingChat = (chatId) => {
-        const chat = collection('Chat').get(createWid(chatId));
-        if (!chat) {
-            throw notFound('chat_not_found', chatId);
+    // A chat not in memory is looked up with findOrCreateLatestChat, as whatsapp-web.js does.
+    const existingChat = (chatId) => findChat(chatId);
+
+    // The chat of an id and, for a person, the chat under their other id (LID or phone number), as far
+    // as WhatsApp Web knows the mapping; when neither is in memory, the chat found or created the way
+    // whatsapp-web.js does. Throws chat_not_found when there is none.
+    const samePersonChats = async (chatId) => {
+        const chats = collection('Chat');
+        const wid = createWid(chatId);
+        const found = [chats.get(wid)];
+        if (wid.server === 'c.us' || wid.server === 'lid') {
+            try {
+                const other = invoke('WAWebApiContact', wid.server === 'lid' ? 'getPhoneNumber' : 'getCurrentLid', wid);
+                if (other) {
+                    found.push(chats.get(createWid(widString(other))));
+                }
+            } catch (error) {
+                // No mapping known: the id's own chat is all there is.
+            }
         }
-        return chat;
+        const unique = found.filter((chat, index) => chat && found.indexOf(chat) === index);
+        return unique.length ? unique : [await existingChat(chatId)];
     };
 
-    // A chat whose notifications can be muted, loaded from the server when not in memory.
+    const findInChat = async (chat, keyId, fromMe) => {
+        const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
+        const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
+        if (local) {
+            return local;
+        }
+        const chatId = widString(chat.id);
+        const candidates = [];
+        const { pnUser, lidUser } = meIds();
+        for (const direction of fromMe === false ? [false] : fromMe === true ? [true] : [true, false]) {
+            const base = `${direction}_${chatId}_${keyId}`;
+            candidates.push(base);
+            if (direction && chat.groupMetadata) {
+                for (const me of [pnUser, lidUser]) {
+                    if (me) {
+                        candidates.push(`${base}_${widString(me)}`);
+                    }
+                }
+            }
+        }
+        for (const candidate of candidates) {
+            const msg = await findMessage(candidate).catch(() => null);
+            if (msg) {
+                return msg;
+            }
+        }
+        return null;
+    };
+
+    // A chat whose notifications can be muted, found with findOrCreateLatestChat when not in memory.
     const mutableChat = async (chatId) => {
-        const chats = collection('Chat');
-        const chat = chats.get(chatId) || (await chats.find(chatId));
-        if (!chat || !chat.mute) {
+        const chat = await findChat(chatId);
+        if (!chat.mute) {
             throw notFound('chat_not_found', chatId);
         }
         return chat;
@@ -782,10 +1046,7 @@
         return msg;
     };
 
-    const chatOfMessage = async (msg) => {
-        const chats = collection('Chat');
-        return chats.get(msg.id.remote) || (await chats.find(msg.id.remote));
-    };
+    const chatOfMessage = (msg) => findChat(widString(msg.id.remote));
 
     const groupChat = async (groupId) => {
         const chat = await findChat(groupId).catch((error) => {
@@ -810,10 +1071,28 @@
             return wid;
         }
         try {
-            return invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
+            return shapeOf('lidToPhone') === 'WAWebLidMigrationUtils.toPn'
+                ? invoke('WAWebLidMigrationUtils', 'toPn', wid) || wid
+                : invoke('WAWebApiContact', 'getPhoneNumber', wid) || wid;
         } catch (error) {
             return wid;
         }
+    };
+
+    // The LID and phone number of a user id, asking WhatsApp's server (queryWidExists) when the
+    // page does not know the pair yet.
+    const lidAndPhone = async (id) => {
+        const wid = createWid(id);
+        const known = () => {
+            const other = alternateId(wid);
+            return wid.server === 'lid' ? { lid: wid, phone: other } : { lid: other, phone: wid };
+        };
+        let pair = known();
+        if (!pair.lid || !pair.phone) {
+            await queryExists(wid).catch(() => null);
+            pair = known();
+        }
+        return pair;
     };
 
     // ----------------------------------------------------------------------------------------
@@ -869,7 +1148,8 @@
     const entryToFile = (entry) =>
         new File([entry.bytes], entry.filename || 'file', { type: entry.mimetype || 'application/octet-stream' });
 
-    // WhatsApp Web's media pipeline (reference §5.4): prepare, store, upload, then the message attrs.
+    // WhatsApp Web's media pipeline (docs/whatsapp-web-surface.md §5.4): prepare, store, upload, then
+    // the message attrs.
     const prepareMedia = async (entry, flags) => {
         const opaqueModule = mod('WAWebMediaOpaqueData');
         const file = entryToFile(entry);
@@ -990,7 +1270,7 @@
     };
 
     // ----------------------------------------------------------------------------------------
-    // Sending (reference §5.3): our own procedure over WhatsApp Web's documented modules.
+    // Sending (docs/whatsapp-web-surface.md §5.3): our own procedure over WhatsApp Web's modules.
 
     const sendSeen = async (chat) => {
         const stream = member('WAWebStreamModel', 'Stream');
@@ -1003,6 +1283,10 @@
     };
 
     const sendMessage = async (args) => {
+        const target = String(args.chatId || '');
+        if (target === 'status@broadcast' || target.endsWith('@newsletter')) {
+            throw invalid('chatId', `sending to ${target} (status updates and channels) is not supported`);
+        }
         const chat = await findChat(args.chatId);
         const options = args.options || {};
         if (options.sendSeen) {
@@ -1142,19 +1426,29 @@
         return {};
     };
 
-    const participantModels = (chat, ids) => {
+    // A LID-addressed group keys its participants by LID: a phone number is looked up by its LID
+    // (docs/whatsapp-web-surface.md §8.1 C41).
+    const participantModels = async (chat, ids) => {
         const participants = chat.groupMetadata.participants;
-        return ids.map((id) => {
-            const model = participants.get(id);
+        const models = [];
+        for (const id of ids) {
+            let model = participants.get(id);
+            if (!model) {
+                const { lid, phone } = await lidAndPhone(id);
+                model = (lid && participants.get(lid)) || (phone && participants.get(phone));
+            }
             if (!model) {
                 throw invalid('participants', `${id} is not a participant of the group`);
             }
-            return model;
-        });
+            models.push(model);
+        }
+        return models;
     };
 
     const operations = {
         me: () => meRecord(),
+
+        capabilities: () => probeCapabilities(),
 
         requestPairingCode: async ({ phoneNumber }) => {
             const api = mod('WAWebAltDeviceLinkingApi');
@@ -1207,17 +1501,17 @@
         getChat: async ({ chatId }) => chatRecord(await findChat(chatId)),
 
         deleteChat: async ({ chatId }) => {
-            await invoke('WAWebDeleteChatAction', 'sendDelete', existingChat(chatId));
+            await invoke('WAWebDeleteChatAction', 'sendDelete', await existingChat(chatId));
             return true;
         },
 
         archiveChat: async ({ chatId, archive }) => {
-            await invoke('WAWebCmd', 'Cmd.archiveChat', existingChat(chatId), Boolean(archive));
+            await invoke('WAWebCmd', 'Cmd.archiveChat', await existingChat(chatId), Boolean(archive));
             return true;
         },
 
         pinChat: async ({ chatId, pin }) => {
-            const chat = existingChat(chatId);
+            const chat = await existingChat(chatId);
             if (Boolean(chat.pin) === Boolean(pin)) {
                 return Boolean(chat.pin);
             }
@@ -1232,18 +1526,18 @@
         },
 
         markChatRead: async ({ chatId }) => {
-            await sendSeen(existingChat(chatId));
+            await sendSeen(await existingChat(chatId));
             return true;
         },
 
         markChatUnread: async ({ chatId }) => {
-            await invoke('WAWebCmd', 'Cmd.markChatUnread', existingChat(chatId), true);
+            await invoke('WAWebCmd', 'Cmd.markChatUnread', await existingChat(chatId), true);
             return true;
         },
 
         chatState: async ({ chatId, state }) => {
             const wid = createWid(chatId);
-            existingChat(chatId);
+            await existingChat(chatId);
             const name = { composing: 'sendChatStateComposing', recording: 'sendChatStateRecording', paused: 'sendChatStatePaused' }[state];
             if (!name) {
                 throw invalid('state', 'expected composing, recording or paused');
@@ -1265,7 +1559,7 @@
         },
 
         clearChatMessages: async ({ chatId }) => {
-            await invoke('WAWebChatClearBridge', 'sendClear', existingChat(chatId), false);
+            await invoke('WAWebChatClearBridge', 'sendClear', await existingChat(chatId), false);
             return true;
         },
 
@@ -1276,7 +1570,7 @@
 
         // Newest first. `before` pages back from a message id; older messages are loaded on demand.
         getMessages: async ({ chatId, limit, before, fromMe }) => {
-            const chat = existingChat(chatId);
+            const chat = await existingChat(chatId);
             const wanted = Math.max(1, Math.min(limit || 50, 1000));
             const keep = (msg) => !msg.isNotification && (fromMe === undefined || fromMe === null || msg.id.fromMe === fromMe);
             const window_ = () => {
@@ -1292,7 +1586,9 @@
             };
             let candidates = window_();
             while (candidates !== null && candidates.length < wanted) {
-                const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', chat, chat.msgs);
+                // One options object: the positional (chat, msgs) form throws on today's page
+                // (docs/whatsapp-web-surface.md §8.1 C21).
+                const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', { chat, msgCollection: chat.msgs });
                 if (!earlier || earlier.length === 0) {
                     break;
                 }
@@ -1306,31 +1602,13 @@
 
         getMessage: async ({ messageId }) => messageRecord(await findMessage(messageId)),
 
-        // A message of this chat by its short id (the part after the chat in a serialized id).
+        // A message of this chat by its short id (the part after the chat in a serialized id). A person
+        // may have a chat under the phone number and another under the LID: both are searched.
         findMessageByKeyId: async ({ chatId, keyId, fromMe }) => {
-            const chat = existingChat(chatId);
-            const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
-            const local = loaded.find((msg) => msg.id.id === keyId && (fromMe === undefined || msg.id.fromMe === fromMe));
-            if (local) {
-                return messageRecord(local);
-            }
-            const candidates = [];
-            const { pnUser, lidUser } = meIds();
-            for (const direction of fromMe === false ? [false] : fromMe === true ? [true] : [true, false]) {
-                const base = `${direction}_${chatId}_${keyId}`;
-                candidates.push(base);
-                if (direction && chat.groupMetadata) {
-                    for (const me of [pnUser, lidUser]) {
-                        if (me) {
-                            candidates.push(`${base}_${widString(me)}`);
-                        }
-                    }
-                }
-            }
-            for (const candidate of candidates) {
-                const msg = await findMessage(candidate).catch(() => null);
-                if (msg) {
-                    return messageRecord(msg);
+            for (const chat of await samePersonChats(chatId)) {
+                const found = await findInChat(chat, keyId, fromMe);
+                if (found) {
+                    return messageRecord(found);
                 }
             }
             return null;
@@ -1362,7 +1640,7 @@
             if (!invoke('WAWebMsgActionCapability', 'canStarMsg', msg)) {
                 throw failed('WhatsApp does not allow starring this message');
             }
-            const chat = await collection('Chat').find(msg.id.remote);
+            const chat = await chatOfMessage(msg);
             await invoke('WAWebCmd', star ? 'Cmd.sendStarMsgs' : 'Cmd.sendUnstarMsgs', chat, [msg], false);
             return true;
         },
@@ -1452,7 +1730,7 @@
             return { token: storeBuffer(bytes, { mimetype: 'image/webp', filename: entry.filename }), size: bytes.length };
         },
 
-        // Groups (reference §5.5).
+        // Groups (docs/whatsapp-web-surface.md §5.5).
 
         createGroup: async ({ title, participants }) => {
             const found = [];
@@ -1533,7 +1811,9 @@
         },
 
         acceptInvite: async ({ code }) => {
-            const result = await invoke('WAWebGroupQueryJob', 'joinGroupViaInvite', code);
+            // joinGroupViaInvite moved to WAWebGroupInviteJob (docs/whatsapp-web-surface.md
+            // §8.1 C35); older pages have it in WAWebGroupQueryJob.
+            const result = await invoke(shapeOf('acceptInvite'), 'joinGroupViaInvite', code);
             if (!result || !result.gid) {
                 throw failed('WhatsApp refused the invite code');
             }
@@ -1584,11 +1864,11 @@
             if (!name) {
                 throw invalid('action', 'expected remove, promote or demote');
             }
-            await invoke('WAWebModifyParticipantsGroupAction', name, chat, participantModels(chat, participants));
+            await invoke('WAWebModifyParticipantsGroupAction', name, chat, await participantModels(chat, participants));
             return { status: 200 };
         },
 
-        // Contacts (reference §5.6).
+        // Contacts (docs/whatsapp-web-surface.md §5.6).
 
         getContacts: () => new RecordList(collection('Contact').getModelsArray(), contactRecord),
 
@@ -1601,12 +1881,30 @@
             return contactRecord(contact);
         },
 
+        // The block list holds LIDs (docs/whatsapp-web-surface.md §8.1 C33). Newest first: block the
+        // contact's LID (asking WhatsApp's server for it when the page does not know it); where no
+        // LID is known, WhatsApp Web's own utility resolves the contact.
         blockContact: async ({ contactId, block }) => {
-            const contact = existingContact(contactId);
+            const contacts = collection('Contact');
+            const wid = createWid(contactId);
+            const found = contacts.get(wid) || (await callMethod(contacts, 'find', 'WAWebCollections.Contact.find', wid));
+            if (!found || !found.id) {
+                throw notFound('contact_not_found', contactId);
+            }
+            const shape = shapeOf('blockContact');
+            const { lid } = shape === 'lid-contact' ? await lidAndPhone(widString(found.id)) : {};
+            let contact = found;
+            if (lid) {
+                contact = block
+                    ? { id: lid, isContactBlocked: false, phoneNumber: null }
+                    : contacts.get(lid) || (await contacts.find(lid));
+            } else if (CAPABILITIES.blockContact[1].needs.every((path) => memberAt(path) !== null)) {
+                contact = invoke('WAWebBlockContactUtils', 'getContactToBlockOnlyUseIfNoAssociatedChat', found, 'ChatListBlock') || found;
+            }
             if (block) {
-                await invoke('WAWebBlockContactAction', 'blockContact', { contact });
+                await invoke('WAWebBlockContactAction', 'blockContact', { contact, blockEntryPoint: 'ChatListBlock' });
             } else {
-                await invoke('WAWebBlockContactAction', 'unblockContact', contact);
+                await invoke('WAWebBlockContactAction', 'unblockContact', contact, 'ChatListBlock');
             }
             return true;
         },

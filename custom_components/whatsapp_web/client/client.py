@@ -14,7 +14,8 @@ import base64
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+import json
 import logging
 from pathlib import Path
 import re
@@ -55,6 +56,7 @@ from .media import (
     read_sticker_metadata,
     with_sticker_metadata,
 )
+from .memory import MemoryReading, processes_pss
 from .models import (
     GROUP_NOTIFICATION_KINDS,
     Authenticated,
@@ -89,8 +91,9 @@ from .page_json import parse_page_json
 _LOGGER = logging.getLogger(__name__)
 
 WHATSAPP_WEB_URL: Final = "https://web.whatsapp.com/"
-BINDING_NAME: Final = "__whatsappWebBridgeEmit"
 BRIDGE_SOURCE: Final = (Path(__file__).parent / "bridge.js").read_text(encoding="utf-8")
+# Where bridge.js expects the binding's name, written as a JavaScript string.
+_BINDING_NAME_SLOT: Final = "'__BINDING_NAME__'"
 # The answer crosses as JSON text: drivers convert big object graphs (5,000 chats) much more slowly
 # than a string, and JSON.stringify in the page is fast. A long answer comes as {handle, parts}.
 _CALL_FUNCTION: Final = "(op, args) => globalThis.__whatsappWebBridge.callEncoded(op, args)"
@@ -108,7 +111,7 @@ _SEEN_IDS_KEPT: Final = 5000
 _CATCH_UP_WINDOW: Final = 300
 _CATCH_UP_LIMIT: Final = 2000
 
-# WhatsApp Web's Socket states (reference §2.1), grouped by what they mean to this client.
+# WhatsApp Web's Socket states (docs/whatsapp-web-surface.md §2.1), grouped by what they mean here.
 _LINKING_STATES: Final = frozenset({"OPENING", "UNLAUNCHED", "PAIRING"})
 _UNPAIRED_STATES: Final = frozenset({"UNPAIRED", "UNPAIRED_IDLE"})
 _RECOVERING_STATES: Final = frozenset({"TIMEOUT", "OPENING", "PAIRING", "CONFLICT"})
@@ -171,6 +174,18 @@ class EventCursor:
         )
 
 
+def new_binding_name() -> str:
+    """A binding name no page script can guess."""
+    return f"__{secrets.token_hex(16)}"
+
+
+def bridge_script(binding_name: str) -> str:
+    """bridge.js for a page whose binding is ``binding_name`` (our own random name, not user data)."""
+    if BRIDGE_SOURCE.count(_BINDING_NAME_SLOT) != 1:
+        raise RuntimeError("bridge.js must name the binding exactly once")
+    return BRIDGE_SOURCE.replace(_BINDING_NAME_SLOT, json.dumps(binding_name))
+
+
 class EventCursorStore(Protocol):
     """Where the caller keeps the high-water mark across restarts."""
 
@@ -220,6 +235,8 @@ class ClientStatus:
     version: str | None
     error: str | None
     connected_since: float | None
+    #: Operation -> the WhatsApp Web call shape in use, or None when the page has none it knows.
+    capabilities: dict[str, str | None] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """JSON for status answers."""
@@ -230,6 +247,7 @@ class ClientStatus:
             "version": self.version,
             "error": self.error,
             "connected_since": self.connected_since,
+            "capabilities": dict(self.capabilities),
         }
 
 
@@ -295,6 +313,7 @@ class WhatsAppWebClient:
         self._qr: str | None = None
         self._error: str | None = None
         self._connected_since: float | None = None
+        self._capabilities: dict[str, str | None] = {}
         self._synced = False
         self._logged_out = False
         self._session: _Session | None = None
@@ -355,6 +374,17 @@ class WhatsAppWebClient:
         session = self._session
         return session.driver.browser_pids() if session else []
 
+    async def memory(self, timeout: float = 10.0) -> MemoryReading:
+        """The page's JavaScript heap and, for a browser this client launched, its processes' PSS.
+
+        Raises :class:`NotConnected` without a page; the driver's errors otherwise.
+        """
+        session = self._require_session()
+        used, total = await session.driver.js_heap(timeout=timeout)
+        pids = session.driver.browser_pids()
+        pss, counted = await asyncio.to_thread(processes_pss, pids) if pids else (None, 0)
+        return MemoryReading(used, total, pss, counted)
+
     def status(self) -> ClientStatus:
         """A snapshot of the connection."""
         return ClientStatus(
@@ -364,7 +394,20 @@ class WhatsAppWebClient:
             version=self._version,
             error=self._error,
             connected_since=self._connected_since,
+            capabilities=dict(self._capabilities),
         )
+
+    def _set_capabilities(self, table: object) -> None:
+        if isinstance(table, dict):
+            self._capabilities = {
+                str(name): (str(shape) if shape is not None else None)
+                for name, shape in table.items()
+            }
+
+    async def probe_capabilities(self) -> dict[str, str | None]:
+        """Ask the page again which call shape each operation can use (no side effects)."""
+        self._set_capabilities(await self._page_call("capabilities", {}))
+        return dict(self._capabilities)
 
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` with every event, in order; returns a function that removes it."""
@@ -537,10 +580,12 @@ class WhatsAppWebClient:
             _LOGGER.warning("WhatsApp Web's browser went away: %s (%s)", reason, detail)
             session.end("BROWSER_CRASHED" if reason != "target_closed" else "PAGE_CLOSED")
 
+        # A fresh name per page: a script that learnt an earlier one cannot use it.
+        binding_name = new_binding_name()
         await session.driver.start()
         await session.driver.open_page(
-            init_script=BRIDGE_SOURCE,
-            binding_name=BINDING_NAME,
+            init_script=bridge_script(binding_name),
+            binding_name=binding_name,
             on_binding=on_binding,
             on_disconnect=on_disconnect,
         )
@@ -636,6 +681,8 @@ class WhatsAppWebClient:
                 self._emit(MessageReaction(Reaction(data=event["reaction"])))
             case "call":
                 self._emit(IncomingCall(Call(data=event["call"])))
+            case "capabilities":
+                self._set_capabilities(event.get("table"))
             case "capability_missing":
                 feature, missing = str(event.get("feature")), str(event.get("missing"))
                 _LOGGER.warning(
@@ -1097,6 +1144,11 @@ class WhatsAppWebClient:
         """Send text, media (with ``text`` as caption) or a location; returns the sent message."""
         options = options or SendOptions()
         chat = ids.normalize_chat_id(chat_id)
+        if chat == "status@broadcast" or ids.chat_kind(chat) == "newsletter":
+            raise InvalidArgument(
+                "chat_id",
+                f"{chat}: sending status updates or to channels is not supported",
+            )
         if text is not None and not isinstance(text, str):
             raise InvalidArgument("message", "the text must be a string")
         if not text and media is None and location is None:

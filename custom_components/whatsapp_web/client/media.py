@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import ipaddress
 import json
+import logging
 import mimetypes
 from pathlib import Path, PurePosixPath
 import re
+import socket
 import struct
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from yarl import URL
 
 from .errors import InvalidArgument, MediaFetchFailed, MediaFetchTimeout, MediaTooLarge
 from .models import MediaFile
+
+_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MAX_MEDIA_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_FETCH_TIMEOUT: Final = 60.0
@@ -133,42 +141,194 @@ def check_media_url(url: str) -> str:
     return url.strip()
 
 
+# 0.0.0.0/8 reaches the host itself on Linux, not only 0.0.0.0.
+_THIS_HOST_V4: Final = ipaddress.ip_network("0.0.0.0/8")
+
+
+def is_local_address(address: str) -> bool:
+    """Whether an IP address reaches this machine or its link: loopback, link-local, unspecified.
+
+    IPv4 addresses mapped into IPv6 (``::ffff:127.0.0.1``) count as the IPv4 address they carry.
+    """
+    try:
+        parsed: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if isinstance(parsed, ipaddress.IPv4Address) and parsed in _THIS_HOST_V4:
+        return True
+    return parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPolicy:
+    """What a caller who is not trusted may fetch, checked at every redirect.
+
+    A URL must start with one of ``allowlist`` (Home Assistant's ``allowlist_external_urls``, matched
+    the way Home Assistant matches them). A host whose address, or any address its name resolves to, is
+    loopback or link-local is refused unless an allowlist entry that matches the URL names that very
+    host: an administrator who allowlisted ``http://127.0.0.1:8123/local/`` keeps it, while
+    ``http://allowed.example@127.0.0.1/`` (which matches the entry ``http://allowed.example``) does not.
+    Every failure is reported with one generic message, so that answers cannot be used to scan ports.
+    """
+
+    allowlist: tuple[str, ...]
+
+    def check(self, url: URL) -> bool:
+        """Refuse a URL (the first or a redirect) not allowed; whether its host may be local."""
+        host = (url.host or "").lower()
+        normalized = f"{url}/"
+        matching = [entry for entry in self.allowlist if normalized.startswith(entry)]
+        if not matching:
+            raise _Refused("the URL is not in the allowlist")
+        named = any(urlsplit(entry).hostname == host for entry in matching)
+        if is_local_address(host) and not named:
+            raise _Refused("the URL is a loopback or link-local address")
+        return named
+
+
+FETCH_FAILED_GENERIC: Final = "the media URL did not give a file"
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS: Final = 5
+
+
+class _Refused(MediaFetchFailed):
+    """A URL the policy does not allow (reported as the generic failure)."""
+
+
+class _GuardedResolver(AbstractResolver):
+    """Resolves names like the default resolver, and refuses loopback and link-local answers.
+
+    The connection is made to the addresses checked here, so a name cannot change between the check
+    and the connection. ``local_host`` is the one host the current hop may find local.
+    """
+
+    def __init__(self) -> None:
+        self._resolver = ThreadedResolver()
+        self.local_host: str | None = None
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._resolver.resolve(host, port, family)
+        if host.lower() != self.local_host and any(
+            is_local_address(answer["host"]) for answer in answers
+        ):
+            raise _LocalAddressRefused(host)
+        return answers
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
+class _LocalAddressRefused(OSError):
+    """A name resolved to a loopback or link-local address (aiohttp wraps OSErrors of resolvers)."""
+
+
 async def media_from_url(
     session: aiohttp.ClientSession,
     url: str,
     *,
     max_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
     timeout: float = DEFAULT_FETCH_TIMEOUT,
+    policy: UrlPolicy | None = None,
 ) -> MediaFile:
-    """Download media, stopping at ``max_bytes`` and after ``timeout`` seconds in all."""
+    """Download media, stopping at ``max_bytes`` and after ``timeout`` seconds in all.
+
+    Redirects are followed here, at most five, each checked: always for its scheme, and against
+    ``policy`` when one is given. With a policy the fetch uses a session of its own whose resolver
+    refuses loopback and link-local addresses (``session`` is not used), and every failure of the
+    remote side is the same ``MediaFetchFailed``.
+    """
     checked = check_media_url(url)
     try:
         async with asyncio.timeout(timeout):
-            async with session.get(checked, allow_redirects=True, max_redirects=5) as response:
-                if response.status >= 400:
-                    raise MediaFetchFailed(f"the server answered HTTP {response.status}")
-                if response.url.scheme not in ("http", "https"):
-                    raise MediaFetchFailed("the server redirected to a URL that is not http(s)")
-                declared_length = response.content_length
-                if declared_length is not None and declared_length > max_bytes:
-                    raise MediaTooLarge(max_bytes)
-                chunks: list[bytes] = []
-                received = 0
-                async for chunk in response.content.iter_chunked(_CHUNK):
-                    received += len(chunk)
-                    if received > max_bytes:
-                        raise MediaTooLarge(max_bytes)
-                    chunks.append(chunk)
-                content_type = response.headers.get("Content-Type")
-                disposition = response.headers.get("Content-Disposition", "")
-                final_url = str(response.url)
-    except TimeoutError as error:
-        raise MediaFetchTimeout(f"no complete answer within {timeout:g} s") from error
-    except aiohttp.ClientError as error:
-        raise MediaFetchFailed(type(error).__name__) from error
-    data = b"".join(chunks)
+            if policy is None:
+                fetched = await _follow(session, checked, max_bytes, None)
+            else:
+                guard = _Guard(policy, _GuardedResolver())
+                connector = aiohttp.TCPConnector(resolver=guard.resolver)
+                async with aiohttp.ClientSession(connector=connector) as guarded:
+                    fetched = await _follow(guarded, checked, max_bytes, guard)
+    except MediaTooLarge:
+        raise
+    except (TimeoutError, MediaFetchFailed, aiohttp.ClientError, ValueError) as error:
+        detail = _failure_detail(error, timeout)
+        if policy is not None:
+            _LOGGER.debug("A media URL of a caller who is not trusted failed: %s", detail)
+            raise MediaFetchFailed(FETCH_FAILED_GENERIC) from None
+        if isinstance(error, TimeoutError):
+            raise MediaFetchTimeout(detail) from error
+        raise MediaFetchFailed(detail) from error
+    data, content_type, disposition, final_url = fetched
     filename = _filename_from(disposition, final_url)
     return media_from_bytes(data, mimetype=content_type, filename=filename, max_bytes=max_bytes)
+
+
+def _failure_detail(error: BaseException, timeout: float) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no complete answer within {timeout:g} s"
+    if isinstance(error, MediaFetchFailed):
+        return error.reason
+    if isinstance(error, ValueError):
+        return "the server redirected to an invalid URL"
+    return type(error).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    policy: UrlPolicy
+    resolver: _GuardedResolver
+
+    def check(self, url: URL) -> None:
+        """Check one hop, and tell the resolver whether this hop's host may be local."""
+        may_be_local = self.policy.check(url)
+        self.resolver.local_host = (url.host or "").lower() if may_be_local else None
+
+
+async def _follow(
+    session: aiohttp.ClientSession, url: str, max_bytes: int, guard: _Guard | None
+) -> tuple[bytes, str | None, str, str]:
+    """Follow redirects by hand, checking each one; the body, its type, disposition and final URL."""
+    current = URL(url)
+    for _ in range(_MAX_REDIRECTS + 1):
+        if current.scheme not in ("http", "https") or not current.host:
+            raise MediaFetchFailed("the server redirected to a URL that is not http(s)")
+        if guard is not None:
+            guard.check(current)
+        async with session.get(current, allow_redirects=False) as response:
+            if response.status in _REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    raise MediaFetchFailed(f"HTTP {response.status} without a Location")
+                current = response.url.join(URL(location))
+                continue
+            if response.status >= 400:
+                raise MediaFetchFailed(f"the server answered HTTP {response.status}")
+            data = await _read_capped(response, max_bytes)
+            return (
+                data,
+                response.headers.get("Content-Type"),
+                response.headers.get("Content-Disposition", ""),
+                str(response.url),
+            )
+    raise MediaFetchFailed(f"more than {_MAX_REDIRECTS} redirects")
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, refused as soon as it passes the cap (declared or received)."""
+    declared_length = response.content_length
+    if declared_length is not None and declared_length > max_bytes:
+        raise MediaTooLarge(max_bytes)
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        received += len(chunk)
+        if received > max_bytes:
+            raise MediaTooLarge(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _filename_from(disposition: str, url: str) -> str | None:

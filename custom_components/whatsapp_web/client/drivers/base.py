@@ -85,7 +85,8 @@ class BrowserDriver(ABC):
         """Open the page.
 
         ``init_script`` runs in every new document before the document's own scripts;
-        ``window[binding_name](text)`` in any document calls ``on_binding(text)``, in order.
+        ``window[binding_name](text)`` in the main frame's document, from its own (main) world, calls
+        ``on_binding(text)``, in order; calls from iframes and from other worlds are dropped.
         ``on_disconnect`` is called at most once, when the browser, the page or the connection goes
         away (never because :meth:`stop` was called).
         """
@@ -102,6 +103,19 @@ class BrowserDriver(ABC):
         :class:`PageError`, running out of time :class:`DriverTimeout`, a dead page or browser
         :class:`DriverClosed`.
         """
+
+    async def js_heap(self, *, timeout: float) -> tuple[int, int]:
+        """(used, total) bytes of the page's JavaScript heap.
+
+        This fallback reads ``performance.memory``, which Chromium rounds; the drivers ask DevTools
+        (``Runtime.getHeapUsage``) for the exact figures.
+        """
+        value = await self.evaluate(
+            "() => { const m = performance.memory;"
+            " return m ? [m.usedJSHeapSize, m.totalJSHeapSize] : [0, 0]; }",
+            timeout=timeout,
+        )
+        return int(value[0]), int(value[1])
 
     @abstractmethod
     async def stop(self) -> None:

@@ -233,8 +233,9 @@ class CdpDriver(BrowserDriver):
         user_agent = desktop_user_agent(str(version.get("userAgent", "")))
         if user_agent is not None:
             await self._page_command("Emulation.setUserAgentOverride", {"userAgent": user_agent})
-        await self._page_command("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
+        # The binding first: it exists in each new document before the init script runs.
         await self._page_command("Runtime.addBinding", {"name": binding_name})
+        await self._page_command("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
         await self._page_command("Runtime.enable")
 
     async def navigate(self, url: str, *, timeout: float) -> None:
@@ -285,6 +286,16 @@ class CdpDriver(BrowserDriver):
         if details:
             raise PageError(_exception_message(details))
         return _remote_value(answer.get("result") or {})
+
+    async def js_heap(self, *, timeout: float) -> tuple[int, int]:
+        """(used, total) bytes of the page's JavaScript heap, from DevTools."""
+        try:
+            usage = await self._page_command("Runtime.getHeapUsage", timeout=timeout)
+        except CdpCommandError as error:
+            if not self._page_alive:
+                raise DriverClosed(self._gone_message()) from error
+            raise PageError(error.reason) from error
+        return int(usage.get("usedSize", 0)), int(usage.get("totalSize", 0))
 
     async def stop(self) -> None:
         """Close our tab and the socket; the remote browser keeps running."""
@@ -471,7 +482,14 @@ class CdpDriver(BrowserDriver):
 
     def _on_page_event(self, method: str, params: dict[str, Any]) -> None:
         if method == "Runtime.bindingCalled":
-            if params.get("name") == self._binding_name and self._on_binding is not None:
+            # Only the main frame's own document may call Python: not an iframe (its document is
+            # anyone's), not another world on the main frame (an extension, another DevTools client).
+            if (
+                params.get("name") == self._binding_name
+                and self._context_id is not None
+                and params.get("executionContextId") == self._context_id
+                and self._on_binding is not None
+            ):
                 try:
                     self._on_binding(str(params.get("payload", "")))
                 except Exception:
