@@ -237,6 +237,7 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
                 await control.clear_sent()
                 readings, sender, status = await run_traffic(args, control, "ours", read, send)
                 delivered = [e for e in await control.sent() if e["kind"] == "message"]
+                attribution = await attribute_heap(client) if args.attribute else None
             finally:
                 await client.stop()
             await control.close()
@@ -247,7 +248,36 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
         "events": dict(events),
         "traffic": status,
         "sends": {"done": sender.done, "failed": sender.failed, "reached": len(delivered)},
+        "attribution": attribution,
     }
+
+
+# The simulator's page keeps every message it was sent (WAWebCollections.Msg and each chat's
+# msgs); forgetting them shows how much of the heap is that store rather than the client's.
+FORGET_PAGE_MESSAGES = """() => {
+    const collections = window.require('WAWebCollections');
+    const count = collections.Msg.getModelsArray().length;
+    for (const chat of collections.Chat.getModelsArray()) { chat.msgs.reset(); }
+    collections.Msg.reset();
+    return count;
+}"""
+
+
+async def attribute_heap(client: WhatsAppWebClient) -> dict[str, float]:
+    """Heap after a full collection, then again once the page forgot its messages (MiB)."""
+    driver = client._session.driver  # type: ignore[union-attr]  # noqa: SLF001 - a measurement
+    collect = "() => { window.gc(); }"
+    await driver.evaluate(collect, timeout=60)
+    before = (await client.memory()).js_heap_used_mib
+    messages = await driver.evaluate(FORGET_PAGE_MESSAGES, timeout=60)
+    await driver.evaluate(collect, timeout=60)
+    after = (await client.memory()).js_heap_used_mib
+    print(
+        f"[ours] heap after a full GC {before:.1f} MiB; the page forgets its {messages} messages: "
+        f"{after:.1f} MiB",
+        flush=True,
+    )
+    return {"heap_after_gc": before, "page_messages": messages, "heap_without_them": after}
 
 
 async def soak_theirs(args: argparse.Namespace) -> dict[str, Any]:
@@ -395,8 +425,16 @@ async def main() -> None:
     parser.add_argument(
         "--small", action="store_true", help="10,000 events and 500 sends (the same shape)"
     )
+    parser.add_argument(
+        "--attribute",
+        action="store_true",
+        help="at the end (ours): the heap after a full GC, and again once the simulator's page "
+        "forgot the messages it keeps (adds --js-flags=--expose-gc)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.attribute:
+        args.browser_arg.append("--js-flags=--expose-gc")
     if args.small:
         args.events, args.sends = args.events // 10, args.sends // 10
     ours = await soak_ours(args) if args.only != "theirs" else None

@@ -60,6 +60,7 @@ async def async_get_config_entry_diagnostics(
             "items": account.outbox.snapshot(),
         },
         "missing_capabilities": dict(account.missing_capabilities),
+        "memory": account.memory_guard.attributes(),
     }
     redacted: dict[str, Any] = async_redact_data(data, TO_REDACT)
     return redacted

@@ -50,6 +50,8 @@ async def test_diagnostics_redact_every_identifier(
     assert diagnostics["client"]["capabilities"]["acceptInvite"] == "WAWebGroupInviteJob"
     assert diagnostics["client"]["capabilities"]["loadEarlierMessages"] == "options-object"
     assert diagnostics["outbox"] == {"pending": 0, "items": []}
+    assert diagnostics["memory"]["memory_reloads"] == 0
+    assert diagnostics["memory"]["memory_limit_mib"] == 600
     assert diagnostics["entry"]["title"] == REDACTED
     assert diagnostics["entry"]["unique_id"] == REDACTED
     assert diagnostics["entry"]["data"][CONF_PROFILE] == REDACTED
