@@ -80,6 +80,8 @@ ALLOWED_METHODS: Final = frozenset(
         "Runtime.addBinding",
         "Runtime.callFunctionOn",
         "Runtime.enable",
+        # Read-only: the memory guard reads the page's JavaScript heap.
+        "Runtime.getHeapUsage",
         "Target.attachToTarget",
         "Target.closeTarget",
         "Target.createTarget",
