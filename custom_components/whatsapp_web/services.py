@@ -79,7 +79,12 @@ async def _async_handle(
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
     try:
         account = account_for_entry_id(hass, entry_id, ATTR_CONFIG_ENTRY_ID)
-        context = OperationContext(hass=hass, account=account, trusted=await _trusted(hass, call))
+        context = OperationContext(
+            hass=hass,
+            account=account,
+            trusted=await _trusted(hass, call),
+            user_id=call.context.user_id,
+        )
         result = await operation.handler(context, data)
         response = await _service_response(context, operation, data, result)
     except (HomeAssistantError, vol.Invalid):
