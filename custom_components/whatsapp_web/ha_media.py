@@ -56,7 +56,7 @@ def _not_allowed(field: str, what: str) -> OperationError:
     return OperationError(
         "media_not_allowed",
         403,
-        f"{what} may not be read by this user",
+        f"{field}: {what} may not be read by this user",
         field=field,
         placeholders={"field": field, "media": what},
     )
@@ -66,7 +66,7 @@ def _not_found(field: str, what: str, reason: str) -> OperationError:
     return OperationError(
         "media_source_not_found",
         404,
-        f"{what} was not found: {reason}",
+        f"{field}: {what} was not found: {reason}",
         field=field,
         placeholders={"field": field, "media": what, "reason": reason},
     )
@@ -95,7 +95,7 @@ async def media_from_camera(
         raise OperationError(
             "camera_not_found",
             404,
-            f"there is no camera {entity_id}",
+            f"{field}: there is no camera {entity_id}",
             field=field,
             placeholders={"entity_id": entity_id},
         )
@@ -108,14 +108,14 @@ async def media_from_camera(
             raise OperationError(
                 "camera_not_found",
                 404,
-                f"there is no camera {entity_id}",
+                f"{field}: there is no camera {entity_id}",
                 field=field,
                 placeholders={"entity_id": entity_id},
             ) from error
         raise OperationError(
             "camera_unavailable",
             409,
-            f"the camera {entity_id} gave no image: {error}",
+            f"{field}: the camera {entity_id} gave no image: {error}",
             field=field,
             placeholders={"entity_id": entity_id, "reason": str(error)},
             caller_mistake=False,
@@ -173,7 +173,7 @@ async def media_from_media_source(
     raise OperationError(
         "media_source_not_supported",
         400,
-        f"{media_content_id} resolves to {url}, which this integration cannot read",
+        f"{field}: {media_content_id} resolves to {url}, which this integration cannot read",
         field=field,
         placeholders={"media": media_content_id},
     )
@@ -229,7 +229,7 @@ def _tts_failed(field: str, reason: str) -> OperationError:
     return OperationError(
         "tts_failed",
         409,
-        f"text to speech failed: {reason}",
+        f"{field}: text to speech failed: {reason}",
         field=field,
         placeholders={"field": field, "reason": reason},
         caller_mistake=False,
@@ -296,7 +296,8 @@ def _ffmpeg_missing(field: str) -> OperationError:
     return OperationError(
         "ffmpeg_missing",
         409,
-        "ffmpeg is needed to make a voice note: set up the ffmpeg integration or install ffmpeg",
+        f"{field}: ffmpeg is needed to make a voice note: set up the ffmpeg integration or install "
+        "ffmpeg",
         field=field,
         placeholders={"field": field},
         caller_mistake=False,
@@ -307,7 +308,7 @@ def _conversion_failed(field: str, reason: str) -> OperationError:
     return OperationError(
         "audio_conversion_failed",
         400,
-        f"the audio could not be converted to a voice note: {reason}",
+        f"{field}: the audio could not be converted to a voice note: {reason}",
         field=field,
         placeholders={"field": field, "reason": reason},
     )
