@@ -219,7 +219,9 @@ def _route_handler(operation: Operation) -> RouteHandler:
             data = await _request_data(request, operation, shape, match_info)
             account = account_for_query(hass, request.query.get(QUERY_ACCOUNT), QUERY_ACCOUNT)
             ensure_allowed(operation, is_admin=user.is_admin, account=account)
-            context = OperationContext(hass=hass, account=account, trusted=user.is_admin)
+            context = OperationContext(
+                hass=hass, account=account, trusted=user.is_admin, user_id=user.id
+            )
             result = await run_operation(operation, context, data)
             return _success_response(operation, result)
         except Exception as error:  # noqa: BLE001 - every failure gets a JSON answer, never a 500

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import PurePosixPath
 import re
@@ -180,6 +180,14 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "outbox_write_failed": ("error",),
     "send_rate_limited": ("limit", "retry_after"),
     "lookup_rate_limited": ("limit", "retry_after"),
+    "camera_not_found": ("entity_id",),
+    "camera_unavailable": ("entity_id", "reason"),
+    "media_not_allowed": ("field", "media"),
+    "media_source_not_found": ("field", "media", "reason"),
+    "media_source_not_supported": ("media",),
+    "tts_failed": ("field", "reason"),
+    "ffmpeg_missing": ("field",),
+    "audio_conversion_failed": ("field", "reason"),
 }
 
 
@@ -433,6 +441,9 @@ class OperationContext:
     # The system (automations, scripts: calls without a user) or an administrator: may read and write
     # local files and fetch media from any URL.
     trusted: bool
+    # The Home Assistant user behind the call (None for automations and scripts): their entity
+    # permissions decide which cameras they may send.
+    user_id: str | None = None
 
     @property
     def client(self) -> WhatsAppWebClient:
@@ -577,6 +588,21 @@ def media_url(value: str) -> str:
     return text
 
 
+@declared(STRING_SCHEMA)
+def camera_entity_id(value: str) -> str:
+    """A camera's entity id."""
+    return str(cv.entity_domain("camera")(value))
+
+
+@declared(STRING_SCHEMA)
+def media_content_id(value: str) -> str:
+    """A ``media-source://`` id."""
+    text = cv.string(value).strip()
+    if not text.startswith("media-source://"):
+        raise vol.Invalid("expected a media-source:// id")
+    return text
+
+
 def _id(normalize: Callable[[str], str], value: Any) -> str:
     try:
         return normalize(cv.string(value))
@@ -651,7 +677,11 @@ PARTICIPANTS: Final = Field(
 SEND_OPTIONS: Final = object_value(
     Member("caption", cv.string, "Caption of the media."),
     Member("sendMediaAsDocument", cv.boolean, "Send the media as a document."),
-    Member("sendAudioAsVoice", cv.boolean, "Send audio as a voice note."),
+    Member(
+        "sendAudioAsVoice",
+        cv.boolean,
+        "Send audio as a voice note (converted to OGG/Opus with ffmpeg when it is not).",
+    ),
     Member("sendVideoAsGif", cv.boolean, "Send a video as a GIF."),
     Member("sendMediaAsSticker", cv.boolean, "Send an image as a sticker."),
     Member("linkPreview", cv.boolean, "Attach a preview of the first link (default true)."),
@@ -783,18 +813,68 @@ async def _download_media(ctx: OperationContext, data: dict[str, Any]) -> Downlo
     )
 
 
+# Where the media of a send may come from; a send takes one.
+MEDIA_SOURCES: Final = (
+    "url",
+    "media_path",
+    "media_base64",
+    "camera_entity_id",
+    "media_content_id",
+    "tts_message",
+)
+
+
 async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaFile | None:
-    """The media of a send from its one source: a URL, a local file or base64."""
-    sources = [key for key in ("url", "media_path", "media_base64") if data.get(key) is not None]
-    if not sources:
-        return None
+    """The media of a send from its one source, as a voice note when one is asked for."""
+    sources = [key for key in MEDIA_SOURCES if data.get(key) is not None]
+    for key in ("tts_engine", "tts_language"):
+        if data.get(key) is not None and "tts_message" not in sources:
+            raise InvalidArgument(key, "is used only with tts_message")
     if len(sources) > 1:
-        raise InvalidArgument(sources[1], "give only one of url, media_path and media_base64")
+        raise InvalidArgument(
+            sources[1],
+            f"{sources[0]} and {sources[1]} were both given: give only one of "
+            f"{', '.join(MEDIA_SOURCES)}",
+        )
+    media = await _media_from_source(ctx, data, sources[0]) if sources else None
+    as_voice = sources == ["tts_message"] or data.get("options", {}).get("sendAudioAsVoice")
+    if media is not None and as_voice and media.mimetype.startswith("audio/"):
+        from .ha_media import as_voice_note  # noqa: PLC0415 - ha_media builds on this module
+
+        field_name = sources[0] if sources[0] == "tts_message" else "options"
+        media = await as_voice_note(ctx.hass, media, field_name, ctx.client.max_media_bytes)
+    return media
+
+
+async def _media_from_source(ctx: OperationContext, data: dict[str, Any], source: str) -> MediaFile:
+    """The media from one source."""
+    from . import ha_media  # noqa: PLC0415 - ha_media builds on this module
+
+    limit = ctx.client.max_media_bytes
+    if source == "camera_entity_id":
+        return await ha_media.media_from_camera(ctx, data[source], source, limit)
+    if source == "media_content_id":
+        return await ha_media.media_from_media_source(ctx, data[source], source, limit)
+    if source == "tts_message":
+        return await ha_media.media_from_tts(
+            ctx.hass,
+            data[source],
+            engine=data.get("tts_engine"),
+            language=data.get("tts_language"),
+            max_bytes=limit,
+        )
+    return await _media_from_file_or_url(ctx, data, source)
+
+
+async def _media_from_file_or_url(
+    ctx: OperationContext, data: dict[str, Any], source: str
+) -> MediaFile:
+    """The media from a URL, a local file or base64."""
     hass = ctx.hass
     limit = ctx.client.max_media_bytes
     mimetype = data.get("media_mimetype")
     filename = data.get("media_filename")
-    if "url" in sources:
+    if source == "url":
         url = data["url"]
         if not ctx.trusted and not hass.config.is_allowed_external_url(url):
             raise OperationError(
@@ -811,7 +891,7 @@ async def _media_for_send(ctx: OperationContext, data: dict[str, Any]) -> MediaF
             timeout=MEDIA_URL_TIMEOUT,
             policy=None if ctx.trusted else _allowlist_policy(hass),
         )
-    elif "media_path" in sources:
+    elif source == "media_path":
         path = data["media_path"]
         await ensure_local_file_allowed(ctx, path, "media_path")
         media = await media_from_file(path, max_bytes=limit)
@@ -896,8 +976,10 @@ async def _send_message(ctx: OperationContext, data: dict[str, Any]) -> SendOutc
         text = options.get("caption", text)
     location = data.get("location")
     if not text and media is None and location is None:
-        raise InvalidArgument("msg", "give msg, url, media_path, media_base64 or location")
+        raise InvalidArgument("msg", f"give msg, {', '.join(MEDIA_SOURCES)} or location")
     send_options = _send_options(options)
+    if data.get("tts_message") is not None:
+        send_options = replace(send_options, as_voice=True)
     client = ctx.client
     if location is not None:
         # Locations are not stored in the outbox: they need the account now.
@@ -1333,8 +1415,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         tag="messages",
         title="Send message",
         description=(
-            "Sends text, media (from a URL, a local file or base64) or a location. While the account is "
-            "reconnecting the message waits in the outbox, unless fail_fast is set."
+            "Sends text, media (from a URL, a local file, base64, a camera's snapshot or a media source), "
+            "a spoken text as a voice note, or a location. While the account is reconnecting the message "
+            "waits in the outbox, unless fail_fast is set."
         ),
         fields=(
             _chat_field("Chat id or phone number with country code to send to."),
@@ -1378,6 +1461,46 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 MULTILINE,
             ),
             Field(
+                "camera_entity_id",
+                camera_entity_id,
+                "Camera",
+                "A camera whose snapshot is sent as an image.",
+                {"entity": {"domain": "camera"}},
+                example="camera.front_door",
+            ),
+            Field(
+                "media_content_id",
+                media_content_id,
+                "Media source",
+                "A media-source:// id (local media, a camera, a text-to-speech result) to send.",
+                TEXT,
+                example="media-source://media_source/local/doorbell.jpg",
+            ),
+            Field(
+                "tts_message",
+                cv.string,
+                "Spoken text",
+                "Text spoken by a text-to-speech engine and sent as a voice note.",
+                MULTILINE,
+                example="The alarm is on.",
+            ),
+            Field(
+                "tts_engine",
+                cv.string,
+                "Text-to-speech engine",
+                "The engine that speaks tts_message (a tts entity or engine id); the default one without it.",
+                TEXT,
+                example="tts.home_assistant_cloud",
+            ),
+            Field(
+                "tts_language",
+                cv.string,
+                "Text-to-speech language",
+                "Language of tts_message; the engine's default without it.",
+                TEXT,
+                example="en",
+            ),
+            Field(
                 "media_mimetype",
                 cv.string,
                 "Media type",
@@ -1398,9 +1521,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "options",
                 SEND_OPTIONS,
                 "Options",
-                "The add-on's send options: caption, sendMediaAsDocument, sendAudioAsVoice, sendVideoAsGif, "
-                "sendMediaAsSticker, linkPreview, sendSeen, quotedMessageId, mentions, stickerName, stickerAuthor, "
-                "stickerCategories.",
+                "The add-on's send options: caption, sendMediaAsDocument, sendAudioAsVoice (audio that is not "
+                "OGG/Opus is converted with ffmpeg), sendVideoAsGif, sendMediaAsSticker, linkPreview, sendSeen, "
+                "quotedMessageId, mentions, stickerName, stickerAuthor, stickerCategories.",
                 OBJECT,
                 example={"caption": "Look", "sendMediaAsDocument": False},
             ),

@@ -95,7 +95,9 @@ async def _async_handle(
         account = account_for_entry_id(hass, entry_id, ATTR_CONFIG_ENTRY_ID)
         if not trusted:
             _ensure_allowed(operation, call, account)
-        context = OperationContext(hass=hass, account=account, trusted=trusted)
+        context = OperationContext(
+            hass=hass, account=account, trusted=trusted, user_id=call.context.user_id
+        )
         result = await run_operation(operation, context, data)
         response = await _service_response(context, operation, data, result)
     except (HomeAssistantError, vol.Invalid):
