@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.components.notify import NotifyEntity
+from homeassistant.exceptions import Unauthorized
 
 from .client import SendOptions
 from .client.errors import WhatsAppWebError
@@ -12,7 +14,7 @@ from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
 from .operations import OperationError, run_counted
 from .rate_limit import SENDS, RateLimitExceeded
-from .services import raise_translated
+from .services import async_context_is_trusted, raise_translated
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -55,7 +57,13 @@ class WhatsAppNotifyEntity(WhatsAppEntity, NotifyEntity):
         self._attr_translation_placeholders = {"recipient": chat_id.split("@", 1)[0]}
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
-        """Send ``message`` (with ``title`` in bold above it) to the chat."""
+        """Send ``message`` (with ``title`` in bold above it) to the chat.
+
+        Sending changes WhatsApp, so the rule of the send_message action holds here too: automations,
+        scripts and administrators may; other users are refused before anything is queued.
+        """
+        if not await async_context_is_trusted(self.hass, self._context):
+            raise Unauthorized(context=self._context, permission=POLICY_CONTROL)
         text = f"*{title}*\n{message}" if title else message
         try:
             # Counted by the account's send limit like the send_message action.

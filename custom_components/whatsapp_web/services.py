@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
+from homeassistant.core import Context, HomeAssistant, ServiceCall, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
@@ -88,7 +88,7 @@ async def _async_handle(
 ) -> ServiceResponse:
     data = dict(call.data)
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
-    trusted = await _trusted(hass, call)
+    trusted = await async_context_is_trusted(hass, call.context)
     try:
         if not trusted:
             _ensure_allowed(operation, call, None)
@@ -117,11 +117,11 @@ def _ensure_allowed(
         raise Unauthorized(context=call.context, permission=POLICY_CONTROL) from error
 
 
-async def _trusted(hass: HomeAssistant, call: ServiceCall) -> bool:
+async def async_context_is_trusted(hass: HomeAssistant, context: Context | None) -> bool:
     """Calls without a user come from Home Assistant itself; with one, only administrators are trusted."""
-    if call.context.user_id is None:
+    if context is None or context.user_id is None:
         return True
-    user = await hass.auth.async_get_user(call.context.user_id)
+    user = await hass.auth.async_get_user(context.user_id)
     return user is not None and user.is_admin
 
 

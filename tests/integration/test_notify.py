@@ -8,9 +8,10 @@ from unittest.mock import patch
 
 from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import Context
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 import pytest
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import MockUser, async_capture_events
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import CONF_NOTIFY_RECIPIENTS, CONF_OUTBOX_TTL, DOMAIN
@@ -153,3 +154,42 @@ async def test_a_send_whatsapp_refuses_is_a_translated_error(
     assert caught.value.translation_domain == DOMAIN
     assert caught.value.translation_key in {"chat_not_found", "group_not_found", "not_found"}
     assert entry.runtime_data.outbox.pending == 0
+
+
+async def test_only_administrators_and_automations_may_notify(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    entity_registry: er.EntityRegistry,
+    hass_admin_user: MockUser,
+    hass_read_only_user: MockUser,
+) -> None:
+    chats = await simulator.control.chats()
+    person = next(chat["id"] for chat in chats if not chat["is_group"])
+    entry = await add_linked_entry(hass, simulator, options={CONF_NOTIFY_RECIPIENTS: [person]})
+    entity_id = entity_registry.async_get_entity_id(
+        "notify", DOMAIN, f"{entry.unique_id}_notify_{person}"
+    )
+    # A household member: may control every entity, is no administrator.
+    non_admin = MockUser(name="family member").add_to_hass(hass)
+    non_admin.mock_policy({"entities": {"all": True}})
+
+    async def notify(text: str, context: Context | None) -> None:
+        await hass.services.async_call(
+            "notify",
+            SERVICE_SEND_MESSAGE,
+            {ATTR_ENTITY_ID: entity_id, ATTR_MESSAGE: text},
+            blocking=True,
+            context=context,
+        )
+
+    for user in (non_admin, hass_read_only_user):
+        assert not user.is_admin
+        with pytest.raises(Unauthorized):
+            await notify(f"from {user.name}", Context(user_id=user.id))
+    await notify("from the admin", Context(user_id=hass_admin_user.id))
+    await notify("from an automation", None)
+    await simulator.control.wait_sent(
+        lambda item: item["kind"] == "message" and item["body"] == "from an automation"
+    )
+    bodies = [item["body"] for item in await simulator.control.sent() if item["kind"] == "message"]
+    assert sorted(bodies) == ["from an automation", "from the admin"]
