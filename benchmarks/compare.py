@@ -25,11 +25,10 @@ from collections import defaultdict
 from pathlib import Path
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import (
     Table,
-    WwebjsRunner,
     browser_for_ours,
     cleanup,
     describe_memory,
@@ -50,6 +49,9 @@ import psutil
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.models import ClientEvent, MessageReceived
 from simulator.testing import SimulatorControl
+
+if TYPE_CHECKING:
+    from tests.compat.conftest import WwebjsRunner
 
 BURST_CHATS = 10
 # A call now and then meets a full garbage collection (Python's or the page's); the median of
@@ -219,9 +221,13 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                     mark = len(runner.events)
                     started = time.monotonic()
                     message_id = await control.incoming(chats_ids[0], f"latency {n}")
+
+                    def is_this_message(e: dict[str, Any], mid: str = message_id) -> bool:
+                        return bool(e["args"][0]["id"]["_serialized"] == mid)
+
                     event = await runner.wait_event(
                         "message",
-                        lambda e, mid=message_id: e["args"][0]["id"]["_serialized"] == mid,
+                        is_this_message,
                         within=30,
                         start=mark,
                     )

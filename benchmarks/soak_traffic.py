@@ -60,10 +60,9 @@ from simulator.testing import SimulatorControl
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from common import WwebjsRunner
-
     from custom_components.whatsapp_web.client import WhatsAppWebClient
     from custom_components.whatsapp_web.client.models import ClientEvent
+    from tests.compat.conftest import WwebjsRunner
 
 KINDS = {"text": 60, "media": 5, "reaction": 10, "ack": 15, "group": 10}
 DIRECT_CHATS = 10
@@ -290,7 +289,7 @@ async def soak_theirs(args: argparse.Namespace) -> dict[str, Any]:
             async with wwebjs(simulator, work) as runner:
                 await link_theirs(runner, control, started, timeout=300)
                 await asyncio.sleep(args.settle)
-                node_pid = runner._process.pid  # noqa: SLF001 - runner.js's process, for its memory
+                node_pid = runner.pid
 
                 def drain(runner: WwebjsRunner = runner) -> None:
                     # runner.js writes every event in full; only their names are kept here.

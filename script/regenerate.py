@@ -22,7 +22,7 @@ import io
 import json
 from pathlib import Path
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -93,7 +93,9 @@ def _same_picture(path: Path, wanted: bytes) -> bool:
         if stored.size != drawn.size:
             return False
         difference = ImageChops.difference(stored.convert("RGBA"), drawn.convert("RGBA"))
-        return max(high for _, high in difference.getextrema()) <= BRAND_TOLERANCE
+        # One (low, high) pair per band of an RGBA image.
+        extrema = cast("tuple[tuple[int, int], ...]", difference.getextrema())
+        return max(high for _, high in extrema) <= BRAND_TOLERANCE
 
 
 def regenerate(*, check: bool) -> list[str]:

@@ -128,6 +128,13 @@ class WwebjsRunner:
         self._readers: list[asyncio.Task[None]] = []
         self._next_id = 0
 
+    @property
+    def pid(self) -> int:
+        """The process id of node runner.js (the benchmarks measure its memory)."""
+        if self._process is None:
+            raise RuntimeError("runner.js is not started")
+        return self._process.pid
+
     async def start(self) -> None:
         """Start node runner.js with the config."""
         self._process = await asyncio.create_subprocess_exec(
