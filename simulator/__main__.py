@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from .generations import GENERATIONS, generation
 from .server import SimulatorOptions, SimulatorServer
 
 if TYPE_CHECKING:
@@ -57,6 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="record the module calls clients make (POST /_sim/calls/collect)",
     )
+    parser.add_argument(
+        "--surface",
+        default=defaults.surface,
+        metavar="NAME",
+        help=f"dated WhatsApp Web generation to imitate: {', '.join(GENERATIONS)} "
+        f"(default {defaults.surface}, today's)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     for name in ("chats", "messages", "contacts", "groups", "qr_max"):
@@ -64,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must not be negative")
     if args.qr_interval <= 0:
         parser.error("--qr-interval must be positive")
+    try:
+        generation(args.surface)
+    except ValueError as error:
+        parser.error(f"--surface: {error}")
     return args
 
 
