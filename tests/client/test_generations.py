@@ -31,9 +31,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 #: Only the newest shape of a few operations is probed by test_client_simulated.py itself.
 NOT_PER_GENERATION = {"test_capability_table_names_the_shapes_in_use"}
 
-OLDER_GENERATIONS = [
-    name for name in GENERATIONS if name < DEFAULT_GENERATION
-]
+OLDER_GENERATIONS = [name for name in GENERATIONS if name < DEFAULT_GENERATION]
 
 #: The shape the bridge picks on each older generation, where it differs from the newest.
 EXPECTED_SHAPES: dict[str, dict[str, str]] = {
