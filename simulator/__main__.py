@@ -1,5 +1,6 @@
 """`python -m simulator --host 127.0.0.1 --port P`: serve one simulated WhatsApp account.
 
+`--surface NAME` serves a dated generation of WhatsApp Web (docs/whatsapp-web-surface.md §9.2).
 Prints one JSON line `{"url": "http://HOST:PORT/"}` when ready; SIGINT/SIGTERM stop it (exit 0).
 """
 
