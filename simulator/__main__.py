@@ -1,5 +1,6 @@
 """`python -m simulator --host 127.0.0.1 --port P`: serve one simulated WhatsApp account.
 
+`--surface NAME` serves a dated generation of WhatsApp Web (docs/whatsapp-web-surface.md §9.2).
 Prints one JSON line `{"url": "http://HOST:PORT/"}` when ready; SIGINT/SIGTERM stop it (exit 0).
 """
 
@@ -15,6 +16,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from .generations import GENERATIONS, generation
 from .server import SimulatorOptions, SimulatorServer
 
 if TYPE_CHECKING:
@@ -57,6 +59,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="record the module calls clients make (POST /_sim/calls/collect)",
     )
+    parser.add_argument(
+        "--surface",
+        default=defaults.surface,
+        metavar="NAME",
+        help=f"dated WhatsApp Web generation to imitate: {', '.join(GENERATIONS)} "
+        f"(default {defaults.surface}, today's)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     for name in ("chats", "messages", "contacts", "groups", "qr_max"):
@@ -64,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must not be negative")
     if args.qr_interval <= 0:
         parser.error("--qr-interval must be positive")
+    try:
+        generation(args.surface)
+    except ValueError as error:
+        parser.error(f"--surface: {error}")
     return args
 
 

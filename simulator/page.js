@@ -20,6 +20,22 @@
     const config = JSON.parse(configElement ? configElement.textContent : '{}');
     const VERSION = String(config.version || '2.3000.1017054665');
     const PLATFORM = String(config.platform || '1');
+    // The dated generation of WhatsApp Web this page imitates (simulator/generations.py,
+    // docs/whatsapp-web-surface.md §9): flags that change the module table and a few calls. Without
+    // a config the page is today's WhatsApp Web.
+    const SURFACE = Object.assign({
+        name: '2026-05',
+        loadEarlierPositional: false,
+        sendSeenPositional: false,
+        joinInviteInQueryJob: false,
+        calls: 'call-map',
+        collectionNames: 'new',
+        cmdEventsFromBridge: true,
+        blocklist: 'lid',
+        advKeyModule: 'WAWebUserPrefsMultiDevice',
+        chatFindByPhone: false,
+        renamed: {},
+    }, config.surface || {});
 
     // A whatsapp-web.js release replaces the global Error in every document; errors made here
     // must not depend on Error's identity.
@@ -891,6 +907,8 @@
         const key = keyOf(wid);
         return key.endsWith('@c.us') ? createWid(key) : pnByLid.get(key);
     };
+    // The block list holds LIDs on today's page, phone numbers before 2026-03 (§8.1 C33, §9.1).
+    const blockEntryOf = (wid) => (SURFACE.blocklist === 'phone-number' ? phoneOf(wid) : lidOf(wid));
 
     // ------------------------------------------------------------------------------------------
     // The page's state: collections and singletons.
@@ -978,12 +996,12 @@
         delete attributes.lid;
         // The block list holds LIDs: a phone-number contact reads as not blocked
         // (docs/whatsapp-web-surface.md §8.1 C33).
-        const lid = lidOf(attributes.id);
-        if (lid) {
+        const entry = blockEntryOf(attributes.id);
+        if (entry) {
             if (data.isBlocked) {
-                Blocklist.add(new Model({ id: lid }), { silent: true });
+                Blocklist.add(new Model({ id: entry }), { silent: true });
             } else {
-                Blocklist.remove(lid, { silent: true });
+                Blocklist.remove(entry, { silent: true });
             }
         }
         attributes.isContactBlocked = Blocklist.has(attributes.id);
@@ -1051,10 +1069,10 @@
         } else {
             contact = Contacts.add(new Contact(attributes), options);
         }
-        const lid = lidOf(contact.id);
-        const lidContact = lid && lid._serialized !== contact.id._serialized ? Contacts.get(lid) : null;
-        if (lidContact) {
-            lidContact.set({ isContactBlocked: Blocklist.has(lid) }, options);
+        const alternate = contact.id.isLid() ? phoneOf(contact.id) : lidOf(contact.id);
+        const other = alternate && alternate._serialized !== contact.id._serialized ? Contacts.get(alternate) : null;
+        if (other) {
+            other.set({ isContactBlocked: Blocklist.has(other.id) }, options);
         }
         return contact;
     };
@@ -1489,8 +1507,10 @@
     // One options object {chat, msgCollection?, signal?, threadId?, trigger?}: the old positional
     // (chat, msgs) reads `chat` off the Chat model and fails with the real page's TypeError
     // (docs/whatsapp-web-surface.md §8.1 C21).
-    const loadEarlierMsgs = async (options) => {
-        const { chat, msgCollection } = options;
+    const loadEarlierMsgs = async (options, positionalMsgs) => {
+        // Pages before 2026-04 also took (chat, msgs) (§9.1); today's reads `chat` off the Chat model.
+        const positional = SURFACE.loadEarlierPositional && options instanceof Chat;
+        const { chat, msgCollection } = positional ? { chat: options, msgCollection: positionalMsgs } : options;
         await chat.waitForChatLoading();
         const target = Chats.get(chat.id) || chat;
         const loaded = (msgCollection || target.msgs).getModelsArray();
@@ -1538,7 +1558,8 @@
         if (id.isLid()) {
             return id;
         }
-        const lid = Chats.get(id) ? lidOf(id) : undefined;
+        // Pages with a phone-number block list block any contact (§9.1); the server keeps LIDs.
+        const lid = Chats.get(id) || SURFACE.blocklist === 'phone-number' ? lidOf(id) : undefined;
         if (!lid) {
             throw makeError(`blockContact: cannot resolve the account LID of ${id._serialized}`, { name: 'BlocklistMigrationError' });
         }
@@ -1757,7 +1778,18 @@
         // Chats (§5.1).
         WAWebFindChatAction: { findOrCreateLatestChat },
         WAWebDeleteChatAction: { sendDelete: (chat) => chatAction(chat, 'delete') },
-        WAWebUpdateUnreadChatAction: { sendSeen: ({ chat }) => chatAction(chat, 'seen') },
+        WAWebUpdateUnreadChatAction: {
+            // sendSeen({chat, threadId}); a positional chat throws on today's page (§8.1 C15).
+            sendSeen: async (options) => {
+                if (options instanceof Chat) {
+                    if (!SURFACE.sendSeenPositional) {
+                        throw new TypeError("Cannot read properties of undefined (reading 'markedUnread')");
+                    }
+                    return chatAction(options, 'seen');
+                }
+                return chatAction(options.chat, 'seen');
+            },
+        },
         WAWebChatStateBridge: {
             sendChatStateComposing: (wid) => rpc('chat_state', { chat: keyOf(wid), state: 'composing' }),
             sendChatStateRecording: (wid) => rpc('chat_state', { chat: keyOf(wid), state: 'recording' }),
@@ -2185,6 +2217,44 @@
         WAWebMexRevokeNewsletterAdminInviteJob: { revokeNewsletterAdminInvite: notSimulated('channels') },
     };
 
+    // Turns today's module table into the configured generation's (docs/whatsapp-web-surface.md §9.1):
+    // what an older page did not have yet is removed, what it had then is added, and a fictitious
+    // generation's renames move modules or members to names no client knows.
+    const applySurface = () => {
+        const collections = modules.WAWebCollections;
+        if (SURFACE.joinInviteInQueryJob) {
+            modules.WAWebGroupQueryJob.joinGroupViaInvite = modules.WAWebGroupInviteJob.joinGroupViaInvite;
+        }
+        if (SURFACE.calls !== 'call-map') {
+            delete modules.WAWebCallCollection;
+            delete collections[SURFACE.calls === 'call-add' ? 'WAWebCallCollection' : 'Call'];
+        }
+        if (SURFACE.collectionNames === 'old') {
+            delete modules.WAWebGroupMetadataCollection;
+            delete collections.WAWebGroupMetadataCollection;
+            collections.NewsletterCollection = collections.WAWebNewsletterCollection;
+            delete collections.WAWebNewsletterCollection;
+        }
+        if (SURFACE.blocklist === 'phone-number') {
+            delete modules.WAWebBlockContactUtils;
+            delete modules.WAWebApiContact.getAlternateUserWid;
+        }
+        if (SURFACE.advKeyModule !== 'WAWebUserPrefsMultiDevice') {
+            delete modules.WAWebUserPrefsMultiDevice;
+            modules[SURFACE.advKeyModule].getADVSecretKey = async () => bytesToBase64(deviceKeys.adv);
+        }
+        for (const [path, newName] of Object.entries(SURFACE.renamed || {})) {
+            const [moduleName, memberName] = path.split('.');
+            const owner = memberName ? modules[moduleName] : modules;
+            const key = memberName || moduleName;
+            if (owner && Object.prototype.hasOwnProperty.call(owner, key)) {
+                owner[newName] = owner[key];
+                delete owner[key];
+            }
+        }
+    };
+    applySurface();
+
     // Msg.getMessagesById and Msg.search live on the collection, as in WhatsApp Web.
     Msgs.getMessagesById = getMessagesById;
     Msgs.search = async (query, page, count, remote) => {
@@ -2199,7 +2269,7 @@
         if (found) {
             return found;
         }
-        if (keyOf(id).endsWith('@c.us')) {
+        if (keyOf(id).endsWith('@c.us') && !SURFACE.chatFindByPhone) {
             // A migrated account's chats are kept by LID: a phone-number chat that is not in memory
             // is found with findOrCreateLatestChat (docs/whatsapp-web-surface.md §8.1 C2).
             throw makeError('Lid is missing in chat table');
@@ -2326,7 +2396,9 @@
         if (value !== offlineProgress) {
             offlineProgress = value;
             CmdBus.trigger('offline_progress_update');
-            CmdBus.trigger('offline_progress_update_from_bridge');
+            if (SURFACE.cmdEventsFromBridge) {
+                CmdBus.trigger('offline_progress_update_from_bridge');
+            }
         }
     };
 
@@ -2361,7 +2433,7 @@
         GroupMetadatas.reset();
         Blocklist.reset();
         for (const blocked of frame.blocklist || []) {
-            Blocklist.add(new Model({ id: createWid(blocked) }), { silent: true });
+            Blocklist.add(new Model({ id: blockEntryOf(blocked) || createWid(blocked) }), { silent: true });
         }
         for (const contact of frame.contacts || []) {
             upsertContact(contact, { silent: true });
@@ -2529,7 +2601,8 @@
             // (docs/whatsapp-web-surface.md §8.1 C20).
             const data = Object.assign({}, frame.call);
             data.peerJid = createWid(data.peerJid);
-            Calls.add(new Call(data), { silent: true });
+            // Before 2026-04 the call collection fired `add` (§9.1).
+            Calls.add(new Call(data), { silent: SURFACE.calls === 'call-map' });
             return;
         }
         case 'logout':
@@ -2551,7 +2624,9 @@
         }
         loggedOut = true;
         CmdBus.trigger('logout');
-        CmdBus.trigger('logout_from_bridge');
+        if (SURFACE.cmdEventsFromBridge) {
+            CmdBus.trigger('logout_from_bridge');
+        }
         dropSocket(serverError(401, 'logged out'));
         setTimeout(() => {
             location.assign(`${location.pathname}?post_logout=1`);

@@ -42,6 +42,7 @@ from .account import (
     new_invite_code,
     new_own_id,
 )
+from .generations import DEFAULT_GENERATION, generation
 from .seed import build_account
 from .traffic import TrafficGenerator, TrafficRun, parse_plan
 
@@ -126,6 +127,11 @@ class SimulatorOptions:
     state_dir: Path | None = None
     #: Record which module members clients call (`POST /_sim/calls/collect`).
     record_calls: bool = False
+    #: The dated WhatsApp Web surface the page offers (`simulator/generations.py`).
+    surface: str = DEFAULT_GENERATION
+
+    def __post_init__(self) -> None:
+        generation(self.surface)  # an unknown name fails here, listing the known ones
 
 
 class InputError(Exception):
@@ -339,12 +345,14 @@ def render_page(
     faults: JSONDict | None = None,
     *,
     record_calls: bool = False,
+    surface: str = DEFAULT_GENERATION,
 ) -> str:
     """The page's HTML: the config JSON, then `simulator/page.js` inline (read now).
 
     ``faults`` (``{"modules": [...], "members": [...]}``) are in force from the first line of the
     page's script: a WhatsApp Web update that removed something is already there at load time.
     ``record_calls`` makes the page record the module calls clients make (`calls_collect`).
+    ``surface`` names the generation of WhatsApp Web the page imitates (`simulator/generations.py`).
     """
     config = json.dumps(
         {
@@ -353,6 +361,7 @@ def render_page(
             "platform": "1",
             "faults": faults or {},
             "recordCalls": record_calls,
+            "surface": generation(surface).flags,
         }
     )
     config = config.replace("</", "<\\/")
@@ -610,6 +619,7 @@ class SimulatorServer:
                 self.options.version,
                 {"modules": list(self.fault_modules), "members": list(self.fault_members)},
                 record_calls=self.options.record_calls,
+                surface=self.options.surface,
             ),
             content_type="text/html",
             headers={"Cache-Control": "no-store"},
@@ -1117,6 +1127,7 @@ class SimulatorServer:
                 "qr": page.qr() if page else None,
                 "pairing_code": self.last_pairing_code,
                 "version": self.options.version,
+                "surface": self.options.surface,
                 "pages": len([p for p in self.pages if not p.closed]),
                 "connection": self.connection,
                 "devices": len(self.account.devices),

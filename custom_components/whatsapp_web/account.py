@@ -22,7 +22,7 @@ from homeassistant.helpers.storage import Store
 
 from .browser import driver_factory, profile_directory
 from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
-from .client.models import CapabilityMissing, ClientEvent
+from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent
 from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
@@ -61,6 +61,7 @@ type WhatsAppConfigEntry = ConfigEntry[WhatsAppAccount]
 CURSOR_STORAGE_VERSION: Final = 1
 ISSUE_LOGGED_OUT: Final = "logged_out"
 ISSUE_WHATSAPP_WEB_CHANGED: Final = "whatsapp_web_changed"
+ISSUE_CAPABILITY_MISSING: Final = "capability_missing"
 ISSUE_BLOCKED: Final = "blocked"
 ISSUE_BROWSER_FAILED: Final = "browser_failed"
 # States in which the account is not linked any more and needs the reauthentication flow.
@@ -154,6 +155,9 @@ class WhatsAppAccount:
             logbook_entity=self._connection_entity_id,
         )
         self.missing_capabilities: dict[str, str] = {}
+        """Module or member paths WhatsApp Web lacks -> the feature that needs them."""
+        self._capability_issues: set[str] = set()
+        """Capabilities of the bridge's table (operation names) that have a repair issue now."""
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
         self._start_task: asyncio.Task[None] | None = None
@@ -243,6 +247,9 @@ class WhatsAppAccount:
         if isinstance(event, CapabilityMissing):
             self._capability_missing(event)
             return
+        if isinstance(event, CapabilitiesProbed):
+            self._capabilities_probed(event.table)
+            return
         converted = bus_event(event)
         if converted is None:
             return
@@ -256,13 +263,45 @@ class WhatsAppAccount:
             self.hass.bus.async_fire(event_type, payload)
 
     def _capability_missing(self, event: CapabilityMissing) -> None:
+        if event.feature in self.client.status().capabilities:
+            # An operation of the capability table: one repair issue of its own, removed once
+            # the page offers one of its shapes again (_capabilities_probed).
+            self.missing_capabilities[event.missing] = event.feature
+            if event.feature not in self._capability_issues:
+                self._capability_issues.add(event.feature)
+                self._create_issue(
+                    ISSUE_CAPABILITY_MISSING,
+                    {"capability": event.feature, "missing": event.missing, "account": self.number},
+                    event.feature,
+                )
+            return
         if self.missing_capabilities.get(event.missing) == event.feature:
             return
         self.missing_capabilities[event.missing] = event.feature
         self._create_issue(
             ISSUE_WHATSAPP_WEB_CHANGED,
-            {"missing": ", ".join(sorted(self.missing_capabilities)), "account": self.number},
+            {
+                "missing": ", ".join(
+                    sorted(
+                        missing
+                        for missing, feature in self.missing_capabilities.items()
+                        if feature not in self._capability_issues
+                    )
+                ),
+                "account": self.number,
+            },
         )
+
+    def _capabilities_probed(self, table: dict[str, str | None]) -> None:
+        """Remove the repair issue of each capability the page offers again."""
+        for capability in [name for name in self._capability_issues if table.get(name)]:
+            self._capability_issues.discard(capability)
+            for missing in [m for m, f in self.missing_capabilities.items() if f == capability]:
+                del self.missing_capabilities[missing]
+            ir.async_delete_issue(
+                self.hass, DOMAIN, self._issue_id(ISSUE_CAPABILITY_MISSING, capability)
+            )
+            _LOGGER.info("WhatsApp Web offers %s again", capability)
 
     def _outbox_dropped(self, reason: str, item: OutboxItem, error_code: str | None) -> None:
         payload: dict[str, Any] = {
@@ -278,14 +317,18 @@ class WhatsAppAccount:
         _LOGGER.warning("A queued WhatsApp send to %s was dropped (%s)", item.chat_id, reason)
         self.hass.bus.async_fire(f"{EVENT_PREFIX}outbox_{reason}", payload)
 
-    def _issue_id(self, kind: str) -> str:
+    def _issue_id(self, kind: str, subject: str | None = None) -> str:
+        if subject is not None:
+            return f"{kind}_{subject}_{self.entry.entry_id}"
         return f"{kind}_{self.entry.entry_id}"
 
-    def _create_issue(self, kind: str, placeholders: dict[str, str]) -> None:
+    def _create_issue(
+        self, kind: str, placeholders: dict[str, str], subject: str | None = None
+    ) -> None:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self._issue_id(kind),
+            self._issue_id(kind, subject),
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
@@ -302,6 +345,11 @@ class WhatsAppAccount:
             ISSUE_BROWSER_FAILED,
         ):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(kind))
+        for capability in self._capability_issues:
+            ir.async_delete_issue(
+                self.hass, DOMAIN, self._issue_id(ISSUE_CAPABILITY_MISSING, capability)
+            )
+        self._capability_issues.clear()
 
 
 async def async_remove_account_data(hass: HomeAssistant, entry: ConfigEntry) -> None:

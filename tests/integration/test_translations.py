@@ -59,6 +59,7 @@ def test_entities_issues_selectors_and_triggers_have_text() -> None:
     issues = {
         account.ISSUE_LOGGED_OUT,
         account.ISSUE_WHATSAPP_WEB_CHANGED,
+        account.ISSUE_CAPABILITY_MISSING,
         account.ISSUE_BLOCKED,
         account.ISSUE_BROWSER_FAILED,
         outbox.ISSUE_OUTBOX_DAMAGED,

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from simulator.generations import DEFAULT_GENERATION, NEWEST_FLAGS
 from simulator.server import render_page
 from simulator.testing import ControlError, Simulator
 
@@ -417,6 +418,8 @@ async def test_page_html(sim: Simulator, session: aiohttp.ClientSession) -> None
         "platform": "1",
         "faults": {"modules": [], "members": []},
         "recordCalls": False,
+        # Today's WhatsApp Web unless another generation is asked for (simulator/generations.py).
+        "surface": {**NEWEST_FLAGS, "name": DEFAULT_GENERATION},
     }
     # Faults set before a page loads are in its config: in force from the page's first line.
     await sim.control.fault(missing_module="WAWebChatStateBridge")

@@ -736,9 +736,12 @@
         });
         attach('calls', () => {
             // Incoming calls are written into the call collection's own Map without an `add`
-            // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`.
+            // event on today's page (docs/whatsapp-web-surface.md §8.1 C20); older pages fire `add`
+            // on WAWebCollections.WAWebCallCollection, and before that on WAWebCollections.Call.
             const callShape = shapeOf('incomingCalls');
-            const calls = callShape === 'call-map' ? mod('WAWebCallCollection') : collection('WAWebCallCollection');
+            const calls = callShape === 'call-map'
+                ? mod('WAWebCallCollection')
+                : collection(callShape === 'add-event' ? 'WAWebCallCollection' : 'Call');
             const reported = new Set();
             const onCall = (call) => {
                 if (!call || call.id === undefined || reported.has(call.id)) {
@@ -843,11 +846,14 @@
                 shape: 'block-utility',
                 needs: ['WAWebBlockContactAction.blockContact', 'WAWebBlockContactUtils.getContactToBlockOnlyUseIfNoAssociatedChat'],
             },
-            { shape: 'cached-contact', needs: ['WAWebBlockContactAction.blockContact'] },
+            // Pages before 2026-03 keep phone numbers in the block list: the contact model itself.
+            { shape: 'phone-number-list', needs: ['WAWebBlockContactAction.blockContact'] },
         ],
         incomingCalls: [
             { shape: 'call-map', needs: ['WAWebCallCollection'], check: () => hasOwnMap('WAWebCallCollection') },
             { shape: 'add-event', needs: ['WAWebCollections.WAWebCallCollection.on'] },
+            // Before 2026-01-29 the collection was WAWebCollections.Call (§9.1).
+            { shape: 'call-add-event', needs: ['WAWebCollections.Call.on'] },
         ],
         qrAdvSecretKey: [
             { shape: 'WAWebUserPrefsMultiDevice', needs: ['WAWebUserPrefsMultiDevice.getADVSecretKey'] },

@@ -61,6 +61,7 @@ from .models import (
     GROUP_NOTIFICATION_KINDS,
     Authenticated,
     Call,
+    CapabilitiesProbed,
     CapabilityMissing,
     Chat,
     ClientEvent,
@@ -403,6 +404,7 @@ class WhatsAppWebClient:
                 str(name): (str(shape) if shape is not None else None)
                 for name, shape in table.items()
             }
+            self._emit(CapabilitiesProbed(dict(self._capabilities)))
 
     async def probe_capabilities(self) -> dict[str, str | None]:
         """Ask the page again which call shape each operation can use (no side effects)."""

@@ -701,8 +701,16 @@ class CapabilityMissing:
     missing: str
 
 
+@dataclass(frozen=True, slots=True)
+class CapabilitiesProbed:
+    """The page was probed: ``table`` maps each operation to its call shape, or None if missing."""
+
+    table: dict[str, str | None]
+
+
 type ClientEvent = (
     Authenticated
+    | CapabilitiesProbed
     | CapabilityMissing
     | Disconnected
     | StateChanged
