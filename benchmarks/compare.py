@@ -51,6 +51,8 @@ from custom_components.whatsapp_web.client.models import ClientEvent, MessageRec
 from simulator.testing import SimulatorControl
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.compat.conftest import WwebjsRunner
 
 BURST_CHATS = 10
@@ -192,6 +194,11 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def message_with_id(message_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a whatsapp-web.js ``message`` event is about that message."""
+    return lambda event: bool(event["args"][0]["id"]["_serialized"] == message_id)
+
+
 async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     work = work_directory()
@@ -221,15 +228,8 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                     mark = len(runner.events)
                     started = time.monotonic()
                     message_id = await control.incoming(chats_ids[0], f"latency {n}")
-
-                    def is_this_message(e: dict[str, Any], mid: str = message_id) -> bool:
-                        return bool(e["args"][0]["id"]["_serialized"] == mid)
-
                     event = await runner.wait_event(
-                        "message",
-                        is_this_message,
-                        within=30,
-                        start=mark,
+                        "message", message_with_id(message_id), within=30, start=mark
                     )
                     latencies.append(event["_t"] - started)
                 results["event_latency"] = latencies
