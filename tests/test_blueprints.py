@@ -156,16 +156,15 @@ async def test_reply_bot_in_groups_and_for_one_account(blueprint_hass: HomeAssis
     ]
 
 
-def test_doorbell_snapshots_are_not_published() -> None:
-    """Home Assistant serves www/ to anyone at /local/: a snapshot saved there is public."""
-    default = load("camera_snapshot_on_doorbell").inputs["snapshot_path"]["default"]
-    assert "/www/" not in f"{default}/"
-    assert default.startswith("/media/")
+def test_doorbell_snapshots_are_never_written_to_disk() -> None:
+    """Home Assistant serves www/ to anyone at /local/; the picture goes from the camera to WhatsApp."""
+    blueprint = load("camera_snapshot_on_doorbell")
+    assert "snapshot_path" not in blueprint.inputs
+    assert "camera.snapshot" not in (BLUEPRINTS / "camera_snapshot_on_doorbell.yaml").read_text()
 
 
 async def test_doorbell_sends_a_snapshot(blueprint_hass: HomeAssistant) -> None:
     hass = blueprint_hass
-    snapshots = async_mock_service(hass, "camera", "snapshot")
     sends = async_mock_service(hass, "whatsapp_web", "send_message")
     hass.states.async_set("binary_sensor.doorbell", "off")
     await use(
@@ -179,21 +178,17 @@ async def test_doorbell_sends_a_snapshot(blueprint_hass: HomeAssistant) -> None:
     hass.states.async_set("binary_sensor.doorbell", "off")
     await hass.async_block_till_done()
 
-    assert [(call.data["entity_id"], call.data["filename"]) for call in snapshots] == [
-        (["camera.front_door"], "/media/whatsapp_doorbell.jpg")
-    ]
     assert [call.data for call in sends] == [
         {
             "chat_id": "+34 600 11 22 33",
             "msg": "Ding dong",
-            "media_path": "/media/whatsapp_doorbell.jpg",
+            "camera_entity_id": "camera.front_door",
         }
     ]
 
 
 async def test_doorbell_event_entity_and_account(blueprint_hass: HomeAssistant) -> None:
     hass = blueprint_hass
-    async_mock_service(hass, "camera", "snapshot")
     sends = async_mock_service(hass, "whatsapp_web", "send_message")
     hass.states.async_set("event.doorbell", "2026-01-01T10:00:00.000+00:00")
     inputs = {
