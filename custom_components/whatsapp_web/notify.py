@@ -10,7 +10,8 @@ from .client import SendOptions
 from .client.errors import WhatsAppWebError
 from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
-from .operations import OperationError, run_counted
+from .operations.errors import OperationError
+from .operations.running import run_counted
 from .rate_limit import SENDS, RateLimitExceeded
 from .services import raise_translated
 

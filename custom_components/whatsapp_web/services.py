@@ -131,7 +131,7 @@ async def _service_response(
     """The service's answer for a handler's result."""
     if operation.result is ResultKind.SEND:
         if isinstance(result, Queued):
-            return {"queued": True, "outbox_id": result.outbox_id}
+            return result.as_json()
         return {"queued": False, "id": result.id, "message": result.data}
     if operation.result is ResultKind.FILE:
         return await _media_response(context, data, result)
