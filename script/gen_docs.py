@@ -4,7 +4,7 @@
     script/gen_docs --check    exit 1 if README.md is not what the table says (tests/test_readme.py)
 
 Only the text between the two markers below is generated; the rest of the README is written by hand.
-The table (``custom_components/whatsapp_web/operations.py``) is only read.
+The table (``custom_components/whatsapp_web/operations/``) is only read.
 """
 
 from __future__ import annotations

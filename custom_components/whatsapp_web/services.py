@@ -1,4 +1,4 @@
-"""Home Assistant services (actions), one per operation of the table in ``operations.py``.
+"""Home Assistant services (actions), one per operation of the table in ``operations/``.
 
 Registered once from ``async_setup``. Each service takes the operation's fields plus an optional
 ``config_entry_id`` (required only while several accounts are loaded), runs the operation's handler, and

@@ -167,6 +167,8 @@ class OperationContext:
         return self.account.client
 
 
+# A handler gets validated data (ids already normalised) and returns JSON-ready data, None, a send
+# outcome or a DownloadedMedia, as its operation's ResultKind says.
 type Handler = Callable[[OperationContext, dict[str, Any]], Awaitable[Any]]
 
 
