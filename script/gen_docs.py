@@ -4,7 +4,7 @@
     script/gen_docs --check    exit 1 if README.md is not what the table says (tests/test_readme.py)
 
 Only the text between the two markers below is generated; the rest of the README is written by hand.
-The table (``custom_components/whatsapp_web/operations.py``) is only read.
+The table (``custom_components/whatsapp_web/operations/``) is only read.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from custom_components.whatsapp_web.operations import (  # noqa: E402
     OPERATIONS,
     Access,
     Face,
-    ResultKind,
     Where,
 )
 from custom_components.whatsapp_web.rate_limit import LOOKUPS, SENDS  # noqa: E402
@@ -78,13 +77,7 @@ def _routes(operation: Operation) -> str:
 
 def _answer(operation: Operation) -> str:
     """What a successful REST call answers."""
-    if operation.result is ResultKind.FILE:
-        return "200, the file"
-    if operation.result is ResultKind.SEND:
-        return "200, the sent message; 202 `{queued, outbox_id}` while it waits in the outbox"
-    if operation.status == 204:
-        return "204"
-    return f"{operation.status}, JSON"
+    return "; ".join(answer.readme for answer in operation.answers)
 
 
 def _service_answer(operation: Operation) -> str:

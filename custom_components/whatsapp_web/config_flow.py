@@ -64,7 +64,7 @@ from .browser import (
     playwright_platform_supported,
     profile_directory,
 )
-from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient, ids
+from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient
 from .client.drivers.base import DriverError
 from .client.drivers.cdp import CdpDriver
 from .client.errors import InvalidArgument, WhatsAppWebError
@@ -96,6 +96,7 @@ from .const import (
     SECTION_ADVANCED,
 )
 from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
+from .values import chat_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -800,9 +801,9 @@ def _chat_ids(values: list[str]) -> list[str] | None:
         if not value.strip():
             continue
         try:
-            chat_id = ids.normalize_chat_id(value)
-        except InvalidArgument:
+            chat = chat_id(value)
+        except vol.Invalid:
             return None
-        if chat_id not in result:
-            result.append(chat_id)
+        if chat not in result:
+            result.append(chat)
     return result

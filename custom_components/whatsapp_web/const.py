@@ -84,7 +84,7 @@ ALL_EVENTS: Final = (
     EVENT_MESSAGE_REACTION,
 )
 
-# The operations table's REST mirror (operations.py, http.py).
+# The operations table's REST mirror (operations/, http.py).
 API_BASE: Final = "/api/whatsapp_web"
 OPENAPI_PATH: Final = f"{API_BASE}/openapi.json"
 # Seconds a REST caller is told to wait when the account is not loaded or not connected.

@@ -16,11 +16,10 @@ from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, cal
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
-from .client import ids
-from .client.errors import InvalidId
 from .const import DOMAIN, EVENT_MESSAGE_RECEIVED
 from .events import message_summary
 from .ha_compat import device_config_entry_ids
+from .values import chat_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,17 +31,10 @@ TRIGGER_MESSAGE_RECEIVED = "message_received"
 CONF_CHAT_ID = "chat_id"
 
 
-def _chat_id(value: Any) -> str:
-    try:
-        return ids.normalize_chat_id(cv.string(value))
-    except InvalidId as error:
-        raise vol.Invalid(str(error)) from error
-
-
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         vol.Required(CONF_TYPE): vol.In([TRIGGER_MESSAGE_RECEIVED]),
-        vol.Optional(CONF_CHAT_ID): _chat_id,
+        vol.Optional(CONF_CHAT_ID): chat_id,
     }
 )
 

@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, Final
 import uuid
 
-from .operations import OperationError
+from .operations.errors import OperationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -29,12 +29,12 @@ from .client.errors import MediaTooLarge
 from .client.media import UrlPolicy, media_from_bytes, media_from_file, media_from_url
 from .client.models import MediaFile
 from .const import MEDIA_URL_MAX_BYTES, MEDIA_URL_TIMEOUT
-from .operations import OperationError
+from .operations.errors import OperationError
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .operations import OperationContext
+    from .operations.model import OperationContext
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -131,7 +131,7 @@ def _success_response(operation: Operation, result: Any) -> web.Response:
         )
     if operation.result is ResultKind.SEND:
         if isinstance(result, Queued):
-            return HomeAssistantView.json({"queued": True, "outbox_id": result.outbox_id}, 202)
+            return HomeAssistantView.json(result.as_json(), 202)
         # The add-on answered the sent message's raw form.
         return HomeAssistantView.json(result.data, 200)
     if operation.status == 204:
@@ -347,27 +347,11 @@ def _request_body(operation: Operation) -> dict[str, Any] | None:
 
 def _responses(operation: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    if operation.result is ResultKind.FILE:
-        responses["200"] = {
-            "description": "The file, with its content type and a Content-Disposition file name.",
-            "content": {"*/*": {"schema": operation.response_schema}},
-        }
-    elif operation.result is ResultKind.SEND:
-        responses["200"] = {
-            "description": "The sent message.",
-            "content": {"application/json": {"schema": operation.response_schema}},
-        }
-        responses["202"] = {
-            "description": "The account is reconnecting: the message waits in the outbox.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Queued"}}},
-        }
-    elif operation.status == 204:
-        responses["204"] = {"description": "Done."}
-    else:
-        responses[str(operation.status)] = {
-            "description": "Created." if operation.status == 201 else "The result.",
-            "content": {"application/json": {"schema": operation.response_schema}},
-        }
+    for answer in operation.answers:
+        response: dict[str, Any] = {"description": answer.description}
+        if answer.media_type is not None:
+            response["content"] = {answer.media_type: {"schema": answer.schema}}
+        responses[str(answer.status)] = response
     for status in ERROR_STATUSES:
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     return responses
@@ -375,6 +359,24 @@ def _responses(operation: Operation) -> dict[str, Any]:
 
 def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
     """The OpenAPI 3.1 document of the REST mirror, generated from the operations table."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "WhatsApp Web for Home Assistant",
+            "version": version,
+            "description": "The REST mirror of the whatsapp_web integration's services, compatible with the "
+            "ha-whatsapp-web-rest-api add-on.",
+        },
+        "servers": [{"url": API_BASE}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": tag} for tag in dict.fromkeys(operation.tag for operation in OPERATIONS)],
+        "paths": _paths(),
+        "components": _components(),
+    }
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    """Every route of the table, aliases marked deprecated."""
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
         schemas = _field_schemas(operation)
@@ -395,68 +397,56 @@ def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
             if (body := _request_body(operation)) is not None:
                 entry["requestBody"] = body
             paths.setdefault(route.path, {})[route.method.lower()] = entry
+    return paths
+
+
+def _components() -> dict[str, Any]:
+    """What every operation shares: the bearer token, the error body, the queued answer."""
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "WhatsApp Web for Home Assistant",
-            "version": version,
-            "description": "The REST mirror of the whatsapp_web integration's services, compatible with the "
-            "ha-whatsapp-web-rest-api add-on.",
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A Home Assistant access token (a long-lived token works).",
+            }
         },
-        "servers": [{"url": API_BASE}],
-        "security": [{"bearerAuth": []}],
-        "tags": [{"name": tag} for tag in dict.fromkeys(operation.tag for operation in OPERATIONS)],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A Home Assistant access token (a long-lived token works).",
-                }
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "field": {"type": "string"},
-                            },
-                            "required": ["code", "message"],
-                        }
-                    },
-                    "required": ["error"],
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                        },
+                        "required": ["code", "message"],
+                    }
                 },
-                "Queued": {
-                    "type": "object",
-                    "properties": {"queued": {"const": True}, "outbox_id": {"type": "string"}},
-                    "required": ["queued", "outbox_id"],
-                },
+                "required": ["error"],
             },
-            "responses": {
-                f"Error{status}": {
-                    "description": description,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                    **(
-                        {
-                            "headers": {
-                                "Retry-After": {
-                                    "schema": {"type": "integer"},
-                                    "description": "Seconds.",
-                                }
-                            }
-                        }
-                        if status in (429, 503)
-                        else {}
-                    ),
-                }
-                for status, description in ERROR_STATUSES.items()
+            "Queued": {
+                "type": "object",
+                "properties": {"queued": {"const": True}, "outbox_id": {"type": "string"}},
+                "required": ["queued", "outbox_id"],
             },
+        },
+        "responses": {
+            f"Error{status}": _error_response(status, description)
+            for status, description in ERROR_STATUSES.items()
         },
     }
+
+
+def _error_response(status: int, description: str) -> dict[str, Any]:
+    """The shared answer for one error status; 429 and 503 say when to try again."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if status in (429, 503):
+        response["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
+        }
+    return response

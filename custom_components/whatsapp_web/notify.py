@@ -12,7 +12,8 @@ from .client import SendOptions
 from .client.errors import WhatsAppWebError
 from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
-from .operations import OperationError, run_counted
+from .operations.errors import OperationError
+from .operations.running import run_counted
 from .rate_limit import SENDS, RateLimitExceeded
 from .services import async_context_is_trusted, raise_translated
 

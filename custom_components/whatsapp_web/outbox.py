@@ -45,10 +45,9 @@ from .client.errors import (
     Timeout,
     WhatsAppWebError,
 )
-from .client.media import StickerMetadata
 from .client.models import ClientState, MediaFile, Message
 from .const import DOMAIN
-from .operations import OperationError
+from .operations.errors import OperationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,20 +80,7 @@ class OutboxItem:
 
     def send_options(self) -> SendOptions:
         """The client's options for this item."""
-        options = dict(self.options)
-        sticker = options.pop("sticker", None)
-        options["mentions"] = tuple(options.get("mentions", ()))
-        return SendOptions(
-            **options,
-            sticker=StickerMetadata(
-                pack_name=sticker.get("pack_name"),
-                publisher=sticker.get("publisher"),
-                emojis=tuple(sticker.get("emojis", ())),
-            )
-            if sticker
-            else None,
-            message_key_id=self.key_id,
-        )
+        return SendOptions.from_json({**self.options, "message_key_id": self.key_id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,21 +89,18 @@ class Queued:
 
     outbox_id: str
 
+    def as_json(self) -> dict[str, Any]:
+        """What both faces answer for a send that waits."""
+        return {"queued": True, "outbox_id": self.outbox_id}
+
 
 type SendOutcome = Message | Queued
 
 
 def options_to_store(options: SendOptions) -> dict[str, Any]:
     """SendOptions as JSON for the store (without the message id, which the item keeps)."""
-    data = asdict(options)
+    data = options.as_json()
     data.pop("message_key_id", None)
-    data["mentions"] = list(options.mentions)
-    if options.sticker is not None:
-        data["sticker"] = {
-            "pack_name": options.sticker.pack_name,
-            "publisher": options.sticker.publisher,
-            "emojis": list(options.sticker.emojis),
-        }
     return data
 
 

@@ -57,6 +57,8 @@ class RateLimitExceeded(Exception):
         self.kind = kind
         self.limit = limit
         self.retry_after = retry_after
+        # The translation key and REST error code, as the client's errors carry theirs.
+        self.code = f"{kind}_rate_limited"
 
 
 class RateLimiter:

@@ -1,4 +1,4 @@
-"""Home Assistant services (actions), one per operation of the table in ``operations.py``.
+"""Home Assistant services (actions), one per operation of the table in ``operations/``.
 
 Registered once from ``async_setup``. Each service takes the operation's fields plus an optional
 ``config_entry_id`` (required only while several accounts are loaded), runs the operation's handler, and
@@ -131,7 +131,7 @@ async def _service_response(
     """The service's answer for a handler's result."""
     if operation.result is ResultKind.SEND:
         if isinstance(result, Queued):
-            return {"queued": True, "outbox_id": result.outbox_id}
+            return result.as_json()
         return {"queued": False, "id": result.id, "message": result.data}
     if operation.result is ResultKind.FILE:
         return await _media_response(context, data, result)

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
+from .client import ids
+from .client.errors import InvalidId
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -116,3 +119,58 @@ def object_value(*members: Member, drop_unknown: bool = False) -> Value:
     if required := [item.key for item in members if item.required]:
         json_schema["required"] = required
     return Value(schema, json_schema)
+
+
+# WhatsApp ids, normalised here so that a bad one is reported with the field's name.
+
+
+def _id(normalize: Callable[[str], str], value: Any) -> str:
+    try:
+        return normalize(cv.string(value))
+    except InvalidId as error:
+        raise vol.Invalid(error.reason) from error
+
+
+@declared(STRING_SCHEMA)
+def chat_id(value: str) -> str:
+    """A chat id or phone number, normalised."""
+    return _id(ids.normalize_chat_id, value)
+
+
+@declared(STRING_SCHEMA)
+def user_id(value: str) -> str:
+    """A person's id or phone number, normalised."""
+    return _id(ids.normalize_user_id, value)
+
+
+@declared(STRING_LIST_SCHEMA)
+def user_ids(value: list[str]) -> list[str]:
+    """One or more people; a single string counts as a list of one."""
+    return [user_id(item) for item in cv.ensure_list(value)]
+
+
+@declared(STRING_SCHEMA)
+def group_id(value: str) -> str:
+    """A group id, normalised."""
+    return _id(ids.normalize_group_id, value)
+
+
+@declared(STRING_SCHEMA)
+def invite_code(value: str) -> str:
+    """A group invite code or link; the code."""
+    return _id(ids.normalize_invite_code, value)
+
+
+@declared(STRING_SCHEMA)
+def message_id(value: str) -> str:
+    """A serialized message id (``true_<chat>_<id>``) or the short id the add-on's routes use."""
+    text = cv.string(value).strip()
+    if ids.is_message_key_id(text):
+        return text
+    return _id(lambda item: ids.parse_message_id(item).serialized, text)
+
+
+@declared(STRING_SCHEMA)
+def serialized_message_id(value: str) -> str:
+    """A serialized message id only (quotes need the chat)."""
+    return _id(lambda item: ids.parse_message_id(item).serialized, value)

@@ -22,12 +22,12 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.whatsapp_web import http, operations, services
+from custom_components.whatsapp_web import http, services
 from custom_components.whatsapp_web.client.errors import MediaFetchFailed
 from custom_components.whatsapp_web.client.models import MediaFile
 from custom_components.whatsapp_web.const import API_BASE, DOMAIN
 from custom_components.whatsapp_web.files import extension_for, saved_file_name
-from custom_components.whatsapp_web.operations import OperationContext, describe_error
+from custom_components.whatsapp_web.operations import OperationContext, describe_error, messages
 from simulator.seed import make_png
 
 from .operations_support import add_account
@@ -103,7 +103,7 @@ async def test_redirects_to_this_machine_or_link_local_are_refused(
     hass: HomeAssistant, servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Generous: a refused hop must fail at once, not by timing out.
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 30.0)
+    monkeypatch.setattr(messages, "MEDIA_URL_TIMEOUT", 30.0)
     entry = add_account(hass)
     hass.config.allowlist_external_urls = {f"{servers.allowed}/", "http://media.example"}
     context = untrusted(entry, hass)
@@ -115,7 +115,7 @@ async def test_redirects_to_this_machine_or_link_local_are_refused(
         "http://media.example@[fe80::1]/",
     ):
         with pytest.raises(MediaFetchFailed) as caught:
-            await operations._media_for_send(
+            await messages._media_for_send(
                 context, {"url": f"{servers.allowed}/redirect?to={quote(target)}"}
             )
         assert caught.value.code == "media_fetch_failed", target
@@ -127,7 +127,7 @@ async def test_failures_of_untrusted_urls_all_read_the_same(
     hass: HomeAssistant, servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A closed port and an HTTP 401 give the same answer, so nobody can scan ports with them."""
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 30.0)
+    monkeypatch.setattr(messages, "MEDIA_URL_TIMEOUT", 30.0)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -136,7 +136,7 @@ async def test_failures_of_untrusted_urls_all_read_the_same(
     reports = set()
     for url in (f"{closed}/x.png", f"{servers.allowed}/private", f"{servers.allowed}/missing"):
         with pytest.raises(MediaFetchFailed) as caught:
-            await operations._media_for_send(untrusted(entry, hass), {"url": url})
+            await messages._media_for_send(untrusted(entry, hass), {"url": url})
         info = describe_error(caught.value)
         reports.add((info.code, info.status, info.message, tuple(info.placeholders.items())))
     assert len(reports) == 1, reports

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.whatsapp_web import http, operations
+from custom_components.whatsapp_web import http
 from custom_components.whatsapp_web.const import API_BASE, CONF_NON_ADMIN_READ, OPENAPI_PATH
 from custom_components.whatsapp_web.operations import (
     OPERATIONS,
@@ -25,6 +25,7 @@ from custom_components.whatsapp_web.operations import (
     Method,
     Operation,
     Route,
+    messages,
 )
 
 from .operations_support import add_account, route_url, valid_body
@@ -391,8 +392,8 @@ async def test_media_url_failures(
 ) -> None:
     """Fetch failures of media URLs: 502, 413 and 504, each as JSON; a good fetch then meets the state."""
     add_account(hass)
-    monkeypatch.setattr(operations, "MEDIA_URL_MAX_BYTES", 1000)
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 0.5)
+    monkeypatch.setattr(messages, "MEDIA_URL_MAX_BYTES", 1000)
+    monkeypatch.setattr(messages, "MEDIA_URL_TIMEOUT", 0.5)
     url = f"{API_BASE}/chats/34600000002@c.us/messages"
     error = await error_of(await admin.post(url, json={"url": f"{media_server}/missing"}), 502)
     assert error["code"] == "media_fetch_failed"

@@ -22,8 +22,8 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 import voluptuous as vol
 
-from custom_components.whatsapp_web import operations
 from custom_components.whatsapp_web.const import API_BASE, DOMAIN, MEDIA_URL_MAX_BYTES
+from custom_components.whatsapp_web.operations import messages
 
 from .ha_support import Api, BusRecorder, send_via_service
 from .support import record_figure, wait_until
@@ -285,7 +285,7 @@ async def test_media_abuse(
     figures: dict[str, str] = {}
 
     # The cap cases: a timeout far beyond what any machine needs, so only the cap can end them.
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 600.0)
+    monkeypatch.setattr(messages, "MEDIA_URL_TIMEOUT", 600.0)
     status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/over-cap.mp4"})
     assert status == 413, data
     assert data["error"]["code"] == "media_too_large"
@@ -302,7 +302,7 @@ async def test_media_abuse(
     figures["1 GiB declared, nothing sent"] = f"413 on the headers, {took:.2f} s"
 
     # The timeout case: headers, then nothing; a short timeout answers 504.
-    monkeypatch.setattr(operations, "MEDIA_URL_TIMEOUT", 1.0)
+    monkeypatch.setattr(messages, "MEDIA_URL_TIMEOUT", 1.0)
     status, data, took = await post_media(api, chat, {"url": f"{media_server.url}/silent.mp4"})
     assert status == 504, data
     assert data["error"]["code"] == "media_fetch_timeout"

@@ -14,7 +14,7 @@ import base64
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 import json
 import logging
 from pathlib import Path
@@ -38,7 +38,6 @@ from .errors import (
     ContactNotFound,
     GroupNotFound,
     InvalidArgument,
-    LoggedOut,
     MediaNotFound,
     MediaTooLarge,
     MessageNotFound,
@@ -86,6 +85,7 @@ from .models import (
     StateChanged,
     as_json_object,
     serialized_id,
+    transfer_allowance,
 )
 from .page_json import parse_page_json
 
@@ -213,6 +213,38 @@ class SendOptions:
     wait_until_sent: bool = False
     # 16 to 32 upper-case hex digits; None lets WhatsApp Web choose. See new_message_key_id().
     message_key_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The options as JSON, which ``from_json`` reads back."""
+        data = asdict(self)
+        data["mentions"] = list(self.mentions)
+        if self.sticker is not None:
+            data["sticker"] = {
+                "pack_name": self.sticker.pack_name,
+                "publisher": self.sticker.publisher,
+                "emojis": list(self.sticker.emojis),
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SendOptions:
+        """Options from ``as_json``'s form, absent keys at their defaults.
+
+        Raises TypeError, ValueError or AttributeError when ``data`` has another shape.
+        """
+        options = dict(data)
+        sticker = options.pop("sticker", None)
+        options["mentions"] = tuple(options.get("mentions", ()))
+        return cls(
+            **options,
+            sticker=StickerMetadata(
+                pack_name=sticker.get("pack_name"),
+                publisher=sticker.get("publisher"),
+                emojis=tuple(sticker.get("emojis", ())),
+            )
+            if sticker
+            else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -943,9 +975,7 @@ class WhatsAppWebClient:
         require_connected: bool = True,
     ) -> Any:
         if require_connected and self._state != ClientState.CONNECTED:
-            if self._state == ClientState.LOGGED_OUT:
-                raise LoggedOut
-            raise NotConnected(self._state.value)
+            raise self._state.not_connected()
         session = self._require_session()
         seconds = timeout or self._timing.call_timeout
         try:
@@ -1203,7 +1233,7 @@ class WhatsAppWebClient:
                     "mimetype": upload.mimetype,
                     "filename": upload.filename,
                 }
-            timeout = self._timing.call_timeout + (media.size / 1_000_000 if media else 0)
+            timeout = self._timing.call_timeout + transfer_allowance(media)
             result = await self._page_call("sendMessage", args, timeout=timeout)
             token = None
         finally:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, cast
 
+from .errors import LoggedOut, NotConnected
 from .ids import STATUS_BROADCAST, user_part
 
 type JSON = Any
@@ -38,6 +39,10 @@ class ClientState(StrEnum):
     def unlinked(self) -> bool:
         """No device is linked: linking needs a QR code or a pairing code."""
         return self in (ClientState.NEEDS_PAIRING, ClientState.LOGGED_OUT)
+
+    def not_connected(self) -> NotConnected:
+        """The error for a call that needs the connection, made in this state."""
+        return LoggedOut() if self is ClientState.LOGGED_OUT else NotConnected(self.value)
 
 
 class MessageAck(IntEnum):
@@ -572,6 +577,11 @@ class MediaFile:
     def size(self) -> int:
         """Length in bytes."""
         return len(self.data)
+
+
+def transfer_allowance(media: MediaFile | None) -> float:
+    """Seconds a call carrying ``media`` gets on top of its usual time: one a megabyte."""
+    return media.size / 1_000_000 if media is not None else 0.0
 
 
 @dataclass(frozen=True, slots=True)
