@@ -47,7 +47,7 @@ class Demo:
             "--simulator-port",
             str(self.simulator_port),
             "--chats",
-            "3",
+            "4",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
