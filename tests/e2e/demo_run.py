@@ -5,6 +5,7 @@ Used by the demo's end-to-end tests and by ``script/screenshot_demo``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -13,15 +14,23 @@ import select
 import signal
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.e2e.harness import (
     REPO_ROOT,
     HarnessError,
+    api_json,
     browsers_using,
     kill_browsers_using,
     process_group_alive,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import aiohttp
+
+REPLY_TIMEOUT = 20.0
 
 START_TIMEOUT = 150.0
 STOP_TIMEOUT = 60.0
@@ -123,3 +132,23 @@ def _read_processes(directory: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return recorded if isinstance(recorded, dict) else {}
+
+
+async def wait_for_sent(
+    http: aiohttp.ClientSession,
+    simulator_url: str,
+    matches: Callable[[dict[str, Any]], bool],
+    timeout: float = REPLY_TIMEOUT,
+) -> dict[str, Any]:
+    """The first message in the simulator's outbox (what the phone received) that ``matches``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sent = (await api_json(http, "GET", f"{simulator_url}_sim/sent"))["sent"]
+        found: list[dict[str, Any]] = [
+            entry for entry in sent if entry["kind"] == "message" and matches(entry)
+        ]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise HarnessError(f"nothing the demo sent matched within {timeout:.0f} s: {sent}")
+        await asyncio.sleep(0.25)

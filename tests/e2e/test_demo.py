@@ -22,7 +22,7 @@ from playwright.async_api import async_playwright
 import pytest
 import pytest_socket
 
-from tests.e2e.demo_run import DemoRun
+from tests.e2e.demo_run import DemoRun, wait_for_sent
 from tests.e2e.frontend import frontend_tokens, skip_login
 from tests.e2e.harness import CHROMIUM, api_json, free_port, login, whatsapp_entries
 from tests.e2e.household import (
@@ -67,23 +67,6 @@ async def running(demo: DemoRun, http: aiohttp.ClientSession) -> dict[str, Any]:
 
 async def account_of(http: aiohttp.ClientSession, info: dict[str, Any]) -> DemoAccount:
     return await find_account(http, info["ha_url"], info["token"], info["simulator_url"])
-
-
-async def wait_for_sent(
-    http: aiohttp.ClientSession,
-    simulator_url: str,
-    matches: Callable[[dict[str, Any]], bool],
-    timeout: float = REPLY_TIMEOUT,
-) -> dict[str, Any]:
-    """The first message in the simulator's outbox that ``matches``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        sent = (await api_json(http, "GET", f"{simulator_url}_sim/sent"))["sent"]
-        found = [entry for entry in sent if entry["kind"] == "message" and matches(entry)]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"nothing sent matched within {timeout:.0f} s: {sent}"
-        await asyncio.sleep(0.25)
 
 
 async def wait_for_logbook(
