@@ -19,7 +19,7 @@ if str(REPO_ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
-from tests.e2e.demo_run import DemoRun, wait_for_sent  # noqa: E402
+from tests.e2e.demo_run import DemoRun, phone_writes, wait_for_sent  # noqa: E402
 from tests.e2e.frontend import frontend_tokens, skip_login  # noqa: E402
 from tests.e2e.harness import CHROMIUM, api_json, free_port, login  # noqa: E402
 from tests.e2e.household import DASHBOARD_VIEW, DEMO_LIGHT, find_account  # noqa: E402
@@ -40,9 +40,7 @@ async def play_the_phone(session: aiohttp.ClientSession, info: dict[str, Any]) -
     await wait_for_sent(
         session, simulator, lambda entry: entry["chat"] == chat and "pong" in (entry["body"] or "")
     )
-    await api_json(
-        session, "POST", f"{simulator}_sim/incoming", body={"chat": chat, "body": "photo"}
-    )
+    await phone_writes(session, simulator, chat, "photo")
     await wait_for_sent(
         session, simulator, lambda entry: entry["chat"] == chat and entry["type"] == "image"
     )

@@ -152,3 +152,13 @@ async def wait_for_sent(
         if time.monotonic() > deadline:
             raise HarnessError(f"nothing the demo sent matched within {timeout:.0f} s: {sent}")
         await asyncio.sleep(0.25)
+
+
+async def phone_writes(
+    session: aiohttp.ClientSession, simulator_url: str, chat: str, body: str
+) -> str:
+    """The simulated phone sends ``body`` in ``chat`` to the demo's account; the message's id."""
+    created = await api_json(
+        session, "POST", f"{simulator_url}_sim/incoming", body={"chat": chat, "body": body}
+    )
+    return str(created["id"])

@@ -22,7 +22,7 @@ from playwright.async_api import async_playwright
 import pytest
 import pytest_socket
 
-from tests.e2e.demo_run import DemoRun, wait_for_sent
+from tests.e2e.demo_run import DemoRun, phone_writes, wait_for_sent
 from tests.e2e.frontend import frontend_tokens, skip_login
 from tests.e2e.harness import CHROMIUM, api_json, free_port, login, whatsapp_entries
 from tests.e2e.household import (
@@ -93,12 +93,7 @@ async def test_ping_is_answered_with_pong(
     running: dict[str, Any], http: aiohttp.ClientSession
 ) -> None:
     account = await account_of(http, running)
-    await api_json(
-        http,
-        "POST",
-        f"{running['simulator_url']}_sim/incoming",
-        body={"chat": account.first_chat, "body": "ping"},
-    )
+    await phone_writes(http, running["simulator_url"], account.first_chat, "ping")
     reply = await wait_for_sent(
         http,
         running["simulator_url"],
@@ -121,12 +116,7 @@ async def test_photo_gets_the_snapshot_and_a_call_turns_the_light_on(
     account = await account_of(http, running)
     simulator = running["simulator_url"]
     since = datetime.now(UTC)
-    await api_json(
-        http,
-        "POST",
-        f"{simulator}_sim/incoming",
-        body={"chat": account.first_chat, "body": "Photo"},
-    )
+    await phone_writes(http, simulator, account.first_chat, "Photo")
     snapshot = await wait_for_sent(
         http,
         simulator,
@@ -153,12 +143,7 @@ async def test_dashboard_and_logbook_in_chromium(
     ha_url, simulator = running["ha_url"], running["simulator_url"]
     credentials = await login(http, ha_url, "demo", "demo-password")
     since = datetime.now(UTC)
-    await api_json(
-        http,
-        "POST",
-        f"{simulator}_sim/incoming",
-        body={"chat": account.first_chat, "body": f"hello {uuid.uuid4().hex[:8]}"},
-    )
+    await phone_writes(http, simulator, account.first_chat, f"hello {uuid.uuid4().hex[:8]}")
     received = await wait_for_logbook(
         http,
         running,
