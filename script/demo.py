@@ -33,12 +33,12 @@ from tests.e2e.harness import (  # noqa: E402
     HarnessError,
     Stack,
     StackSettings,
-    api_json,
     free_port,
     kill_browsers_using,
     port_is_free,
     process_group_alive,
 )
+from tests.e2e.household import furnish  # noqa: E402
 from tests.support.processes import process_alive  # noqa: E402
 
 _LOGGER = logging.getLogger("demo")
@@ -144,32 +144,27 @@ def banner(stack: Stack, info: dict[str, str], example_chat: str) -> str:
             "",
             "WhatsApp Web for Home Assistant: the demo is running.",
             "",
-            f"  Home Assistant     {info['ha_url']}",
+            f"  Home Assistant     {info['ha_url']}  (the WhatsApp dashboard)",
             f"    login            {settings.username} / {settings.password}",
             f"  Phone (simulator)  {stack.simulator.phone_url}",
             f"  State              {settings.directory} (demo.json holds the token)",
+            "",
+            "  Try it: from the phone page, write ping (the answer is pong) or photo (the demo",
+            "  camera's snapshot comes back), or call: the bed light turns on and the logbook says so.",
+            "  The dashboard's buttons send a text, a location and a snapshot to the first chat.",
             "",
             "  REST mirror:",
             f'    curl -s -H "Authorization: Bearer {info["token"]}" \\',
             f"      {info['ha_url']}/api/whatsapp_web/chats",
             "",
-            "  Send a message to the demo account from the phone page, or:",
+            "  Or send a message to the demo account with:",
             f"    curl -s -X POST {stack.simulator.url}_sim/incoming -H 'Content-Type: application/json' \\",
-            f'      -d \'{{"chat": "{example_chat}", "body": "hello"}}\'',
+            f'      -d \'{{"chat": "{example_chat}", "body": "ping"}}\'',
             "",
             "Press Ctrl-C to stop everything.",
             "",
         ]
     )
-
-
-async def first_direct_chat(session: aiohttp.ClientSession, simulator_url: str) -> str:
-    """A seeded one-to-one chat, for the example command."""
-    chats = await api_json(session, "GET", f"{simulator_url}_sim/chats")
-    for chat in chats["chats"]:
-        if not chat["is_group"]:
-            return str(chat["id"])
-    return "34600000000@c.us"
 
 
 async def run(args: argparse.Namespace, stop: asyncio.Event, stack: Stack) -> int:
@@ -192,13 +187,14 @@ async def run(args: argparse.Namespace, stop: asyncio.Event, stack: Stack) -> in
         await stack.bring_up(session, saved_token=saved.get("token"))
         _LOGGER.info("linking the account through the config flow (if not linked yet)")
         await stack.ensure_linked(session)
-        example_chat = await first_direct_chat(session, stack.simulator.url)
+        _LOGGER.info("adding the demo's automations, scripts and dashboard (if missing)")
+        account = await furnish(session, stack.ha_url, stack.token, stack.simulator.url)
     info = {"ha_url": stack.ha_url, "token": stack.token, "simulator_url": stack.simulator.url}
     _write_json(demo_file, info)
     if args.headless:
         sys.stdout.write(json.dumps(info) + "\n")
     else:
-        sys.stdout.write(banner(stack, info, example_chat) + "\n")
+        sys.stdout.write(banner(stack, info, account.first_chat) + "\n")
     sys.stdout.flush()
     while not stop.is_set():
         if not stack.hass.running():
@@ -239,6 +235,7 @@ async def main_async(args: argparse.Namespace) -> int:
             seed=args.seed,
             chats=args.chats,
             messages=args.messages,
+            household=True,
         )
     )
     stop = asyncio.Event()

@@ -55,15 +55,33 @@ CLIENT_NAME: Final = "whatsapp_web demo"
 # Only what the demo and the tests use: default_config fails on these machines (go2rtc, radio_browser).
 COMPONENTS: Final = (
     "api",
-    "automation",
     "config",
     "frontend",
     "logger",
     "onboarding",
     "person",
-    "script",
     "websocket_api",
 )
+
+# What a household's Home Assistant adds for the demo: the parts of default_config that work offline
+# and without the packages --skip-pip leaves out (not bluetooth, dhcp, ssdp, usb, zeroconf: hardware and
+# multicast; not cloud, homeassistant_alerts, go2rtc: the internet; not mobile_app, stream: no PyNaCl,
+# no PyAV), and Home Assistant's demo text-to-speech engine. Setting that platform up loads the `demo`
+# integration, whose config entry brings its cameras and lights too (from 2025.4 on they exist only
+# there, not as YAML platforms).
+HOUSEHOLD_COMPONENTS: Final = (
+    "assist_pipeline",
+    "conversation",
+    "energy",
+    "history",
+    "logbook",
+    "media_source",
+    "my",
+    "recorder",
+    "sun",
+    "webhook",
+)
+HOUSEHOLD_PLATFORMS: Final = {"tts": [{"platform": "demo"}]}
 
 # The QR element the config flow puts into its progress step (see config_flow.qr_code_element).
 QR_ELEMENT: Final = re.compile(r'<ha-qr-code data="([^"]+)"')
@@ -249,10 +267,15 @@ def write_configuration(
     name: str = "WhatsApp Web demo",
     automations: list[dict[str, Any]] | None = None,
     debug: bool = True,
+    household: bool = False,
 ) -> None:
-    """``configuration.yaml`` (JSON is valid YAML) and the integration linked from this checkout."""
+    """``configuration.yaml`` and the integration linked from this checkout.
+
+    Automations and scripts live in ``automations.yaml`` and ``scripts.yaml``, as in a new installation:
+    the automation and script editors edit those. ``automations`` are extra, read-only ones.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
-    components: dict[str, dict[str, Any]] = {component: {} for component in COMPONENTS}
+    components = COMPONENTS + (HOUSEHOLD_COMPONENTS if household else ())
     configuration: dict[str, Any] = {
         "homeassistant": {
             "name": name,
@@ -264,7 +287,8 @@ def write_configuration(
             "longitude": -3.7,
             "elevation": 650,
         },
-        **components,
+        **{component: {} for component in components},
+        **(HOUSEHOLD_PLATFORMS if household else {}),
         "http": {"server_host": HOST, "server_port": port},
         "logger": {
             "default": "warning",
@@ -273,11 +297,19 @@ def write_configuration(
                 "homeassistant.components.automation": "info",
             },
         },
-        "automation": automations or [],
     }
-    (config_dir / "configuration.yaml").write_text(
-        json.dumps(configuration, indent=2) + "\n", encoding="utf-8"
-    )
+    if automations:
+        configuration["automation harness"] = automations
+    # One top-level key per line, its value as JSON (valid YAML); the includes need YAML's tags.
+    lines = [f"{key}: {json.dumps(value)}" for key, value in configuration.items()]
+    lines += ["automation: !include automations.yaml", "script: !include scripts.yaml"]
+    (config_dir / "configuration.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for included in ("automations.yaml", "scripts.yaml"):
+        if not (config_dir / included).exists():
+            # What a new installation starts with: scripts.yaml holds a mapping, automations a list.
+            (config_dir / included).write_text(
+                "{}\n" if included == "scripts.yaml" else "[]\n", encoding="utf-8"
+            )
     _link_directory(
         config_dir / "custom_components" / DOMAIN, REPO_ROOT / "custom_components" / DOMAIN
     )
@@ -889,6 +921,8 @@ class StackSettings:
     chats: int = 8
     messages: int = 10
     automations: list[dict[str, Any]] | None = None
+    # The demo's household: history, logbook, Home Assistant's demo camera, lights and speech.
+    household: bool = False
 
     @property
     def config_dir(self) -> Path:
@@ -930,7 +964,10 @@ class Stack:
                 log_file=settings.directory / "simulator.log",
             )
         write_configuration(
-            settings.config_dir, port=settings.ha_port, automations=settings.automations
+            settings.config_dir,
+            port=settings.ha_port,
+            automations=settings.automations,
+            household=settings.household,
         )
         self.hass = HassProcess(settings.config_dir, settings.ha_port)
         self.hass.start()

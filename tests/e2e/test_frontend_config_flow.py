@@ -7,15 +7,15 @@ account the other tests use; its entry is removed again at the end.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import async_playwright
 
+from tests.e2e.frontend import frontend_tokens, skip_login
 from tests.e2e.harness import (
     CHROMIUM,
     DOMAIN,
@@ -49,13 +49,6 @@ def decode_qr(png: bytes) -> str:
     return ""
 
 
-async def open_frontend(page: Page, stack: Stack, tokens: dict[str, Any]) -> None:
-    """Skip the login page: the frontend reads its tokens from localStorage (``hassTokens``)."""
-    await page.add_init_script(
-        "window.localStorage.setItem('hassTokens', " + json.dumps(json.dumps(tokens)) + ");"
-    )
-
-
 async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSession) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     credentials = await login(http, stack.ha_url, stack.settings.username, stack.settings.password)
@@ -67,15 +60,7 @@ async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSes
         )
     finally:
         await websocket.close()
-    tokens = {
-        "access_token": credentials.access_token,
-        "token_type": "Bearer",
-        "expires_in": credentials.expires_in,
-        "refresh_token": credentials.refresh_token,
-        "hassUrl": stack.ha_url,
-        "clientId": f"{stack.ha_url}/",
-        "expires": int(time.time() * 1000) + credentials.expires_in * 1000,
-    }
+    tokens = frontend_tokens(stack.ha_url, credentials)
     entries_before = {
         entry["entry_id"] for entry in await whatsapp_entries(http, stack.ha_url, stack.token)
     }
@@ -97,7 +82,7 @@ async def test_config_flow_in_the_frontend(stack: Stack, http: aiohttp.ClientSes
                 context = await browser.new_context(viewport={"width": 1280, "height": 1000})
                 page = await context.new_page()
                 page.set_default_timeout(UI_TIMEOUT_MS)
-                await open_frontend(page, stack, tokens)
+                await skip_login(page, tokens)
                 await page.goto(f"{stack.ha_url}/config/integrations/dashboard/add?domain={DOMAIN}")
 
                 # "Do you want to set up WhatsApp Web?"
