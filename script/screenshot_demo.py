@@ -74,7 +74,10 @@ async def screenshot(info: dict[str, Any], output: Path) -> None:
             await page.wait_for_load_state("networkidle")
             await page.wait_for_timeout(2000)
             output.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=output)
+            # Home Assistant's demo camera shows a frame of a TV cartoon: not ours to publish.
+            camera_pictures = page.locator("hui-picture-entity-card hui-image")
+            await camera_pictures.first.wait_for()
+            await page.screenshot(path=output, mask=[camera_pictures], mask_color="#9e9e9e")
         finally:
             await browser.close()
 
