@@ -756,7 +756,7 @@ async def test_cdp_works_with_the_websocket_url_directly(
         assert recorder.documents() == ["/page?ws"]
     finally:
         await driver.stop()
-    assert driver._session is None  # the session it made itself is closed and dropped
+    assert driver._connection._session is None  # the session it made itself is closed and dropped
 
 
 async def test_cdp_keeps_a_session_it_was_given_open(
@@ -767,7 +767,7 @@ async def test_cdp_keeps_a_session_it_was_given_open(
         await driver.start()
         await driver.stop()
         assert not session.closed
-        assert driver._session is session
+        assert driver._connection._session is session
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,9 @@
 
 Only aiohttp is needed: the browser may be a container (browserless and the like), another
 machine, or a desktop Chromium started with ``--remote-debugging-port``. The driver opens one tab of
-its own in that browser and closes only that tab when it stops; the browser keeps running.
-
-Wire facts this module relies on:
-
-* ``GET http://host:port/json/version`` answers ``{"webSocketDebuggerUrl": "ws://.../devtools/browser/<id>"}``.
-* Commands are ``{"id", "method", "params", "sessionId"?}``; answers carry the same ``id`` and either
-  ``result`` or ``error``; events carry ``method`` and ``params`` (and ``sessionId`` when they come
-  from an attached target). With ``Target.attachToTarget(flatten=true)`` every page command travels
-  on the browser socket, tagged with the page's ``sessionId``.
+its own in that browser and closes only that tab when it stops; the browser keeps running. The
+socket itself (discovery, commands, answers) is ``cdp_connection.CdpConnection``; this module is the
+page: its tab, session, documents, binding and lifecycle.
 """
 
 from __future__ import annotations
@@ -21,12 +15,8 @@ import contextlib
 import json
 import logging
 import math
-from typing import Any, Final
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Final
 
-import aiohttp
-
-from ..page_json import parse_page_json
 from .base import (
     BindingHandler,
     BrowserDriver,
@@ -39,54 +29,19 @@ from .base import (
     desktop_user_agent,
     first_line_of_error,
 )
+from .cdp_connection import COMMAND_TIMEOUT, CdpCommandError, CdpConnection, redact
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["CdpCommandError", "CdpDriver"]
 
 _LOGGER = logging.getLogger(__name__)
 
-# Media crosses the socket as base64 inside one JSON message; the default 4 MiB cap would cut it.
-MAX_MESSAGE_SIZE: Final = 256 * 1024 * 1024
-# Set-up commands (open a tab, enable domains) answer in milliseconds on a healthy browser.
-COMMAND_TIMEOUT: Final = 30.0
 # Closing our tab at stop() must not hold the client up when the browser is already unwell.
 CLOSE_TIMEOUT: Final = 5.0
 # Load events of navigations nobody waits for (yet) are kept this long to close a race.
 _RECENT_LOADS: Final = 32
-
-
-class CdpCommandError(DriverError):
-    """The browser answered a DevTools command with an error."""
-
-    def __init__(self, method: str, message: str) -> None:
-        """Name the command and the browser's reason."""
-        super().__init__(f"{method} failed: {message}")
-        self.method = method
-        self.reason = message
-
-
-def _redact(url: str) -> str:
-    """The URL without its query and credentials, fit for a message (tokens live there)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return "<invalid URL>"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _with_token(url: str, token: str | None) -> str:
-    """Add ``token=...`` to the query, as browserless-style services expect, unless present."""
-    if not token:
-        return url
-    parts = urlsplit(url)
-    if "token=" in parts.query:
-        return url
-    query = (
-        f"{parts.query}&{urlencode({'token': token})}"
-        if parts.query
-        else urlencode({"token": token})
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _remote_value(remote: dict[str, Any]) -> Any:
@@ -138,16 +93,14 @@ class CdpDriver(BrowserDriver):
         header and as a ``token`` query parameter. ``session`` is used as is and never closed; without
         one the driver makes its own and closes it in :meth:`stop`.
         """
-        self._url = url.strip()
-        self._token = token or None
-        self._session = session
-        self._owns_session = session is None
-        self._connect_timeout = connect_timeout
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._next_id = 0
-        # command id -> (answer, session id it was sent on, method)
-        self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], str | None, str]] = {}
+        self._connection = CdpConnection(
+            url,
+            token=token,
+            session=session,
+            connect_timeout=connect_timeout,
+            on_event=self._on_event,
+            on_closed=lambda detail: self._page_gone("connection_lost", detail),
+        )
         self._stopping = False
         self._stopped = False
         # The page.
@@ -169,35 +122,9 @@ class CdpDriver(BrowserDriver):
 
     async def start(self) -> None:
         """Connect to the browser's DevTools socket."""
-        if self._ws is not None or self._stopped:
+        if self._connection.started or self._stopped:
             raise DriverError("this driver was already started")
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        try:
-            async with asyncio.timeout(self._connect_timeout):
-                ws_url = await self._discover()
-                self._ws = await self._session.ws_connect(
-                    _with_token(ws_url, self._token),
-                    headers=self._auth_headers(),
-                    max_msg_size=MAX_MESSAGE_SIZE,
-                    autoping=True,
-                )
-        except TimeoutError as error:
-            raise DriverError(
-                f"the browser at {_redact(self._url)} did not answer within {self._connect_timeout:g} s"
-            ) from error
-        except aiohttp.WSServerHandshakeError as error:
-            raise DriverError(
-                f"the browser at {_redact(self._url)} refused the DevTools connection "
-                f"(HTTP {error.status}; check the URL and the token)"
-            ) from error
-        except (aiohttp.ClientError, OSError, ValueError) as error:
-            raise DriverError(
-                f"could not connect to the browser at {_redact(self._url)}: {error or type(error).__name__}"
-            ) from error
-        self._reader = asyncio.create_task(
-            self._read_loop(self._ws), name="whatsapp_web cdp reader"
-        )
+        await self._connection.connect()
         # Lets the browser socket report that our tab was destroyed or crashed.
         await self._command("Target.setDiscoverTargets", {"discover": True})
 
@@ -210,7 +137,7 @@ class CdpDriver(BrowserDriver):
         on_disconnect: DisconnectHandler,
     ) -> None:
         """Open a tab of our own, with the init script and the binding installed before any load."""
-        if self._ws is None or self._stopping:
+        if not self._connection.started or self._stopping:
             raise DriverClosed("the driver is not connected to a browser")
         if self._target_id is not None:
             raise DriverError("this driver already has a page")
@@ -246,7 +173,7 @@ class CdpDriver(BrowserDriver):
                 answer = await self._page_command("Page.navigate", {"url": url}, timeout=None)
                 error_text = answer.get("errorText")
                 if error_text:
-                    raise DriverError(f"could not load {_redact(url)}: {error_text}")
+                    raise DriverError(f"could not load {redact(url)}: {error_text}")
                 loader_id = answer.get("loaderId")
                 if not loader_id:
                     return  # a same-document navigation (only the fragment changed): no load event
@@ -255,7 +182,7 @@ class CdpDriver(BrowserDriver):
             # Abandon the navigation so the current document stays usable.
             with contextlib.suppress(DriverError):
                 await self._page_command("Page.stopLoading", timeout=CLOSE_TIMEOUT)
-            raise DriverTimeout(f"loading {_redact(url)}", timeout) from error
+            raise DriverTimeout(f"loading {redact(url)}", timeout) from error
 
     async def evaluate(self, function_source: str, *args: Any, timeout: float) -> Any:
         """Call ``function_source`` in the main frame's current document with JSON ``args``."""
@@ -303,74 +230,20 @@ class CdpDriver(BrowserDriver):
             return
         self._stopped = True
         self._stopping = True
-        ws = self._ws
         # Also a tab that was created but never fully set up (open_page failed half way).
         tab_open = self._target_id is not None and self._page_gone_reason is None
-        if ws is not None and not ws.closed and tab_open:
+        if self._connection.open and tab_open:
             with contextlib.suppress(DriverError, TimeoutError):
                 await self._command(
                     "Target.closeTarget", {"targetId": self._target_id}, timeout=CLOSE_TIMEOUT
                 )
         self._page_alive = False
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        self._fail_pending(None, "the driver was stopped")
+        await self._connection.close("the driver was stopped")
         self._context_ready.set()
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def browser_pids(self) -> list[int]:
         """A remote browser's processes are not ours to count or kill."""
         return []
-
-    # -----------------------------------------------------------------------------------------
-    # Connecting
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
-
-    async def _discover(self) -> str:
-        """The browser's WebSocket address: given directly, or read from ``/json/version``."""
-        parts = urlsplit(self._url)
-        scheme = parts.scheme.lower()
-        if scheme in ("ws", "wss"):
-            if not parts.hostname:
-                raise DriverError(f"the browser URL {_redact(self._url)} has no host")
-            return self._url
-        if scheme not in ("http", "https"):
-            raise DriverError(
-                f"the browser URL {_redact(self._url)} must start with http://, https://, ws:// or wss://"
-            )
-        if not parts.hostname:
-            raise DriverError(f"the browser URL {_redact(self._url)} has no host")
-        base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-        version_url = _with_token(f"{base}/json/version", self._token)
-        assert self._session is not None
-        async with self._session.get(version_url, headers=self._auth_headers()) as response:
-            body = await response.text()
-            if response.status != 200:
-                raise DriverError(
-                    f"{_redact(self._url)}/json/version answered HTTP {response.status}: {body[:200]!r}"
-                )
-        try:
-            ws_url = json.loads(body)["webSocketDebuggerUrl"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise DriverError(
-                f"{_redact(self._url)}/json/version did not name a webSocketDebuggerUrl; "
-                "is this a Chromium DevTools endpoint?"
-            ) from error
-        # The browser names itself as it sees itself (often 127.0.0.1 or 0.0.0.0 inside a
-        # container); the host and port the user reached it at are the ones that work from here.
-        found = urlsplit(str(ws_url))
-        ws_scheme = "wss" if scheme == "https" else "ws"
-        return urlunsplit((ws_scheme, parts.netloc, found.path, found.query, ""))
 
     # -----------------------------------------------------------------------------------------
     # Commands and events
@@ -383,33 +256,9 @@ class CdpDriver(BrowserDriver):
         session_id: str | None = None,
         timeout: float | None = COMMAND_TIMEOUT,
     ) -> dict[str, Any]:
-        """Send one command and wait for its answer."""
-        ws = self._ws
-        if ws is None or ws.closed:
-            raise DriverClosed("the DevTools connection is closed")
-        self._next_id += 1
-        command_id = self._next_id
-        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
-        if session_id is not None:
-            message["sessionId"] = session_id
-        # allow_nan=False: NaN is not JSON and the browser would reject the whole message.
-        text = json.dumps(message, allow_nan=False)
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[command_id] = (answer, session_id, method)
-        try:
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, aiohttp.ClientError) as error:
-                raise DriverClosed(f"the DevTools connection is closed: {error}") from error
-            if timeout is None:
-                return await answer
-            try:
-                async with asyncio.timeout(timeout):
-                    return await answer
-            except TimeoutError as error:
-                raise DriverTimeout(method, timeout) from error
-        finally:
-            self._pending.pop(command_id, None)
+        return await self._connection.command(
+            method, params, session_id=session_id, timeout=timeout
+        )
 
     async def _page_command(
         self,
@@ -421,51 +270,10 @@ class CdpDriver(BrowserDriver):
         self._require_page()
         return await self._command(method, params, session_id=self._session_id, timeout=timeout)
 
-    async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        detail = "the browser closed the DevTools connection"
-        try:
-            while True:
-                message = await ws.receive()
-                if message.type is aiohttp.WSMsgType.TEXT:
-                    try:
-                        data = parse_page_json(message.data)
-                    except ValueError:
-                        _LOGGER.debug("Ignoring a DevTools message that is not JSON")
-                        continue
-                    self._dispatch(data)
-                elif message.type is aiohttp.WSMsgType.ERROR:
-                    detail = f"the DevTools connection failed: {ws.exception()}"
-                    break
-                elif message.type in (
-                    aiohttp.WSMsgType.CLOSE,
-                    aiohttp.WSMsgType.CLOSING,
-                    aiohttp.WSMsgType.CLOSED,
-                ):
-                    break
-        finally:
-            self._fail_pending(None, detail)
-            self._page_gone("connection_lost", detail)
-
-    def _dispatch(self, data: dict[str, Any]) -> None:
-        if "id" in data:
-            entry = self._pending.get(data["id"])
-            if entry is None:
-                return  # the caller gave up waiting (timeout) before the answer came
-            answer, _, command = entry
-            if answer.done():
-                return
-            if "error" in data:
-                error = data["error"] or {}
-                answer.set_exception(CdpCommandError(command, str(error.get("message"))))
-            else:
-                answer.set_result(data.get("result") or {})
-            return
-        method = data.get("method")
-        params: dict[str, Any] = data.get("params") or {}
-        session_id = data.get("sessionId")
+    def _on_event(self, method: str, params: dict[str, Any], session_id: str | None) -> None:
         if session_id is not None:
             if session_id == self._session_id:
-                self._on_page_event(str(method), params)
+                self._on_page_event(method, params)
             return
         if method == "Target.detachedFromTarget":
             if params.get("sessionId") == self._session_id and self._session_id is not None:
@@ -528,7 +336,7 @@ class CdpDriver(BrowserDriver):
             return
         self._page_alive = False
         self._page_gone_reason = detail
-        self._fail_pending(self._session_id, detail)
+        self._connection.fail_pending(self._session_id, detail)
         self._context_ready.set()  # wake evaluate() calls waiting for a document
         for waiter in self._load_waiters.values():
             if not waiter.done():
@@ -541,12 +349,6 @@ class CdpDriver(BrowserDriver):
             self._on_disconnect(reason, detail)
         except Exception:
             _LOGGER.exception("The disconnect handler failed")
-
-    def _fail_pending(self, session_id: str | None, detail: str) -> None:
-        """Fail commands waiting for answers: those of one session, or all (``None``)."""
-        for answer, sent_on, _ in list(self._pending.values()):
-            if (session_id is None or sent_on == session_id) and not answer.done():
-                answer.set_exception(DriverClosed(detail))
 
     # -----------------------------------------------------------------------------------------
     # Page state
