@@ -11,10 +11,10 @@ Steps of a new account::
 
 ``_BrowserChoiceFlow`` holds the steps that choose the browser; ``WhatsAppConfigFlow`` links in it
 through one ``LinkingBrowser`` (linking_browser.py): the flow's own WhatsAppWebClient, or the loaded
-entry's when re-linking, with the start deadline and the progress steps' waits. The entry uses the same browser profile afterwards
-(the local profile directory chosen here; a remote browser keeps its own), so the phone links once.
-The flow stops its client before it creates the entry: a Chromium profile is used by one process at a
-time.
+entry's when re-linking, with the start deadline and the progress steps' waits. The entry uses the
+same browser profile afterwards (the local profile directory chosen here; a remote browser keeps its
+own), so the phone links once. The flow stops its client before it creates the entry: a Chromium
+profile is used by one process at a time.
 
 Progress steps are called again whenever their task ends and whenever the frontend re-reads the flow,
 so each returns the same task and the same placeholders until something really changed (a new QR
