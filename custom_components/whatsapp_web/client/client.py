@@ -59,7 +59,6 @@ from .models import (
     as_json_object,
 )
 from .page_calls import Timing
-from .page_json import parse_page_json
 from .page_session import PageSession, bridge_script, new_binding_name
 
 __all__ = [
@@ -387,7 +386,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
             try:
                 await session.open(
                     self._url,
-                    on_batch=self._receive_batch,
+                    on_event=lambda page, event: self._inbox.put_nowait((page, event)),
                     navigation_timeout=self._timing.navigation_timeout,
                 )
                 watchdog = asyncio.create_task(
@@ -430,17 +429,6 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
 
     # -----------------------------------------------------------------------------------------
     # Events from the page
-
-    def _receive_batch(self, session: PageSession, payload: str) -> None:
-        try:
-            batch = parse_page_json(payload)
-            events = batch["events"]
-        except (ValueError, KeyError, TypeError):
-            _LOGGER.warning("Ignoring a malformed event batch from the page")
-            return
-        for event in events:
-            if isinstance(event, dict):
-                self._inbox.put_nowait((session, event))
 
     async def _consume(self) -> None:
         while True:

@@ -58,7 +58,7 @@ _ANSWER_PART_FUNCTION: Final = (
 _ANSWER_PARTS_AT_ONCE: Final = 8
 _PING_FUNCTION: Final = "() => typeof globalThis.__whatsappWebBridge === 'object'"
 
-type BatchReceiver = Callable[[PageSession, str], None]
+type EventReceiver = Callable[[PageSession, dict[str, Any]], None]
 
 
 def new_binding_name() -> str:
@@ -102,11 +102,22 @@ class PageSession:
         if not self.ended.done():
             self.ended.set_result(reason)
 
-    async def open(self, url: str, *, on_batch: BatchReceiver, navigation_timeout: float) -> None:
-        """Start the browser, install the bridge for every document and load ``url``."""
+    async def open(self, url: str, *, on_event: EventReceiver, navigation_timeout: float) -> None:
+        """Start the browser, install the bridge for every document and load ``url``.
+
+        The bridge reports in batches; ``on_event`` gets each event of a batch, in order.
+        """
 
         def on_binding(payload: str) -> None:
-            on_batch(self, payload)
+            try:
+                batch = parse_page_json(payload)
+                events = batch["events"]
+            except (ValueError, KeyError, TypeError):
+                _LOGGER.warning("Ignoring a malformed event batch from the page")
+                return
+            for event in events:
+                if isinstance(event, dict):
+                    on_event(self, event)
 
         def on_disconnect(reason: DisconnectReason, detail: str) -> None:
             _LOGGER.warning("WhatsApp Web's browser went away: %s (%s)", reason, detail)
