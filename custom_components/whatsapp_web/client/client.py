@@ -5,6 +5,11 @@ WhatsApp Web with the bridge installed, and keeps it alive: a crashed browser, a
 that stops answering the watchdog is replaced, with exponential backoff, and the saved session resumes
 from the browser profile without a new QR code. Everything the page reports arrives through one
 ordered queue; operations are calls into the bridge with JSON arguments and a timeout each.
+
+Where the parts live: one page's life (open, watchdog, calls, answers in parts) in page_session.py;
+the exactly-once bookkeeping of message events in exactly_once.py; the operations, one family per
+module (chats.py, messages.py, groups.py, contacts.py). This module keeps the public state, the
+state machine (``_state`` is its one field) and the fan-out to listeners.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from .models import (
     as_json_object,
 )
 from .page_calls import Timing
-from .page_session import PageSession, bridge_script, new_binding_name
+from .page_session import PageSession
 
 __all__ = [
     "WHATSAPP_WEB_URL",
@@ -69,8 +74,6 @@ __all__ = [
     "Location",
     "SendOptions",
     "WhatsAppWebClient",
-    "bridge_script",
-    "new_binding_name",
     "new_message_key_id",
 ]
 
