@@ -9,20 +9,21 @@ Steps of a new account::
                               -> phone (form) -> phone_code (progress: the code to type on the phone)
         -> finish (the entry, or an abort)
 
-The flow keeps one WhatsAppWebClient for linking. The entry uses the same browser profile afterwards
-(the local profile directory chosen here; a remote browser keeps its own), so the phone links once.
-The flow stops its client before it creates the entry: a Chromium profile is used by one process at a
-time.
+``_BrowserChoiceFlow`` holds the steps that choose the browser; ``WhatsAppConfigFlow`` links in it
+through one ``LinkingBrowser`` (linking_browser.py): the flow's own WhatsAppWebClient, or the loaded
+entry's when re-linking, with the start deadline and the progress steps' waits. The entry uses the
+same browser profile afterwards (the local profile directory chosen here; a remote browser keeps its
+own), so the phone links once. The flow stops its client before it creates the entry: a Chromium
+profile is used by one process at a time.
 
 Progress steps are called again whenever their task ends and whenever the frontend re-reads the flow,
 so each returns the same task and the same placeholders until something really changed (a new QR
-string, a linked phone, a failure); see ``_wait``.
+string, a linked phone, a failure); see ``LinkingBrowser.wait``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import shutil
 from typing import TYPE_CHECKING, Any, Final
@@ -95,13 +96,14 @@ from .const import (
     MAX_RATE_LIMIT,
     SECTION_ADVANCED,
 )
+from .linking_browser import LinkingBrowser
 from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
 from .values import chat_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+
+    from .client.models import Me
 
 CONF_PHONE_NUMBER: Final = "phone_number"
 
@@ -129,38 +131,18 @@ def format_pairing_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 
-class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Link a WhatsApp account."""
-
-    VERSION = 1
+class _BrowserChoiceFlow(ConfigFlow):
+    """The first half of the flow: which browser WhatsApp Web runs in (checked before it is used)."""
 
     def __init__(self) -> None:
-        """Start with no browser."""
-        self._data: dict[str, Any] = {}
-        self._client: WhatsAppWebClient | None = None
-        self._owns_client = False
+        """Nothing chosen yet."""
+        # The form to go back to when the chosen browser cannot open WhatsApp Web.
         self._browser_step = "local"
         self._errors: dict[str, str] = {}
-        self._wait_task: asyncio.Task[None] | None = None
-        self._wait_key: tuple[Any, ...] | None = None
-        self._start_deadline = 0.0
-        self._pairing_code: str | None = None
-        self._pairing_deadline = 0.0
-        # True once this flow showed a QR or a code: only then may it unlink what got linked.
-        self._linked_here = False
         # A local profile directory this flow created; removed again if no entry takes it.
         self._new_profile: str | None = None
         # The browser the add-on announced (address and token), until the user confirms it.
         self._discovered: dict[str, Any] = {}
-
-    @staticmethod
-    @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> WhatsAppOptionsFlow:
-        """Event filters and notify recipients."""
-        return WhatsAppOptionsFlow()
-
-    # -----------------------------------------------------------------------------------------
-    # Choosing the browser
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Local Chromium or a remote one."""
@@ -356,6 +338,33 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         return errors
 
     async def _async_use_browser(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Open WhatsApp Web in the chosen browser (the linking half of the flow does)."""
+        raise NotImplementedError
+
+
+class WhatsAppConfigFlow(_BrowserChoiceFlow, domain=DOMAIN):
+    """Link a WhatsApp account."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no browser."""
+        super().__init__()
+        self._data: dict[str, Any] = {}
+        # Made on first use: the flow has no ``hass`` before its first step.
+        self._linking_browser: LinkingBrowser | None = None
+        self._pairing_code: str | None = None
+        self._pairing_deadline = 0.0
+        # True once this flow showed a QR or a code: only then may it unlink what got linked.
+        self._linked_here = False
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> WhatsAppOptionsFlow:
+        """Event filters and notify recipients."""
+        return WhatsAppOptionsFlow()
+
+    async def _async_use_browser(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Open WhatsApp Web in the chosen browser, or just save it when the session stays."""
         self._data = data
         if self.source == SOURCE_RECONFIGURE and data.get(CONF_PROFILE) == self._current(
@@ -363,13 +372,10 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         ):
             # The same local profile keeps the linked session: no new link, just the new Chromium.
             return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=data)
-        await self._async_release_client()
         client = WhatsAppWebClient(
             driver_factory(self.hass, data), url=data.get(CONF_PAGE_URL) or WHATSAPP_WEB_URL
         )
-        self._client, self._owns_client = client, True
-        self._start_deadline = self.hass.loop.time() + START_TIMEOUT
-        await client.start()
+        await self._linking.async_start_own(client, START_TIMEOUT)
         return await self.async_step_start()
 
     # -----------------------------------------------------------------------------------------
@@ -382,7 +388,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._progress_done("finish")
         if client.state.unlinked:
             return self._progress_done("link_method")
-        remaining = self._start_deadline - self.hass.loop.time()
+        remaining = self._linking.start_remaining
         if client.state == ClientState.FAILED or remaining <= 0:
             LOGGER.warning(
                 "The browser could not open WhatsApp Web: %s", client.last_error or "timed out"
@@ -392,7 +398,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
             }
             await self._async_release_client()
             return self._progress_done(self._browser_step)
-        task = self._wait(
+        task = self._linking.wait(
             ("start",),
             lambda: (
                 client.state.unlinked or client.state in (ClientState.CONNECTED, ClientState.FAILED)
@@ -423,7 +429,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         qr = client.qr
         if self._qr_idle():
             return self._progress_done("link_expired")
-        task = self._wait(
+        task = self._linking.wait(
             ("link", qr),
             lambda: (
                 client.state in (ClientState.CONNECTED, ClientState.FAILED)
@@ -508,7 +514,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         remaining = self._pairing_deadline - self.hass.loop.time()
         if remaining <= 0 or self._pairing_code is None:
             return self._progress_done("link_expired")
-        task = self._wait(
+        task = self._linking.wait(
             ("phone", self._pairing_code),
             lambda: client.state in (ClientState.CONNECTED, ClientState.FAILED),
             remaining,
@@ -531,32 +537,19 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The phone is linked: create the entry, or update the one being re-linked."""
-        client = self._require_client()
-        me = client.me
+        me = self._require_client().me
         if me is None:
             await self._async_release_client()
             return self.async_abort(reason="no_account_info")
         await self.async_set_unique_id(me.id, raise_on_progress=False)
-        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            entry = (
-                self._get_reauth_entry()
-                if self.source == SOURCE_REAUTH
-                else self._get_reconfigure_entry()
-            )
-            if entry.unique_id != me.id:
-                await self._async_discard_link()
-                return self.async_abort(
-                    reason="wrong_account", description_placeholders={"account": entry.title}
-                )
-            reload = self._owns_client
-            await self._async_release_client()
-            if self.source == SOURCE_REAUTH:
-                return self.async_update_reload_and_abort(
-                    entry, reload_even_if_entry_is_unchanged=reload
-                )
-            # The entry takes this flow's browser, and with it a profile this flow may have made.
-            self._new_profile = None
-            return self.async_update_reload_and_abort(entry, data=self._data)
+        if self.source == SOURCE_REAUTH:
+            return await self._async_finish_reauth(me)
+        if self.source == SOURCE_RECONFIGURE:
+            return await self._async_finish_reconfigure(me)
+        return await self._async_finish_new(me)
+
+    async def _async_finish_new(self, me: Me) -> ConfigFlowResult:
+        """A new account, unless this number is configured already."""
         if any(
             entry.unique_id == me.id for entry in self._async_current_entries(include_ignore=False)
         ):
@@ -567,6 +560,31 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         number = f"+{me.number}"
         title = f"{me.pushname} ({number})" if me.pushname else number
         return self.async_create_entry(title=title, data=self._data)
+
+    async def _async_finish_reauth(self, me: Me) -> ConfigFlowResult:
+        """The entry linked again; it reloads when it was not linked in its own browser."""
+        entry = self._get_reauth_entry()
+        if entry.unique_id != me.id:
+            return await self._async_abort_wrong_account(entry)
+        reload = self._linking.owns_client
+        await self._async_release_client()
+        return self.async_update_reload_and_abort(entry, reload_even_if_entry_is_unchanged=reload)
+
+    async def _async_finish_reconfigure(self, me: Me) -> ConfigFlowResult:
+        """The entry moves to the browser this flow linked in."""
+        entry = self._get_reconfigure_entry()
+        if entry.unique_id != me.id:
+            return await self._async_abort_wrong_account(entry)
+        await self._async_release_client()
+        # The entry takes this flow's browser, and with it a profile this flow may have made.
+        self._new_profile = None
+        return self.async_update_reload_and_abort(entry, data=self._data)
+
+    async def _async_abort_wrong_account(self, entry: ConfigEntry) -> ConfigFlowResult:
+        await self._async_discard_link()
+        return self.async_abort(
+            reason="wrong_account", description_placeholders={"account": entry.title}
+        )
 
     # -----------------------------------------------------------------------------------------
     # Re-linking after the phone unlinked the device
@@ -592,9 +610,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         account = getattr(entry, "runtime_data", None)
         if entry.state is ConfigEntryState.LOADED and isinstance(account, WhatsAppAccount):
             # The account's own browser holds the profile: link in it rather than start another.
-            await self._async_release_client()
-            self._client, self._owns_client = account.client, False
-            self._start_deadline = self.hass.loop.time() + START_TIMEOUT
+            await self._linking.async_borrow(account.client, START_TIMEOUT)
             account.client.pair_again()
             return await self.async_step_start()
         return await self._async_use_browser(self._data)
@@ -602,58 +618,22 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
     # -----------------------------------------------------------------------------------------
     # Helpers
 
+    @property
+    def _linking(self) -> LinkingBrowser:
+        if self._linking_browser is None:
+            self._linking_browser = LinkingBrowser(self.hass)
+        return self._linking_browser
+
+    @property
+    def _client(self) -> WhatsAppWebClient | None:
+        return self._linking.client
+
     def _require_client(self) -> WhatsAppWebClient:
-        if self._client is None:
-            # Only reachable by a caller that skips steps; the flow has no browser to use.
-            raise RuntimeError("the flow has no WhatsApp Web client")
-        return self._client
+        return self._linking.require_client()
 
     def _progress_done(self, next_step_id: str) -> ConfigFlowResult:
-        self._cancel_wait()
+        self._linking.cancel_wait()
         return self.async_show_progress_done(next_step_id=next_step_id)
-
-    def _wait(
-        self, key: tuple[Any, ...], condition: Callable[[], bool], timeout: float | None
-    ) -> asyncio.Task[None]:
-        """The progress task for ``key``: the same one while it runs, so a re-entry changes nothing."""
-        if self._wait_task is not None and self._wait_key == key and not self._wait_task.done():
-            return self._wait_task
-        self._cancel_wait()
-        self._wait_key = key
-        self._wait_task = self.hass.async_create_background_task(
-            self._async_wait_until(condition, timeout), f"{DOMAIN} config flow {key[0]}"
-        )
-        return self._wait_task
-
-    def _cancel_wait(self) -> None:
-        if self._wait_task is not None and not self._wait_task.done():
-            self._wait_task.cancel()
-        self._wait_task = None
-        self._wait_key = None
-
-    async def _async_wait_until(self, condition: Callable[[], bool], limit: float | None) -> None:
-        """Return when ``condition`` holds after a change of the client, or after ``limit`` seconds."""
-        client = self._require_client()
-        changed = asyncio.Event()
-
-        def poke(*_: Any) -> None:
-            changed.set()
-
-        removers = [
-            client.add_state_listener(poke),
-            client.add_qr_listener(poke),
-            client.add_event_listener(poke),
-        ]
-        try:
-            async with asyncio.timeout(limit):
-                while not condition():
-                    await changed.wait()
-                    changed.clear()
-        except TimeoutError:
-            pass
-        finally:
-            for remove in removers:
-                remove()
 
     async def _async_abort_with_browser_error(self, error: str) -> ConfigFlowResult:
         await self._async_release_client()
@@ -661,19 +641,13 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_discard_link(self) -> None:
         """Unlink what this flow linked (a second link of a configured number, a wrong account)."""
-        client = self._client
-        if client is not None and self._linked_here:
-            with contextlib.suppress(WhatsAppWebError):
-                await client.logout()
+        if self._linked_here:
+            await self._linking.async_unlink()
         await self._async_release_client()
 
     async def _async_release_client(self) -> None:
         """Stop the flow's own client (never the client of a loaded entry)."""
-        self._cancel_wait()
-        client, owned = self._client, self._owns_client
-        self._client, self._owns_client = None, False
-        if client is not None and owned:
-            await client.stop()
+        await self._linking.async_release()
 
     async def _async_cleanup(self) -> None:
         await self._async_release_client()
@@ -685,12 +659,12 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_remove(self) -> None:
         """The flow ended (or the dialog was closed): close its browser, drop an unused profile."""
-        if (self._client is not None and self._owns_client) or self._new_profile is not None:
+        if self._linking.owns_client or self._new_profile is not None:
             self.hass.async_create_background_task(
                 self._async_cleanup(), f"{DOMAIN} config flow clean-up"
             )
         else:
-            self._cancel_wait()
+            self._linking.cancel_wait()
 
 
 class WhatsAppOptionsFlow(OptionsFlow):

@@ -133,11 +133,10 @@ async def test_parts_are_handed_over_once(many_chats: Any) -> None:
     assert announced["records"] is True
     assert announced["parts"] == -(-CHATS // 250)
 
-    first = await client._answer_in_parts(driver, announced, 30)
-    again = await client._answer_in_parts(driver, announced, 30)
-    unknown = await client._answer_in_parts(
-        driver, announced | {"handle": "another-document.1"}, 30
-    )
+    session = client._require_session()
+    first = await session.answer_in_parts(announced, 30)
+    again = await session.answer_in_parts(announced, 30)
+    unknown = await session.answer_in_parts(announced | {"handle": "another-document.1"}, 30)
 
     assert len(first["result"]) == CHATS
     assert again is None
