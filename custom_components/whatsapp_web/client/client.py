@@ -21,7 +21,9 @@ from pathlib import Path
 import re
 import secrets
 import time
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from yarl import URL
 
 from . import ids
 from .drivers.base import (
@@ -45,6 +47,7 @@ from .errors import (
     NotFound,
     OperationFailed,
     PairingError,
+    ProfilePictureNotFound,
     Timeout,
     WhatsAppWebChanged,
     WhatsAppWebError,
@@ -52,6 +55,7 @@ from .errors import (
 from .media import (
     DEFAULT_MAX_MEDIA_BYTES,
     StickerMetadata,
+    media_from_url,
     read_sticker_metadata,
     with_sticker_metadata,
 )
@@ -75,12 +79,15 @@ from .models import (
     MediaFile,
     Message,
     MessageAcknowledged,
+    MessageEdited,
     MessageReaction,
     MessageReceived,
     MessageRevokedForEveryone,
     MessageRevokedForMe,
     MessageSent,
     MuteState,
+    PollVote,
+    PollVoted,
     Reaction,
     StateChanged,
     as_json_object,
@@ -88,6 +95,9 @@ from .models import (
     transfer_allowance,
 )
 from .page_json import parse_page_json
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +117,16 @@ _ANSWER_PARTS_AT_ONCE: Final = 8
 _PING_FUNCTION: Final = "() => typeof globalThis.__whatsappWebBridge === 'object'"
 _MEDIA_CHUNK: Final = 1024 * 1024
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16,32}")
+# What WhatsApp accepts: polls of 2 to 12 options, a question of up to 255 characters and options
+# of up to 100; the client sends at most 50 contact cards at once and searches up to 100 messages.
+POLL_OPTIONS_MIN: Final = 2
+POLL_OPTIONS_MAX: Final = 12
+POLL_QUESTION_MAX: Final = 255
+POLL_OPTION_MAX: Final = 100
+CONTACT_CARDS_MAX: Final = 50
+SEARCH_LIMIT_MAX: Final = 100
+# Profile pictures are small JPEGs (640 px); anything far larger is not one.
+PROFILE_PICTURE_MAX_BYTES: Final = 5 * 1024 * 1024
 _SEEN_IDS_KEPT: Final = 5000
 # Messages older than this before the newest one handled are not looked for again after a restart.
 _CATCH_UP_WINDOW: Final = 300
@@ -713,6 +733,17 @@ class WhatsAppWebClient:
                 self._emit(MessageRevokedForMe(Message.from_page(event["message"])))
             case "reaction":
                 self._emit(MessageReaction(Reaction(data=event["reaction"])))
+            case "poll_vote":
+                self._emit(PollVoted(PollVote(data=event["vote"])))
+            case "message_edit":
+                previous = event.get("prevBody")
+                self._emit(
+                    MessageEdited(
+                        Message.from_page(event["message"]),
+                        str(event.get("newBody") or ""),
+                        previous if isinstance(previous, str) else None,
+                    )
+                )
             case "call":
                 self._emit(IncomingCall(Call(data=event["call"])))
             case "capabilities":
@@ -1330,6 +1361,103 @@ class WhatsAppWebClient:
         mimetype = str(info.get("mimetype") or "application/octet-stream")
         return MediaFile(data=data, mimetype=mimetype, filename=info.get("filename"))
 
+    async def send_poll(
+        self,
+        chat_id: str,
+        question: str,
+        options: Iterable[str],
+        *,
+        allow_multiple_answers: bool = False,
+    ) -> Message:
+        """Send a poll of 2 to 12 distinct options; one answer each unless several are allowed."""
+        question = _poll_text(question, "question", POLL_QUESTION_MAX)
+        names = [_poll_text(option, "options", POLL_OPTION_MAX) for option in options]
+        if not POLL_OPTIONS_MIN <= len(names) <= POLL_OPTIONS_MAX:
+            raise InvalidArgument(
+                "options", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options"
+            )
+        if len(set(names)) != len(names):
+            raise InvalidArgument("options", "the options must differ")
+        args = {
+            "chatId": ids.normalize_chat_id(chat_id),
+            "question": question,
+            "options": names,
+            "allowMultipleAnswers": bool(allow_multiple_answers),
+        }
+        return _sent_message("send_poll", await self._page_call("sendPoll", args))
+
+    async def send_contact_cards(self, chat_id: str, contact_ids: Iterable[str]) -> Message:
+        """Send contacts as vCards: one card, or one message of several."""
+        contacts = [ids.normalize_user_id(item) for item in contact_ids]
+        if not 1 <= len(contacts) <= CONTACT_CARDS_MAX:
+            raise InvalidArgument("contacts", f"give 1 to {CONTACT_CARDS_MAX} contacts")
+        args = {"chatId": ids.normalize_chat_id(chat_id), "contactIds": contacts}
+        return _sent_message("send_contact_card", await self._page_call("sendContactCards", args))
+
+    async def edit_message(self, message_id: str, text: str) -> Message:
+        """Change the text (or a media message's caption) of an own message, as WhatsApp allows."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("msg", "the new text must not be empty")
+        key = ids.parse_message_id(message_id).serialized
+        result = await self._page_call("editMessage", {"messageId": key, "text": text})
+        return _sent_message("edit_message", result)
+
+    async def forward_message(self, message_id: str, chat_id: str) -> None:
+        """Forward a message (with its media and caption) to another chat."""
+        key = ids.parse_message_id(message_id).serialized
+        await self._page_call(
+            "forwardMessage", {"messageId": key, "chatId": ids.normalize_chat_id(chat_id)}
+        )
+
+    async def search_messages(
+        self, query: str, *, chat_id: str | None = None, limit: int = 20
+    ) -> list[Message]:
+        """Messages whose text contains ``query``, in one chat or in all, as WhatsApp Web finds them."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidArgument("query", "the search text must not be empty")
+        if not 1 <= limit <= SEARCH_LIMIT_MAX:
+            raise InvalidArgument("limit", f"expected a number from 1 to {SEARCH_LIMIT_MAX}")
+        args: dict[str, Any] = {"query": query, "limit": limit}
+        if chat_id is not None:
+            args["chatId"] = ids.normalize_chat_id(chat_id)
+        result = await self._page_call("searchMessages", args)
+        return [Message.from_page(item) for item in result]
+
+    async def profile_picture_url(self, contact_id: str) -> str | None:
+        """The URL of a contact's or group's profile picture, or None when it shows none."""
+        result = as_json_object(
+            await self._page_call(
+                "profilePictureUrl", {"contactId": ids.normalize_chat_id(contact_id)}
+            )
+        )
+        url = result.get("url")
+        return url if isinstance(url, str) and url else None
+
+    async def get_profile_picture(
+        self, contact_id: str, session: aiohttp.ClientSession, *, timeout: float = 15.0
+    ) -> MediaFile:
+        """A contact's or group's profile picture, fetched from WhatsApp's picture server."""
+        url = await self.profile_picture_url(contact_id)
+        if url is None:
+            raise ProfilePictureNotFound(contact_id)
+        if not self._is_picture_server(URL(url)):
+            # The page names the URL: fetch only from WhatsApp's servers, never elsewhere.
+            raise OperationFailed("get_profile_picture", "the picture is not on WhatsApp's servers")
+        return await media_from_url(
+            session,
+            url,
+            max_bytes=min(self.max_media_bytes, PROFILE_PICTURE_MAX_BYTES),
+            timeout=timeout,
+        )
+
+    def _is_picture_server(self, url: URL) -> bool:
+        """WhatsApp's picture servers (https, ``*.whatsapp.net``), or the origin WhatsApp Web came from."""
+        host = (url.host or "").lower()
+        if url.scheme == "https" and (host == "whatsapp.net" or host.endswith(".whatsapp.net")):
+            return True
+        page = URL(self._url)
+        return url.origin() == page.origin()
+
     # -----------------------------------------------------------------------------------------
     # Groups
 
@@ -1482,6 +1610,22 @@ _NOT_FOUND_ERRORS: Final[dict[str, type[NotFound]]] = {
     "group_not_found": GroupNotFound,
     "media_not_found": MediaNotFound,
 }
+
+
+def _poll_text(value: object, field_name: str, max_length: int) -> str:
+    """A poll's question or option: text of 1 to ``max_length`` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(field_name, "must be text that is not empty")
+    if len(value) > max_length:
+        raise InvalidArgument(field_name, f"at most {max_length} characters")
+    return value
+
+
+def _sent_message(operation: str, result: object) -> Message:
+    """The message a send or an edit answered."""
+    if not isinstance(result, dict):
+        raise OperationFailed(operation, "WhatsApp Web did not return the message")
+    return Message.from_page(result)
 
 
 def _page_error(operation: str, error: dict[str, Any]) -> WhatsAppWebError:
