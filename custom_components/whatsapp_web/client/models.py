@@ -577,6 +577,12 @@ class PollVote:
         return str(serialized_id(self.data.get("parentMsgKey")))
 
     @property
+    def chat_id(self) -> str | None:
+        """The chat of the poll."""
+        key = self.data.get("parentMsgKey")
+        return serialized_id(key.get("remote")) if isinstance(key, dict) else None
+
+    @property
     def voter(self) -> str | None:
         """Who voted."""
         return serialized_id(self.data.get("voter"))

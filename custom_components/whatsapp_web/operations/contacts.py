@@ -5,11 +5,25 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.core import SupportsResponse
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..client.models import wid_json
 from ..values import user_id
-from .fields import ARRAY_OF_OBJECTS, TEXT
-from .model import Access, Field, Handler, Method, Operation, OperationContext, Route, Where
+from .fields import ARRAY_OF_OBJECTS, BOOLEAN, TEXT
+from .model import (
+    Access,
+    DownloadedMedia,
+    Face,
+    Field,
+    Handler,
+    Method,
+    Operation,
+    OperationContext,
+    ResultKind,
+    Route,
+    Where,
+)
 
 CONTACT: Final = Field(
     "contact_id",
@@ -123,10 +137,56 @@ GET_COMMON_GROUPS: Final = Operation(
 )
 
 
+async def _get_profile_picture(ctx: OperationContext, data: dict[str, Any]) -> DownloadedMedia:
+    contact = data["contact_id"]
+    media = await ctx.client.get_profile_picture(contact, async_get_clientsession(ctx.hass))
+    return DownloadedMedia(media=media, chat_id=contact, message_key="profile-picture")
+
+
+GET_PROFILE_PICTURE: Final = Operation(
+    name="get_profile_picture",
+    tag="contacts",
+    title="Get profile picture",
+    description=(
+        "Downloads a contact's profile picture: saved under a path allowed by "
+        "allowlist_external_dirs, or returned as base64. Not found when the contact shows none."
+    ),
+    fields=(
+        CONTACT,
+        Field(
+            "path",
+            cv.string,
+            "Path",
+            "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
+            "profile-picture.<extension of its type>. Without it the picture is returned as base64.",
+            TEXT,
+            face=Face.SERVICE,
+            example="/media/whatsapp/",
+        ),
+        Field(
+            "overwrite",
+            cv.boolean,
+            "Overwrite",
+            "Replace a file that already exists at the path.",
+            BOOLEAN,
+            default=False,
+            face=Face.SERVICE,
+        ),
+    ),
+    routes=(Route(Method.GET, "/contacts/{contact_id}/profile-picture"),),
+    handler=_get_profile_picture,
+    access=Access.READ,
+    supports_response=SupportsResponse.OPTIONAL,
+    result=ResultKind.FILE,
+    response_schema={"type": "string", "format": "binary"},
+)
+
+
 OPERATIONS: Final[tuple[Operation, ...]] = (
     GET_CONTACTS,
     GET_CONTACT,
     BLOCK_CONTACT,
     UNBLOCK_CONTACT,
     GET_COMMON_GROUPS,
+    GET_PROFILE_PICTURE,
 )
