@@ -170,13 +170,13 @@ async def test_forward_cards_search_and_profile_pictures(
     # Forward over REST (204), then through the service.
     seq = await last_seq(simulator)
     response = await client.post(
-        f"{API_BASE}/chats/{first}/messages/{sent['id']}/forward", json={"to": second}
+        f"{API_BASE}/chats/{first}/messages/{sent['id']}/forward", json={"to_chat_id": second}
     )
     assert response.status == 204, await response.text()
     await hass.services.async_call(
         DOMAIN,
         "forward_message",
-        {"chat_id": first, "message_id": sent["id"], "to": third},
+        {"chat_id": first, "message_id": sent["id"], "to_chat_id": third},
         blocking=True,
     )
     forwards = [
@@ -188,10 +188,10 @@ async def test_forward_cards_search_and_profile_pictures(
     for item in forwards:
         assert (await simulator.control.message(item["id"]))["isForwarded"] is True
     response = await client.post(
-        f"{API_BASE}/chats/{first}/messages/{sent['id']}/forward", json={"to": "not a chat"}
+        f"{API_BASE}/chats/{first}/messages/{sent['id']}/forward", json={"to_chat_id": "not a chat"}
     )
     assert response.status == 400
-    assert (await response.json())["error"]["field"] == "to"
+    assert (await response.json())["error"]["field"] == "to_chat_id"
 
     # Contact cards: one over REST, two through the service.
     response = await client.post(

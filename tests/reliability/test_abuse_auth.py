@@ -112,7 +112,7 @@ def body_for(operation: Operation, values: dict[str, str]) -> dict[str, Any] | N
     if "contacts" in body:
         body["contacts"] = [values["user_id"]]
     if operation.name == "forward_message":
-        body["to"] = values["user_id"]
+        body["to_chat_id"] = values["user_id"]
     if operation.name == "send_message":
         body["options"] = {"linkPreview": False}
     return body

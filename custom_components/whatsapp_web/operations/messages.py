@@ -845,7 +845,7 @@ EDIT_MESSAGE: Final = Operation(
 
 
 async def _forward_message(ctx: OperationContext, data: dict[str, Any]) -> None:
-    await ctx.client.forward_message(await _message_key(ctx, data), data["to"])
+    await ctx.client.forward_message(await _message_key(ctx, data), data["to_chat_id"])
 
 
 FORWARD_MESSAGE: Final = Operation(
@@ -857,9 +857,9 @@ FORWARD_MESSAGE: Final = Operation(
         CHAT,
         MESSAGE,
         Field(
-            "to",
+            "to_chat_id",
             chat_id,
-            "To",
+            "To chat",
             "Chat id or phone number with country code to forward to.",
             TEXT,
             required=True,
