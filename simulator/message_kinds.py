@@ -126,11 +126,11 @@ class MessageKinds:
         """`POST /_sim/vote {id, options, from?}`: someone votes on a poll (`[]` withdraws)."""
         server = self.server
         args = await server.read_json(request)
+        chosen = args.string_list("options")
         message = await server.sent_message(args.text("id"))
         poll_options = message.wire.get("pollOptions")
         if message.wire.get("type") != "poll_creation" or not isinstance(poll_options, list):
             raise _input_error("id", "is not a poll")
-        chosen = args.string_list("options")
         by_name = {item["name"]: item["localId"] for item in poll_options}
         unknown = [name for name in chosen if name not in by_name]
         if unknown:
