@@ -2467,6 +2467,20 @@
     const hogged = [];
     const HOG_CHUNK = 131072; // doubles: 1 MiB per chunk
 
+    // A reaction or poll-vote row from the server with models' types: its own key and its parent's
+    // as MsgKeys, the senders as Wids.
+    const tableRow = (data, parentKeyField) => {
+        const row = Object.assign({}, data);
+        row.id = keyFromData(row.id);
+        row[parentKeyField] = keyFromData(row[parentKeyField]);
+        for (const field of ['author', 'from', 'to']) {
+            if (typeof row[field] === 'string') {
+                row[field] = createWid(row[field]);
+            }
+        }
+        return row;
+    };
+
     const handleFrame = (frame) => {
         switch (frame.t) {
         case 'hog': {
@@ -2590,14 +2604,7 @@
             ConnModel.set(Object.assign({}, frame.changes || {}));
             return;
         case 'reaction': {
-            const row = Object.assign({}, frame.row);
-            row.id = keyFromData(row.id);
-            row.reactionParentKey = keyFromData(row.reactionParentKey);
-            for (const field of ['author', 'from', 'to']) {
-                if (typeof row[field] === 'string') {
-                    row[field] = createWid(row[field]);
-                }
-            }
+            const row = tableRow(frame.row, 'reactionParentKey');
             const parent = Msgs.get(row.reactionParentKey);
             if (parent) {
                 parent.set({ hasReaction: Boolean(row.reactionText) || parent.hasReaction });
@@ -2610,14 +2617,7 @@
             return;
         }
         case 'poll_vote': {
-            const row = Object.assign({}, frame.row);
-            row.id = keyFromData(row.id);
-            row.pollUpdateParentKey = keyFromData(row.pollUpdateParentKey);
-            for (const field of ['author', 'from', 'to']) {
-                if (typeof row[field] === 'string') {
-                    row[field] = createWid(row[field]);
-                }
-            }
+            const row = tableRow(frame.row, 'pollUpdateParentKey');
             // Through the module property: clients wrap bulkUpsert to hear about votes.
             const table = modules.WAWebAddonPollVoteTableMode && modules.WAWebAddonPollVoteTableMode.pollVoteTableMode;
             if (table && typeof table.bulkUpsert === 'function') {

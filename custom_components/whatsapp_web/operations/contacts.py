@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.core import SupportsResponse
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..client.models import wid_json
 from ..values import user_id
-from .fields import ARRAY_OF_OBJECTS, BOOLEAN, TEXT
+from .fields import ARRAY_OF_OBJECTS, FILE_SCHEMA, TEXT, save_fields
 from .model import (
     Access,
     DownloadedMedia,
-    Face,
     Field,
     Handler,
     Method,
@@ -153,32 +151,14 @@ GET_PROFILE_PICTURE: Final = Operation(
     ),
     fields=(
         CONTACT,
-        Field(
-            "path",
-            cv.string,
-            "Path",
-            "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
-            "profile-picture.<extension of its type>. Without it the picture is returned as base64.",
-            TEXT,
-            face=Face.SERVICE,
-            example="/media/whatsapp/",
-        ),
-        Field(
-            "overwrite",
-            cv.boolean,
-            "Overwrite",
-            "Replace a file that already exists at the path.",
-            BOOLEAN,
-            default=False,
-            face=Face.SERVICE,
-        ),
+        *save_fields("profile-picture"),
     ),
     routes=(Route(Method.GET, "/contacts/{contact_id}/profile-picture"),),
     handler=_get_profile_picture,
     access=Access.READ,
     supports_response=SupportsResponse.OPTIONAL,
     result=ResultKind.FILE,
-    response_schema={"type": "string", "format": "binary"},
+    response_schema=FILE_SCHEMA,
 )
 
 

@@ -53,12 +53,14 @@ from .fields import (
     ARRAY_OF_OBJECTS,
     BOOLEAN,
     CHAT,
+    FILE_SCHEMA,
     MESSAGE,
     MULTILINE,
     OBJECT,
     TEXT,
     TEXT_LIST,
     chat_field,
+    save_fields,
 )
 from .model import (
     Access,
@@ -698,33 +700,14 @@ DOWNLOAD_MEDIA: Final = Operation(
     fields=(
         CHAT,
         MESSAGE,
-        Field(
-            "path",
-            cv.string,
-            "Path",
-            "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
-            "<message id>.<extension of its type>. Not under www, which anyone can read. Without it "
-            "the file is returned as base64.",
-            TEXT,
-            face=Face.SERVICE,
-            example="/media/whatsapp/",
-        ),
-        Field(
-            "overwrite",
-            cv.boolean,
-            "Overwrite",
-            "Replace a file that already exists at the path.",
-            BOOLEAN,
-            default=False,
-            face=Face.SERVICE,
-        ),
+        *save_fields("<message id>"),
     ),
     routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}/download-media"),),
     handler=_download_media,
     access=Access.READ,
     supports_response=SupportsResponse.OPTIONAL,
     result=ResultKind.FILE,
-    response_schema={"type": "string", "format": "binary"},
+    response_schema=FILE_SCHEMA,
 )
 
 
