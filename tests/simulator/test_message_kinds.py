@@ -10,10 +10,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from simulator.account import StoredMessage, make_key, new_own_id
 from simulator.testing import ControlError, Simulator
+
+from .test_server_phone import browser_tab
 
 if TYPE_CHECKING:
     import aiohttp
+    from playwright.async_api import Page
+
+__all__ = ["browser_tab"]
 
 
 async def first_message(sim: Simulator) -> str:
@@ -57,3 +63,37 @@ async def test_pictures(sim: Simulator, session: aiohttp.ClientSession) -> None:
     await sim.control.picture(contact, None)
     async with session.get(sim.url + "_sim/pps/unknown") as response:
         assert response.status == 404
+
+
+async def test_phone_page_votes_and_edits(sim: Simulator, browser_tab: Page) -> None:
+    """A person votes on a poll and edits a message from the phone page."""
+    chat = next(c.id for c in sim.account.chat_order() if not c.is_group)
+    key = make_key(True, chat, new_own_id())
+    poll = StoredMessage(
+        chat,
+        {
+            "id": key,
+            "type": "poll_creation",
+            "pollName": "Lunch?",
+            "pollOptions": [{"name": "Soup", "localId": 0}, {"name": "Salad", "localId": 1}],
+            "pollSelectableOptionsCount": 1,
+            "t": 1,
+        },
+    )
+    sim.account.add_message(poll)
+    message = await first_message(sim)
+    await browser_tab.goto(sim.url + "_sim/phone")
+    await browser_tab.fill("#vote-id", poll.key)
+    await browser_tab.fill("#vote-options", "Salad")
+    await browser_tab.click("#vote-form button")
+    await browser_tab.wait_for_function(
+        "document.getElementById('act-result').textContent === 'voted'"
+    )
+    assert (await sim.control.message(poll.key))["votes"] == {chat: [1]}
+    await browser_tab.fill("#edit-id", message)
+    await browser_tab.fill("#edit-body", "typed again")
+    await browser_tab.click("#edit-form button")
+    await browser_tab.wait_for_function(
+        "document.getElementById('act-result').textContent === 'edited'"
+    )
+    assert (await sim.control.message(message))["body"] == "typed again"
