@@ -265,6 +265,8 @@ class StoredMessage:
     undelivered: bool = False
     #: sender id -> emoji (the current reaction of each sender).
     reactions: dict[str, str] = field(default_factory=dict)
+    #: voter id -> the poll options (local ids) they chose, for polls.
+    votes: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -286,6 +288,7 @@ class StoredMessage:
                 "revoked": self.revoked,
                 "undelivered": self.undelivered,
                 "reactions": dict(self.reactions),
+                "votes": {voter: list(ids) for voter, ids in self.votes.items()},
             }
         )
         return data

@@ -1107,7 +1107,8 @@
         'type', 'body', 'caption', 't', 'ack', 'star', 'isForwarded', 'forwardingScore', 'subtype',
         'mimetype', 'filename', 'size', 'directPath', 'mediaKey', 'filehash', 'encFilehash',
         'mediaKeyTimestamp', 'isGif', 'duration', 'lat', 'lng', 'loc', 'vcardFormattedName',
-        'isViewOnce',
+        'isViewOnce', 'pollName', 'pollOptions', 'pollSelectableOptionsCount', 'vcardList',
+        'latestEditSenderTimestampMs',
     ]);
     // Attributes that only make sense inside the page (blobs, thumbnails, object URLs).
     const PAGE_ONLY_FIELDS = new Set([
@@ -1873,10 +1874,14 @@
             },
         },
         WAWebSendMessageEditAction: {
+            // The server checks who may edit and for how long; its msg_update changes the model
+            // (firing change:body or change:caption), as it does on the other pages.
             sendMessageEdit: async (msg, text) => {
-                const field = MEDIA_TYPES.has(msg.type) ? 'caption' : 'body';
-                msg.set({ [field]: text, latestEditSenderTimestampMs: Date.now() });
-                return true;
+                if (!msg || !msg.id || typeof text !== 'string') {
+                    throw makeError("Cannot read properties of undefined (reading 'id')");
+                }
+                await rpc('edit', { message_id: keyOf(msg.id), text });
+                return { messageSendResult: 'OK' };
             },
         },
         WAWebMsgDataFromModel: { msgDataFromMsgModel: (msg) => msg.serialize() },
@@ -2102,7 +2107,15 @@
             },
         },
         WAWebContactProfilePicThumbBridge: {
-            requestProfilePicFromServer: async () => ({ eurl: undefined }),
+            // Takes the chat model (docs/whatsapp-web-surface.md §8.1 C32); without a picture the
+            // server's 404 is thrown as ServerStatusCodeError.
+            requestProfilePicFromServer: async (chat) => {
+                if (!chat || !chat.id || typeof chat.id !== 'object') {
+                    throw makeError("Cannot read properties of undefined (reading 'isGroup')");
+                }
+                const { eurl } = await rpc('profile_picture', { id: chat.id._serialized });
+                return { eurl: new URL(eurl, location.href).href, tag: eurl.split('/').pop() };
+            },
             sendSetPicture: async () => ({ status: 200 }),
             requestDeletePicture: async () => ({ status: 200 }),
         },
@@ -2454,6 +2467,20 @@
     const hogged = [];
     const HOG_CHUNK = 131072; // doubles: 1 MiB per chunk
 
+    // A reaction or poll-vote row from the server with models' types: its own key and its parent's
+    // as MsgKeys, the senders as Wids.
+    const tableRow = (data, parentKeyField) => {
+        const row = Object.assign({}, data);
+        row.id = keyFromData(row.id);
+        row[parentKeyField] = keyFromData(row[parentKeyField]);
+        for (const field of ['author', 'from', 'to']) {
+            if (typeof row[field] === 'string') {
+                row[field] = createWid(row[field]);
+            }
+        }
+        return row;
+    };
+
     const handleFrame = (frame) => {
         switch (frame.t) {
         case 'hog': {
@@ -2577,14 +2604,7 @@
             ConnModel.set(Object.assign({}, frame.changes || {}));
             return;
         case 'reaction': {
-            const row = Object.assign({}, frame.row);
-            row.id = keyFromData(row.id);
-            row.reactionParentKey = keyFromData(row.reactionParentKey);
-            for (const field of ['author', 'from', 'to']) {
-                if (typeof row[field] === 'string') {
-                    row[field] = createWid(row[field]);
-                }
-            }
+            const row = tableRow(frame.row, 'reactionParentKey');
             const parent = Msgs.get(row.reactionParentKey);
             if (parent) {
                 parent.set({ hasReaction: Boolean(row.reactionText) || parent.hasReaction });
@@ -2593,6 +2613,15 @@
             const table = modules.WAWebAddonReactionTableMode && modules.WAWebAddonReactionTableMode.reactionTableMode;
             if (table && typeof table.bulkUpsert === 'function') {
                 Promise.resolve(table.bulkUpsert([row])).catch((error) => console.error('reaction table', error));
+            }
+            return;
+        }
+        case 'poll_vote': {
+            const row = tableRow(frame.row, 'pollUpdateParentKey');
+            // Through the module property: clients wrap bulkUpsert to hear about votes.
+            const table = modules.WAWebAddonPollVoteTableMode && modules.WAWebAddonPollVoteTableMode.pollVoteTableMode;
+            if (table && typeof table.bulkUpsert === 'function') {
+                Promise.resolve(table.bulkUpsert([row])).catch((error) => console.error('poll vote table', error));
             }
             return;
         }

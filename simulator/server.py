@@ -43,6 +43,7 @@ from .account import (
     new_own_id,
 )
 from .generations import DEFAULT_GENERATION, generation
+from .message_kinds import MessageKinds, kind_fields
 from .seed import build_account
 from .traffic import TrafficGenerator, TrafficRun, parse_plan
 
@@ -403,6 +404,7 @@ class SimulatorServer:
         self._save_handle: asyncio.TimerHandle | None = None
         self.traffic: TrafficRun | None = None
         self.closing = False
+        self.message_kinds = MessageKinds(self)
         self.app = self._make_app()
         self.ops: dict[str, OpHandler] = {
             "request_pairing_code": self.op_request_pairing_code,
@@ -434,6 +436,7 @@ class SimulatorServer:
             "group_revoke_invite": self.op_group_revoke_invite,
             "group_join": self.op_group_join,
             "link_preview": self.op_link_preview,
+            **self.message_kinds.ops(),
         }
 
     # ----- set-up and teardown --------------------------------------------------------------
@@ -489,6 +492,7 @@ class SimulatorServer:
             web.get("/_sim/chats", self.handle_chats),
             web.get("/_sim/messages/{id}", self.handle_message),
             web.get("/_sim/mms/{path:.*}", self.handle_mms),
+            *self.message_kinds.routes(),
             web.route("OPTIONS", "/{tail:.*}", self.handle_options),
         ]
         app.add_routes(routes)
@@ -1308,17 +1312,22 @@ class SimulatorServer:
         emoji = args.text("emoji")
         sender = args.wid("from", required=False, kind="user")
         message = await self.sent_message(key)
-        group = self.account.groups.get(message.chat)
-        if sender is None:
-            if group is None:
-                sender = message.chat
-            else:
-                others = [p.id for p in group.participants if not self.account.is_me(p.id)]
-                if not others:
-                    raise InputError("from", "is required (the group has no other member)")
-                sender = others[0]
-        await self.apply_reaction(message, sender, emoji, from_me=False)
+        await self.apply_reaction(
+            message, self.default_sender(message, sender), emoji, from_me=False
+        )
         return web.Response(status=204)
+
+    def default_sender(self, message: StoredMessage, sender: str | None) -> str:
+        """Who acts on a message when the control call does not say: the chat, or a group member."""
+        if sender is not None:
+            return sender
+        group = self.account.groups.get(message.chat)
+        if group is None:
+            return message.chat
+        others = [p.id for p in group.participants if not self.account.is_me(p.id)]
+        if not others:
+            raise InputError("from", "is required (the group has no other member)")
+        return others[0]
 
     async def apply_reaction(
         self, message: StoredMessage, sender: str, emoji: str, *, from_me: bool
@@ -1602,6 +1611,7 @@ class SimulatorServer:
         self.fault_members.clear()
         self.pairing_codes.clear()
         self.last_pairing_code = None
+        self.message_kinds.reset()
         for page in list(self.pages):
             page.stop_rotation()
         # Pages reconnect by themselves; their device is unknown now, so they show a QR.
@@ -1688,6 +1698,7 @@ class SimulatorServer:
         serialized = key_args.text("_serialized")
         key_args.text("id")
         kind = msg_args.string("type", required=False, default="chat") or "chat"
+        kind_entry = kind_fields(kind, msg_args)
         if is_group_id(chat_id):
             chat = self.get_chat(chat_id, args.name("chat"))
             group = self.get_group(chat_id, args.name("chat"))
@@ -1733,7 +1744,10 @@ class SimulatorServer:
                 },
             }
         elif kind in MEDIA_TYPES:
-            raise InputError(args.name("media_b64"), f"is required for a {kind} message")
+            # A forward names media the server already has; anything else must bring its bytes.
+            media_entry = self.known_media_entry(wire)
+            if media_entry is None:
+                raise InputError(args.name("media_b64"), f"is required for a {kind} message")
         now = self.now()
         wire["ack"] = 1
         wire["t"] = now
@@ -1762,11 +1776,26 @@ class SimulatorServer:
             link_preview=args.boolean("link_preview"),
             media=media_entry,
             attrs=extra or {},
+            **kind_entry,
         )
         await self.broadcast({"t": "msg_add", "msg": {**wire, "isNewMsg": True}}, skip=page)
         await self.broadcast({"t": "chat_upsert", "chat": chat.wire()})
         self.changed()
         return {"msg": wire}
+
+    def known_media_entry(self, wire: JSONDict) -> JSONDict | None:
+        """The outbox `media` of a message whose `directPath` the server already holds."""
+        blob = self.account.media.get(str(wire.get("directPath") or ""))
+        if blob is None:
+            return None
+        return {
+            "mimetype": blob.mimetype,
+            "filename": blob.filename,
+            "size": len(blob.data),
+            "sha256": blob.sha256_hex,
+            "is_gif": bool(wire.get("isGif")),
+            "sticker": None,
+        }
 
     @staticmethod
     def _deliverable(kind: str, stanza: Args | None) -> bool:
@@ -2355,6 +2384,15 @@ label { display: block; margin: 0.3em 0; }
 <label><input type="checkbox" id="from-me"> typed on this phone</label>
 <button>Send to the account</button></form>
 <p id="incoming-result"></p></section>
+<section><h2>Vote on a poll, edit a message</h2>
+<form id="vote-form"><label>Poll message id <input id="vote-id" size="60"></label>
+<label>Options (comma-separated; empty withdraws the vote) <input id="vote-options" size="40"></label>
+<label>Voter (optional) <input id="vote-from" placeholder="123@c.us"></label>
+<button>Vote</button></form>
+<form id="edit-form"><label>Message id <input id="edit-id" size="60"></label>
+<label>New text <input id="edit-body" size="50"></label>
+<button>Edit as its sender</button></form>
+<p id="act-result"></p></section>
 <section><h2>Outbox (what the page did)</h2>
 <button id="clear">Clear</button><pre id="outbox"></pre></section>
 <script>
@@ -2414,6 +2452,21 @@ label { display: block; margin: 0.3em 0; }
     if ($("author").value) { body.author = $("author").value; }
     call("POST", "/_sim/incoming", body).then(function (d) { $("incoming-result").textContent = "sent " + d.id; })
       .catch(function (e) { $("incoming-result").textContent = String(e); });
+  };
+  $("vote-form").onsubmit = function (ev) {
+    ev.preventDefault();
+    var options = $("vote-options").value.split(",").map(function (o) { return o.trim(); })
+      .filter(function (o) { return o; });
+    var body = {id: $("vote-id").value.trim(), options: options};
+    if ($("vote-from").value) { body.from = $("vote-from").value.trim(); }
+    call("POST", "/_sim/vote", body).then(function () { $("act-result").textContent = "voted"; })
+      .catch(function (e) { $("act-result").textContent = String(e); });
+  };
+  $("edit-form").onsubmit = function (ev) {
+    ev.preventDefault();
+    call("POST", "/_sim/edit", {id: $("edit-id").value.trim(), body: $("edit-body").value})
+      .then(function () { $("act-result").textContent = "edited"; })
+      .catch(function (e) { $("act-result").textContent = String(e); });
   };
   $("clear").onclick = function () { call("DELETE", "/_sim/sent").then(refreshOutbox); };
   loadChats(); refreshState(); refreshOutbox();

@@ -10,6 +10,7 @@ Everything started here is stopped on exit (sockets, timers, the HTTP session).
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -160,6 +161,25 @@ class SimulatorControl:
     async def revoke(self, message_id: str) -> None:
         """`POST /_sim/revoke`."""
         await self.request("POST", "_sim/revoke", {"id": message_id})
+
+    async def vote(self, message_id: str, options: list[str], sender: str | None = None) -> None:
+        """`POST /_sim/vote`: someone chooses these options of a poll (`[]` withdraws)."""
+        body: JSONDict = {"id": message_id, "options": options}
+        if sender is not None:
+            body["from"] = sender
+        await self.request("POST", "_sim/vote", body)
+
+    async def edit(self, message_id: str, body: str) -> None:
+        """`POST /_sim/edit`: the sender edits a message."""
+        await self.request("POST", "_sim/edit", {"id": message_id, "body": body})
+
+    async def picture(self, owner: str, data: bytes | None, mimetype: str = "image/jpeg") -> None:
+        """`POST /_sim/picture`: set (or, with None, remove) a contact's or group's picture."""
+        body: JSONDict = {"id": owner}
+        if data is not None:
+            body["data_b64"] = base64.b64encode(data).decode()
+            body["mimetype"] = mimetype
+        await self.request("POST", "_sim/picture", body)
 
     async def group(self, group: str, action: str, **fields: Any) -> str:
         """`POST /_sim/group`; returns the id of the gp2 notification."""

@@ -65,6 +65,9 @@ EVENT_GROUP_LEAVE: Final = "whatsapp_group_leave"
 EVENT_GROUP_UPDATE: Final = "whatsapp_group_update"
 EVENT_CALL: Final = "whatsapp_call"
 EVENT_MESSAGE_REACTION: Final = "whatsapp_message_reaction"
+# Not the add-on's: votes on polls and edited messages (whatsapp-web.js's vote_update, message_edit).
+EVENT_POLL_VOTE: Final = "whatsapp_poll_vote"
+EVENT_MESSAGE_EDIT: Final = "whatsapp_message_edit"
 # Not the add-on's: a queued send that expired before the account came back.
 EVENT_OUTBOX_EXPIRED: Final = "whatsapp_outbox_expired"
 
@@ -82,6 +85,8 @@ ALL_EVENTS: Final = (
     EVENT_GROUP_UPDATE,
     EVENT_CALL,
     EVENT_MESSAGE_REACTION,
+    EVENT_POLL_VOTE,
+    EVENT_MESSAGE_EDIT,
 )
 
 # The operations table's REST mirror (operations/, http.py).

@@ -19,11 +19,13 @@ from .client.models import (
     GroupChanged,
     IncomingCall,
     MessageAcknowledged,
+    MessageEdited,
     MessageReaction,
     MessageReceived,
     MessageRevokedForEveryone,
     MessageRevokedForMe,
     MessageSent,
+    PollVoted,
     StateChanged,
     serialized_id,
 )
@@ -35,11 +37,13 @@ from .const import (
     EVENT_GROUP_LEAVE,
     EVENT_GROUP_UPDATE,
     EVENT_MESSAGE_ACK,
+    EVENT_MESSAGE_EDIT,
     EVENT_MESSAGE_REACTION,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_REVOKE_EVERYONE,
     EVENT_MESSAGE_REVOKE_ME,
     EVENT_MESSAGE_SENT,
+    EVENT_POLL_VOTE,
     EVENT_STATE,
 )
 
@@ -83,6 +87,14 @@ def bus_event(event: ClientEvent) -> tuple[str, dict[str, Any]] | None:
             return EVENT_CALL, {"call": call.as_json()}
         case MessageReaction(reaction=reaction):
             return EVENT_MESSAGE_REACTION, reaction.as_json()
+        case PollVoted(vote=vote):
+            return EVENT_POLL_VOTE, vote.as_json()
+        case MessageEdited(message=message, new_body=new_body, previous_body=previous_body):
+            return EVENT_MESSAGE_EDIT, {
+                "message": message.data,
+                "newBody": new_body,
+                "prevBody": previous_body,
+            }
     return None
 
 
@@ -95,8 +107,11 @@ def event_chat_id(event: ClientEvent) -> str | None:
             | MessageAcknowledged(message=message)
             | MessageRevokedForEveryone(message=message)
             | MessageRevokedForMe(message=message)
+            | MessageEdited(message=message)
         ):
             return message.chat_id
+        case PollVoted(vote=vote):
+            return vote.chat_id
         case GroupChanged(notification=notification):
             return notification.chat_id
     return None

@@ -16,11 +16,13 @@ from .const import (
     EVENT_GROUP_LEAVE,
     EVENT_GROUP_UPDATE,
     EVENT_MESSAGE_ACK,
+    EVENT_MESSAGE_EDIT,
     EVENT_MESSAGE_REACTION,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_REVOKE_EVERYONE,
     EVENT_MESSAGE_REVOKE_ME,
     EVENT_MESSAGE_SENT,
+    EVENT_POLL_VOTE,
     EVENT_STATE,
 )
 from .events import call_summary, message_summary
@@ -86,6 +88,19 @@ def _reaction(data: dict[str, Any]) -> str:
     return f"{who} removed a reaction"
 
 
+def _poll_vote(data: dict[str, Any]) -> str:
+    who = _chat(data.get("voter"))
+    chosen = len(data.get("selectedOptions") or [])
+    if not chosen:
+        return f"{who} withdrew a poll vote"
+    return f"{who} voted on a poll ({chosen} option{'s' if chosen > 1 else ''})"
+
+
+def _edit(data: dict[str, Any]) -> str:
+    summary = message_summary(data.get("message") or {})
+    return f"a message in {_chat(summary['chat_id'])} was edited"
+
+
 _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EVENT_AUTHENTICATED: lambda _data: "linked and connected",
     EVENT_DISCONNECTED: lambda data: f"disconnected ({data.get('reason') or 'unknown reason'})",
@@ -100,6 +115,8 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EVENT_GROUP_UPDATE: _group("was updated"),
     EVENT_CALL: _call,
     EVENT_MESSAGE_REACTION: _reaction,
+    EVENT_POLL_VOTE: _poll_vote,
+    EVENT_MESSAGE_EDIT: _edit,
 }
 
 
@@ -108,7 +125,7 @@ def async_describe_events(
     hass: HomeAssistant,
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
 ) -> None:
-    """Describe the 13 ``whatsapp_*`` events of the add-on."""
+    """Describe the ``whatsapp_*`` events: the add-on's 13, poll votes and edits."""
     for event_type, describer in _DESCRIBERS.items():
 
         @callback

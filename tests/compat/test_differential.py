@@ -134,6 +134,10 @@ def _client_call(method: str, *args: Any) -> PeerStep:
     return lambda runner, _ids: runner.command("call", method=method, args=list(args))
 
 
+def _client_call_with_contact(method: str) -> PeerStep:
+    return lambda runner, ids: runner.command("call", method=method, args=[ids.contact])
+
+
 #: The scenario, in order: operation -> (whatsapp-web.js, this client). Changes come after reads,
 #: and leaving the group comes last.
 STEPS: dict[str, tuple[PeerStep, OurStep]] = {
@@ -193,6 +197,22 @@ STEPS: dict[str, tuple[PeerStep, OurStep]] = {
     "unstar_message": (
         lambda r, i: r.command("unstar", message_id=i.message),
         lambda c, i: c.star_message(i.message, False),
+    ),
+    "search_messages": (
+        lambda r, _: r.command(
+            "call", method="searchMessages", args=["differential", {"limit": 20}]
+        ),
+        lambda c, _: c.search_messages("differential", limit=20),
+    ),
+    "get_profile_picture": (
+        _client_call_with_contact("getProfilePicUrl"),
+        lambda c, i: c.profile_picture_url(i.contact),
+    ),
+    "forward_message": (
+        lambda r, i: r.command(
+            "messageCall", message_id=i.message, method="forward", args=[i.chat]
+        ),
+        lambda c, i: c.forward_message(i.message, i.chat),
     ),
     "archive_chat": (
         lambda r, i: r.command("archiveChat", chat=i.chat),

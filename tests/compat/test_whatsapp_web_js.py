@@ -435,6 +435,45 @@ async def test_reaction_by_someone_else(compat: CompatHarness, tmp_path: Path) -
     await close_cleanly(runner)
 
 
+async def test_edits_and_profile_pictures(compat: CompatHarness, tmp_path: Path) -> None:
+    """message.edit reaches the server; /_sim/edit fires `message_edit`; getProfilePicUrl finds the
+    picture set with /_sim/picture (and nothing before)."""
+    runner = await linked_runner(compat, tmp_path, "edits")
+    chat = next(
+        c for c in (await compat.simulator.get("/_sim/chats"))["chats"] if c["id"].endswith("@c.us")
+    )
+    own_id = serialized(
+        (await runner.command("sendMessage", chat=chat["id"], text="compat: at 5"))["id"]
+    )
+    await runner.command("messageCall", message_id=own_id, method="edit", args=["compat: at 6"])
+    edits = outbox_entries(await compat.simulator.get("/_sim/sent"), "edit")
+    assert [(e["message_id"], e["body"]) for e in edits] == [(own_id, "compat: at 6")]
+    assert (await compat.simulator.get(f"/_sim/messages/{own_id}"))["body"] == "compat: at 6"
+
+    _status, incoming = await compat.simulator.post(
+        "/_sim/incoming", {"chat": chat["id"], "body": "compat: late"}, expect=200
+    )
+    await runner.wait_event("message", lambda e: e["args"][0]["body"] == "compat: late")
+    await compat.simulator.post(
+        "/_sim/edit", {"id": incoming["id"], "body": "compat: very late"}, expect=204
+    )
+    event = await runner.wait_event(
+        "message_edit", lambda e: serialized(e["args"][0]["id"]) == incoming["id"]
+    )
+    assert event["args"][1:] == ["compat: very late", "compat: late"]
+
+    assert await runner.command("call", method="getProfilePicUrl", args=[chat["id"]]) is None
+    await compat.simulator.post(
+        "/_sim/picture",
+        {"id": chat["id"], "data_b64": base64.b64encode(b"\xff\xd8jpeg").decode()},
+        expect=204,
+    )
+    url = await runner.command("call", method="getProfilePicUrl", args=[chat["id"]])
+    assert isinstance(url, str)
+    assert "/_sim/pps/" in url
+    await close_cleanly(runner)
+
+
 async def test_create_group_and_add_participants(compat: CompatHarness, tmp_path: Path) -> None:
     """createGroup and addParticipants reach the server."""
     runner = await linked_runner(compat, tmp_path, "groups")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from homeassistant.config_entries import ConfigEntryState
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -15,7 +16,7 @@ from custom_components.whatsapp_web.const import (
     CONF_REMOTE_URL,
     DOMAIN,
 )
-from custom_components.whatsapp_web.operations import Operation, Route, Where
+from custom_components.whatsapp_web.operations import OPERATIONS, Operation, Route, Where
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -60,7 +61,11 @@ def add_account(
 def route_url(route: Route, **overrides: str) -> str:
     """The route's URL with valid values in its path."""
     values = {**PATH_VALUES, **overrides}
-    return route.url.format(**{key: values[key] for key in route.path_fields})
+    url = route.url.format(**{key: values[key] for key in route.path_fields})
+    # Required query fields (search_messages' query) get their examples.
+    operation = next(item for item in OPERATIONS if route in item.routes)
+    query = {item.key: item.example for item in operation.rest_fields(Where.QUERY) if item.required}
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def valid_body(operation: Operation) -> dict[str, Any] | None:

@@ -99,6 +99,14 @@ async def test_every_event_has_a_readable_line(hass: HomeAssistant) -> None:
             {"senderId": PERSON, "reaction": "👍"},
             "318507069464 reacted 👍 to a message",
         ),
+        "whatsapp_poll_vote": (
+            {"voter": PERSON, "selectedOptions": [{"name": "secret text", "localId": 0}]},
+            "318507069464 voted on a poll (1 option)",
+        ),
+        "whatsapp_message_edit": (
+            {"message": _message("secret text"), "newBody": "secret text", "prevBody": "x"},
+            "a message in 318507069464 was edited",
+        ),
     }
     assert set(samples) == set(ALL_EVENTS)
     for event_type, (data, expected) in samples.items():

@@ -60,6 +60,11 @@ DESIGN_SERVICES = {
     "react_message",
     "unreact_message",
     "download_media",
+    "send_poll",
+    "edit_message",
+    "forward_message",
+    "send_contact_card",
+    "search_messages",
     "create_group",
     "get_group",
     "update_group",
@@ -76,6 +81,7 @@ DESIGN_SERVICES = {
     "block_contact",
     "unblock_contact",
     "get_common_groups",
+    "get_profile_picture",
     "set_available",
     "set_unavailable",
     "set_display_name",
@@ -186,7 +192,14 @@ def test_access_rules_of_the_table() -> None:
             assert operation.mutating, operation.name
     assert OPERATIONS_BY_NAME["get_invite_code"].admin_only
     limited = {op.name: op.rate_limit for op in OPERATIONS if op.rate_limit is not None}
-    assert limited == {"send_message": "send", "is_registered_user": "lookup"}
+    assert limited == {
+        "send_message": "send",
+        "send_poll": "send",
+        "edit_message": "send",
+        "forward_message": "send",
+        "send_contact_card": "send",
+        "is_registered_user": "lookup",
+    }
 
 
 def test_services_yaml_matches_table() -> None:

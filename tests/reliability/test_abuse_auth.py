@@ -92,6 +92,7 @@ async def real_values(api: Api) -> dict[str, str]:
     )
     await api.entry.runtime_data.client.get_message(media_id)
     invite = await api.entry.runtime_data.client.get_invite_code(group)
+    await sim.control.picture(private[1], PNG, "image/png")
     return {
         "chat_id": private[0],
         "user_id": private[1],
@@ -108,6 +109,10 @@ def body_for(operation: Operation, values: dict[str, str]) -> dict[str, Any] | N
         return None
     if "participants" in body:
         body["participants"] = [values["user_id"]]
+    if "contacts" in body:
+        body["contacts"] = [values["user_id"]]
+    if operation.name == "forward_message":
+        body["to_chat_id"] = values["user_id"]
     if operation.name == "send_message":
         body["options"] = {"linkPreview": False}
     return body
@@ -132,6 +137,9 @@ def service_data(operation: Operation, values: dict[str, str]) -> dict[str, Any]
     }
     keys = {item.key for item in fields}
     data.update({k: v for k, v in (body_for(operation, values) or {}).items() if k in keys})
+    data.update(
+        {item.key: item.example for item in fields if item.where is Where.QUERY and item.required}
+    )
     return data
 
 
@@ -224,9 +232,11 @@ async def test_every_route_by_every_kind_of_caller(api: Api) -> None:
 
     own = await api.entry.runtime_data.client.send_message(values["chat_id"], "mine, to delete")
     for operation, route in sorted(ALL_ROUTES, key=admin_order):
-        # Only one's own messages can be deleted for everyone.
+        # Only one's own messages can be deleted for everyone, or edited.
         path_values = (
-            {**values, "message_id": own.id} if operation.name == "delete_message" else values
+            {**values, "message_id": own.id}
+            if operation.name in ("delete_message", "edit_message")
+            else values
         )
         status, text = await call(
             api.admin, route, route_url(route, **path_values), body_for(operation, values)
@@ -365,7 +375,7 @@ async def test_services_for_admins_and_automations(
     admin_failed: list[str] = []
     for operation in sorted(OPERATIONS, key=admin_order):
         data = service_data(operation, values)
-        if operation.name == "delete_message":
+        if operation.name in ("delete_message", "edit_message"):
             data["message_id"] = own.id
         result = await service_over_websocket(ws, operation, data)
         if not result["success"]:

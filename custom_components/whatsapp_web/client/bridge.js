@@ -440,6 +440,27 @@
         });
     };
 
+    // A vote row names the poll; its options' names come from the poll message, fetched when it
+    // is not in memory (docs/whatsapp-web-surface.md §4.8).
+    const pollVoteRecord = async (row) => {
+        const parentKey = widString(row.pollUpdateParentKey);
+        const parent = parentKey ? await findMessage(parentKey).catch(() => null) : null;
+        const options = parent && Array.isArray(parent.pollOptions) ? parent.pollOptions : [];
+        const selected = Array.from(row.selectedOptionLocalIds || [], (localId) => {
+            const option = options.find((item) => item.localId === localId);
+            return { name: option ? String(option.name) : null, localId };
+        });
+        return {
+            msgKey: widToPlain(row.id),
+            parentMsgKey: widToPlain(row.pollUpdateParentKey),
+            voter: widString(row.author || row.from),
+            selectedOptions: selected,
+            timestamp: Math.floor(Number(row.t || 0) / 1000),
+            senderTimestampMs: toPlain(row.senderTimestampMs) ?? null,
+            parentMessage: parent ? messageRecord(parent) : null,
+        };
+    };
+
     // ----------------------------------------------------------------------------------------
     // Connection state, QR and pairing.
 
@@ -708,6 +729,19 @@
                     emit('revoke_everyone', { message: record, before: before || null });
                 }
             });
+            // An edit changes the text in place: `body` of a text message, `caption` of media.
+            const onEdited = (isCaption) => (msg, newText, previousText) => {
+                if (!msg || !msg.id || msg.type === 'revoked' || MEDIA_TYPES.has(msg.type) !== isCaption
+                    || typeof newText !== 'string' || newText === previousText) {
+                    return;
+                }
+                const record = safe(() => messageRecord(msg));
+                if (record) {
+                    emit('message_edit', { message: record, newBody: newText, prevBody: previousText ?? null });
+                }
+            };
+            msgs.on('change:body', onEdited(false));
+            msgs.on('change:caption', onEdited(true));
             msgs.on('remove', (msg) => {
                 if (msg && msg.isNewMsg) {
                     const record = safe(() => messageRecord(msg));
@@ -731,6 +765,21 @@
                 } catch (error) {
                     report('reactions', error);
                 }
+                return original.call(this, rows, ...rest);
+            };
+        });
+        attach('pollVotes', () => {
+            const table = member('WAWebAddonPollVoteTableMode', 'pollVoteTableMode');
+            const original = table.bulkUpsert;
+            if (typeof original !== 'function') {
+                throw changed('WAWebAddonPollVoteTableMode.pollVoteTableMode.bulkUpsert');
+            }
+            table.bulkUpsert = function bulkUpsertWithBridge(rows, ...rest) {
+                // The records may need the poll fetched: built on the side, the table is not held up.
+                Promise.all(Array.from(rows || [], pollVoteRecord)).then(
+                    (votes) => votes.forEach((vote) => emit('poll_vote', { vote })),
+                    (error) => report('pollVotes', error),
+                );
                 return original.call(this, rows, ...rest);
             };
         });
@@ -1362,6 +1411,12 @@
             }
         }
 
+        return addAndSend(chat, attrs, body, options);
+    };
+
+    // Adds a message built from `attrs` to the chat and sends it (docs/whatsapp-web-surface.md §5.3):
+    // the key, `from` and ephemeral fields as WhatsApp Web's own sends set them. Answers the record.
+    const addAndSend = async (chat, attrs, body, options) => {
         const { pnUser, lidUser } = meIds();
         const useLid = (chat.id.isLid && chat.id.isLid())
             || Boolean(chat.groupMetadata && chat.groupMetadata.isLidAddressingMode);
@@ -1655,6 +1710,83 @@
             const msg = await findMessage(messageId);
             await invoke('WAWebSendReactionMsgAction', 'sendReactionToMsg', msg, emoji);
             return true;
+        },
+
+        // A poll as whatsapp-web.js builds one (docs/whatsapp-web-surface.md §5.3): options numbered
+        // from 0, one answer unless several are allowed (0 = any number).
+        sendPoll: async ({ chatId, question, options, allowMultipleAnswers }) => {
+            const chat = await findChat(chatId);
+            const attrs = {
+                kind: 'pollCreation',
+                type: 'poll_creation',
+                pollName: question,
+                pollOptions: options.map((name, localId) => ({ name, localId })),
+                pollSelectableOptionsCount: allowMultipleAnswers ? 0 : 1,
+                messageSecret: crypto.getRandomValues(new Uint8Array(32)),
+            };
+            return addAndSend(chat, attrs, undefined, {});
+        },
+
+        // Contact cards from contacts WhatsApp Web knows or finds (Contact.find with a Wid, §8.1 C37).
+        sendContactCards: async ({ chatId, contactIds }) => {
+            const chat = await findChat(chatId);
+            const contacts = collection('Contact');
+            const found = [];
+            for (const id of contactIds) {
+                const wid = createWid(id);
+                const contact = contacts.get(wid) || (await callMethod(contacts, 'find', 'WAWebCollections.Contact.find', wid));
+                if (!contact || !contact.id) {
+                    throw notFound('contact_not_found', id);
+                }
+                found.push({ contact, card: invoke('WAWebFrontendVcardUtils', 'vcardFromContactModel', contact) });
+            }
+            const attrs = found.length === 1
+                ? { type: 'vcard', body: found[0].card.vcard, vcardFormattedName: found[0].contact.formattedName }
+                : { type: 'multi_vcard', vcardList: found.map((item) => item.card), body: null };
+            return addAndSend(chat, attrs, attrs.body, {});
+        },
+
+        editMessage: async ({ messageId, text }) => {
+            const msg = await findMessage(messageId);
+            const capability = mod('WAWebMsgActionCapability');
+            const canEdit = callMethod(capability, 'canEditText', 'WAWebMsgActionCapability.canEditText', msg)
+                || callMethod(capability, 'canEditCaption', 'WAWebMsgActionCapability.canEditCaption', msg);
+            if (!canEdit) {
+                throw failed('WhatsApp does not allow editing this message (only your own text or caption, for 15 minutes)');
+            }
+            await invoke('WAWebSendMessageEditAction', 'sendMessageEdit', msg, text, {});
+            return messageRecord(collection('Msg').get(msg.id._serialized) || msg);
+        },
+
+        // One options object (docs/whatsapp-web-surface.md §8.1 C7).
+        forwardMessage: async ({ messageId, chatId }) => {
+            const msg = await findMessage(messageId);
+            const chat = await findChat(chatId);
+            await invoke('WAWebChatForwardMessage', 'forwardMessages', {
+                chat, msgs: [msg], multicast: true, includeCaption: true, appendedText: undefined,
+            });
+            return true;
+        },
+
+        searchMessages: async ({ query, chatId, limit }) => {
+            const result = await invoke('WAWebCollections', 'Msg.search', query, undefined, limit, chatId || undefined);
+            const found = result && Array.isArray(result.messages) ? result.messages : [];
+            return new RecordList(found.slice(0, limit), messageRecord);
+        },
+
+        // The picture's URL, or null when there is none: WhatsApp's server answers that with an
+        // error named ServerStatusCodeError (docs/whatsapp-web-surface.md §8.1 C32).
+        profilePictureUrl: async ({ contactId }) => {
+            const chat = await findChat(contactId);
+            try {
+                const result = await invoke('WAWebContactProfilePicThumbBridge', 'requestProfilePicFromServer', chat);
+                return { url: result && result.eurl ? String(result.eurl) : null };
+            } catch (error) {
+                if (error && error.name === 'ServerStatusCodeError') {
+                    return { url: null };
+                }
+                throw error;
+            }
         },
 
         downloadMedia: async ({ messageId }) => {

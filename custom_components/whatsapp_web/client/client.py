@@ -54,11 +54,14 @@ from .models import (
     Me,
     Message,
     MessageAcknowledged,
+    MessageEdited,
     MessageReaction,
     MessageReceived,
     MessageRevokedForEveryone,
     MessageRevokedForMe,
     MessageSent,
+    PollVote,
+    PollVoted,
     Reaction,
     StateChanged,
     as_json_object,
@@ -484,6 +487,17 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 self._emit(MessageRevokedForMe(Message.from_page(event["message"])))
             case "reaction":
                 self._emit(MessageReaction(Reaction(data=event["reaction"])))
+            case "poll_vote":
+                self._emit(PollVoted(PollVote(data=event["vote"])))
+            case "message_edit":
+                previous = event.get("prevBody")
+                self._emit(
+                    MessageEdited(
+                        Message.from_page(event["message"]),
+                        str(event.get("newBody") or ""),
+                        previous if isinstance(previous, str) else None,
+                    )
+                )
             case "call":
                 self._emit(IncomingCall(Call(data=event["call"])))
             case "capabilities":

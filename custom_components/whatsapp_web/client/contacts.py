@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Final
+
+from yarl import URL
+
 from . import ids
-from .errors import InvalidArgument
-from .models import Contact, serialized_id
+from .errors import InvalidArgument, OperationFailed, ProfilePictureNotFound
+from .media import media_from_url
+from .models import Contact, MediaFile, as_json_object, serialized_id
 from .page_calls import PageCalls
+
+if TYPE_CHECKING:
+    import aiohttp
+
+# Profile pictures are small JPEGs (640 px); anything far larger is not one.
+PROFILE_PICTURE_MAX_BYTES: Final = 5 * 1024 * 1024
 
 
 class ContactCalls(PageCalls):
@@ -51,3 +62,37 @@ class ContactCalls(PageCalls):
         if not isinstance(status, str) or len(status) > 139:
             raise InvalidArgument("status", "expected at most 139 characters")
         await self._page_call("setTextStatus", {"status": status})
+
+    async def profile_picture_url(self, contact_id: str) -> str | None:
+        """The URL of a contact's or group's profile picture, or None when it shows none."""
+        result = as_json_object(
+            await self._page_call(
+                "profilePictureUrl", {"contactId": ids.normalize_chat_id(contact_id)}
+            )
+        )
+        url = result.get("url")
+        return url if isinstance(url, str) and url else None
+
+    async def get_profile_picture(
+        self, contact_id: str, session: aiohttp.ClientSession, *, timeout: float = 15.0
+    ) -> MediaFile:
+        """A contact's or group's profile picture, fetched from WhatsApp's picture server."""
+        url = await self.profile_picture_url(contact_id)
+        if url is None:
+            raise ProfilePictureNotFound(contact_id)
+        if not self._is_picture_server(URL(url)):
+            # The page names the URL: fetch only from WhatsApp's servers, never elsewhere.
+            raise OperationFailed("get_profile_picture", "the picture is not on WhatsApp's servers")
+        return await media_from_url(
+            session,
+            url,
+            max_bytes=min(self.max_media_bytes, PROFILE_PICTURE_MAX_BYTES),
+            timeout=timeout,
+        )
+
+    def _is_picture_server(self, url: URL) -> bool:
+        """WhatsApp's picture servers (https, ``*.whatsapp.net``), or the origin WhatsApp Web came from."""
+        host = (url.host or "").lower()
+        if url.scheme == "https" and (host == "whatsapp.net" or host.endswith(".whatsapp.net")):
+            return True
+        return url.origin() == URL(self._url).origin()

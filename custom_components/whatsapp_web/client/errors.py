@@ -105,6 +105,13 @@ class MediaNotFound(NotFound):
     what = "media of message"
 
 
+class ProfilePictureNotFound(NotFound):
+    """The contact or group has no profile picture, or does not show it to this account."""
+
+    code = "profile_picture_not_found"
+    what = "profile picture of"
+
+
 class MediaError(WhatsAppWebError):
     """Media could not be used."""
 

@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import asdict, dataclass
 import re
 import secrets
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import ids
 from .errors import InvalidArgument, MediaTooLarge, OperationFailed, WhatsAppWebError
@@ -18,8 +18,19 @@ from .media import StickerMetadata, read_sticker_metadata, with_sticker_metadata
 from .models import MediaFile, Message, as_json_object, transfer_allowance
 from .page_calls import PageCalls
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 _MEDIA_CHUNK: Final = 1024 * 1024
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16,32}")
+# What WhatsApp accepts: polls of 2 to 12 options, a question of up to 255 characters and options
+# of up to 100; the client sends at most 50 contact cards at once and searches up to 100 messages.
+POLL_OPTIONS_MIN: Final = 2
+POLL_OPTIONS_MAX: Final = 12
+POLL_QUESTION_MAX: Final = 255
+POLL_OPTION_MAX: Final = 100
+CONTACT_CARDS_MAX: Final = 50
+SEARCH_LIMIT_MAX: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,3 +305,81 @@ class MessageCalls(PageCalls):
         data = await self._download(str(info["token"]), size)
         mimetype = str(info.get("mimetype") or "application/octet-stream")
         return MediaFile(data=data, mimetype=mimetype, filename=info.get("filename"))
+
+    async def send_poll(
+        self,
+        chat_id: str,
+        question: str,
+        options: Iterable[str],
+        *,
+        allow_multiple_answers: bool = False,
+    ) -> Message:
+        """Send a poll of 2 to 12 distinct options; one answer each unless several are allowed."""
+        question = _poll_text(question, "question", POLL_QUESTION_MAX)
+        names = [_poll_text(option, "options", POLL_OPTION_MAX) for option in options]
+        if not POLL_OPTIONS_MIN <= len(names) <= POLL_OPTIONS_MAX:
+            raise InvalidArgument(
+                "options", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options"
+            )
+        if len(set(names)) != len(names):
+            raise InvalidArgument("options", "the options must differ")
+        args = {
+            "chatId": ids.normalize_chat_id(chat_id),
+            "question": question,
+            "options": names,
+            "allowMultipleAnswers": bool(allow_multiple_answers),
+        }
+        return _sent_message("send_poll", await self._page_call("sendPoll", args))
+
+    async def send_contact_cards(self, chat_id: str, contact_ids: Iterable[str]) -> Message:
+        """Send contacts as vCards: one card, or one message of several."""
+        contacts = [ids.normalize_user_id(item) for item in contact_ids]
+        if not 1 <= len(contacts) <= CONTACT_CARDS_MAX:
+            raise InvalidArgument("contacts", f"give 1 to {CONTACT_CARDS_MAX} contacts")
+        args = {"chatId": ids.normalize_chat_id(chat_id), "contactIds": contacts}
+        return _sent_message("send_contact_card", await self._page_call("sendContactCards", args))
+
+    async def edit_message(self, message_id: str, text: str) -> Message:
+        """Change the text (or a media message's caption) of an own message, as WhatsApp allows."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("msg", "the new text must not be empty")
+        key = ids.parse_message_id(message_id).serialized
+        result = await self._page_call("editMessage", {"messageId": key, "text": text})
+        return _sent_message("edit_message", result)
+
+    async def forward_message(self, message_id: str, chat_id: str) -> None:
+        """Forward a message (with its media and caption) to another chat."""
+        key = ids.parse_message_id(message_id).serialized
+        await self._page_call(
+            "forwardMessage", {"messageId": key, "chatId": ids.normalize_chat_id(chat_id)}
+        )
+
+    async def search_messages(
+        self, query: str, *, chat_id: str | None = None, limit: int = 20
+    ) -> list[Message]:
+        """Messages whose text contains ``query``, in one chat or in all, as WhatsApp Web finds them."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidArgument("query", "the search text must not be empty")
+        if not 1 <= limit <= SEARCH_LIMIT_MAX:
+            raise InvalidArgument("limit", f"expected a number from 1 to {SEARCH_LIMIT_MAX}")
+        args: dict[str, Any] = {"query": query, "limit": limit}
+        if chat_id is not None:
+            args["chatId"] = ids.normalize_chat_id(chat_id)
+        result = await self._page_call("searchMessages", args)
+        return [Message.from_page(item) for item in result]
+
+
+def _poll_text(value: object, field_name: str, max_length: int) -> str:
+    """A poll's question or option: text of 1 to ``max_length`` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(field_name, "must be text that is not empty")
+    if len(value) > max_length:
+        raise InvalidArgument(field_name, f"at most {max_length} characters")
+    return value
+
+
+def _sent_message(operation: str, result: object) -> Message:
+    """The message a send or an edit answered."""
+    if not isinstance(result, dict):
+        raise OperationFailed(operation, "WhatsApp Web did not return the message")
+    return Message.from_page(result)

@@ -566,6 +566,52 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class PollVote:
+    """Someone's current choice on a poll (no options: they withdrew their vote)."""
+
+    data: JSONObject = field(repr=False)
+
+    @property
+    def poll_id(self) -> str:
+        """The poll message voted on."""
+        return str(serialized_id(self.data.get("parentMsgKey")))
+
+    @property
+    def chat_id(self) -> str | None:
+        """The chat of the poll."""
+        key = self.data.get("parentMsgKey")
+        return serialized_id(key.get("remote")) if isinstance(key, dict) else None
+
+    @property
+    def voter(self) -> str | None:
+        """Who voted."""
+        return serialized_id(self.data.get("voter"))
+
+    @property
+    def selected_options(self) -> list[str | None]:
+        """The names of the chosen options (None for an option the page could not name)."""
+        options = self.data.get("selectedOptions") or []
+        return [item.get("name") for item in options if isinstance(item, dict)]
+
+    def as_json(self) -> JSONObject:
+        """whatsapp-web.js's PollVote, with the vote time in seconds as ``timestamp``."""
+        data = self.data
+        parent = data.get("parentMessage")
+        return {
+            "voter": self.voter,
+            "selectedOptions": [
+                {"name": item.get("name"), "localId": item.get("localId")}
+                for item in data.get("selectedOptions") or []
+                if isinstance(item, dict)
+            ],
+            "timestamp": data.get("timestamp"),
+            "interractedAtTs": data.get("senderTimestampMs"),
+            "parentMsgKey": data.get("parentMsgKey"),
+            "parentMessage": parent if isinstance(parent, dict) else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class MediaFile:
     """A file taken from or sent to WhatsApp."""
 
@@ -681,6 +727,22 @@ class MessageRevokedForMe:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """A message's text (a caption for media) was edited, by this account or by its sender."""
+
+    message: Message
+    new_body: str
+    previous_body: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PollVoted:
+    """Someone voted on a poll, changed their vote or withdrew it."""
+
+    vote: PollVote
+
+
+@dataclass(frozen=True, slots=True)
 class GroupChanged:
     """A group notification: ``kind`` is ``join``, ``leave``, ``admin_changed`` or ``update``."""
 
@@ -732,6 +794,8 @@ type ClientEvent = (
     | GroupChanged
     | IncomingCall
     | MessageReaction
+    | MessageEdited
+    | PollVoted
 )
 
 # How whatsapp-web.js routes a group notification's subtype to its events.

@@ -29,6 +29,8 @@ class PageCalls:
 
     max_media_bytes: int
     _timing: Timing
+    # The address WhatsApp Web is loaded from.
+    _url: str
 
     async def _page_call(
         self,

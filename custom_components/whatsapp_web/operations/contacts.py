@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.core import SupportsResponse
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..client.models import wid_json
 from ..values import user_id
-from .fields import ARRAY_OF_OBJECTS, TEXT
-from .model import Access, Field, Handler, Method, Operation, OperationContext, Route, Where
+from .fields import ARRAY_OF_OBJECTS, FILE_SCHEMA, TEXT, save_fields
+from .model import (
+    Access,
+    DownloadedMedia,
+    Field,
+    Handler,
+    Method,
+    Operation,
+    OperationContext,
+    ResultKind,
+    Route,
+    Where,
+)
 
 CONTACT: Final = Field(
     "contact_id",
@@ -123,10 +135,38 @@ GET_COMMON_GROUPS: Final = Operation(
 )
 
 
+async def _get_profile_picture(ctx: OperationContext, data: dict[str, Any]) -> DownloadedMedia:
+    contact = data["contact_id"]
+    media = await ctx.client.get_profile_picture(contact, async_get_clientsession(ctx.hass))
+    return DownloadedMedia(media=media, chat_id=contact, message_key="profile-picture")
+
+
+GET_PROFILE_PICTURE: Final = Operation(
+    name="get_profile_picture",
+    tag="contacts",
+    title="Get profile picture",
+    description=(
+        "Downloads a contact's profile picture: saved under a path allowed by "
+        "allowlist_external_dirs, or returned as base64. Not found when the contact shows none."
+    ),
+    fields=(
+        CONTACT,
+        *save_fields("profile-picture"),
+    ),
+    routes=(Route(Method.GET, "/contacts/{contact_id}/profile-picture"),),
+    handler=_get_profile_picture,
+    access=Access.READ,
+    supports_response=SupportsResponse.OPTIONAL,
+    result=ResultKind.FILE,
+    response_schema=FILE_SCHEMA,
+)
+
+
 OPERATIONS: Final[tuple[Operation, ...]] = (
     GET_CONTACTS,
     GET_CONTACT,
     BLOCK_CONTACT,
     UNBLOCK_CONTACT,
     GET_COMMON_GROUPS,
+    GET_PROFILE_PICTURE,
 )

@@ -106,6 +106,7 @@ ERROR_PLACEHOLDERS: Final[dict[str, tuple[str, ...]]] = {
     "contact_not_found": ("id",),
     "group_not_found": ("id",),
     "media_not_found": ("id",),
+    "profile_picture_not_found": ("id",),
     "media_error": ("error",),
     "media_too_large": ("limit",),
     "media_fetch_failed": ("reason",),

@@ -38,6 +38,7 @@ from ..values import (
     STRING_SCHEMA,
     TEXT_ITEMS,
     Member,
+    Value,
     bounded_text,
     chat_id,
     decimal_number,
@@ -52,11 +53,14 @@ from .fields import (
     ARRAY_OF_OBJECTS,
     BOOLEAN,
     CHAT,
+    FILE_SCHEMA,
     MESSAGE,
     MULTILINE,
     OBJECT,
     TEXT,
+    TEXT_LIST,
     chat_field,
+    save_fields,
 )
 from .model import (
     Access,
@@ -696,33 +700,242 @@ DOWNLOAD_MEDIA: Final = Operation(
     fields=(
         CHAT,
         MESSAGE,
-        Field(
-            "path",
-            cv.string,
-            "Path",
-            "File or folder to save to (under allowlist_external_dirs); in a folder the file is named "
-            "<message id>.<extension of its type>. Not under www, which anyone can read. Without it "
-            "the file is returned as base64.",
-            TEXT,
-            face=Face.SERVICE,
-            example="/media/whatsapp/",
-        ),
-        Field(
-            "overwrite",
-            cv.boolean,
-            "Overwrite",
-            "Replace a file that already exists at the path.",
-            BOOLEAN,
-            default=False,
-            face=Face.SERVICE,
-        ),
+        *save_fields("<message id>"),
     ),
     routes=(Route(Method.GET, "/chats/{chat_id}/messages/{message_id}/download-media"),),
     handler=_download_media,
     access=Access.READ,
     supports_response=SupportsResponse.OPTIONAL,
     result=ResultKind.FILE,
-    response_schema={"type": "string", "format": "binary"},
+    response_schema=FILE_SCHEMA,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Polls, edits, forwards, contact cards and search.
+
+POLL_OPTIONS: Final = Value(
+    vol.All(
+        cv.ensure_list,
+        [vol.All(cv.string, vol.Length(min=1, max=100))],
+        vol.Length(min=2, max=12),
+        vol.Unique("the options must differ"),
+    ),
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+        "minItems": 2,
+        "maxItems": 12,
+        "uniqueItems": True,
+    },
+)
+
+CONTACT_CARDS: Final = Value(
+    vol.All(user_ids, vol.Length(min=1, max=50)),
+    {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 50},
+)
+
+
+async def _send_poll(ctx: OperationContext, data: dict[str, Any]) -> Message:
+    return await ctx.client.send_poll(
+        data["chat_id"],
+        data["question"],
+        data["options"],
+        allow_multiple_answers=data["allow_multiple_answers"],
+    )
+
+
+SEND_POLL: Final = Operation(
+    name="send_poll",
+    tag="messages",
+    title="Send poll",
+    description=(
+        "Sends a poll of 2 to 12 options; each person picks one, or several when allowed. Votes "
+        "arrive as whatsapp_poll_vote events."
+    ),
+    fields=(
+        chat_field("Chat id or phone number with country code to send the poll to."),
+        Field(
+            "question",
+            bounded_text(min_length=1, max_length=255),
+            "Question",
+            "What the poll asks.",
+            TEXT,
+            required=True,
+            example="Pizza tonight?",
+        ),
+        Field(
+            "options",
+            POLL_OPTIONS,
+            "Options",
+            "The answers to choose from (2 to 12, each different).",
+            TEXT_LIST,
+            required=True,
+            example=["Yes", "No"],
+        ),
+        Field(
+            "allow_multiple_answers",
+            cv.boolean,
+            "Allow multiple answers",
+            "Let each person pick several options.",
+            BOOLEAN,
+            default=False,
+        ),
+    ),
+    routes=(Route(Method.POST, "/chats/{chat_id}/polls"),),
+    handler=_send_poll,
+    access=Access.WRITE,
+    rate_limit=SENDS,
+    supports_response=SupportsResponse.OPTIONAL,
+    result=ResultKind.SEND,
+    response_schema=_MESSAGE_SCHEMA,
+)
+
+
+async def _edit_message(ctx: OperationContext, data: dict[str, Any]) -> dict[str, Any]:
+    edited = await ctx.client.edit_message(await _message_key(ctx, data), data["msg"])
+    return edited.data
+
+
+EDIT_MESSAGE: Final = Operation(
+    name="edit_message",
+    tag="messages",
+    title="Edit message",
+    description=(
+        "Changes the text of a message this account sent (the caption of media), for as long as "
+        "WhatsApp allows (15 minutes)."
+    ),
+    fields=(
+        CHAT,
+        MESSAGE,
+        Field(
+            "msg",
+            bounded_text(min_length=1, max_length=65536),
+            "New text",
+            "The message's new text.",
+            MULTILINE,
+            required=True,
+            example="See you at 6",
+        ),
+    ),
+    routes=(Route(Method.PUT, "/chats/{chat_id}/messages/{message_id}"),),
+    handler=_edit_message,
+    access=Access.WRITE,
+    rate_limit=SENDS,
+    supports_response=SupportsResponse.OPTIONAL,
+    response_schema=_MESSAGE_SCHEMA,
+)
+
+
+async def _forward_message(ctx: OperationContext, data: dict[str, Any]) -> None:
+    await ctx.client.forward_message(await _message_key(ctx, data), data["to_chat_id"])
+
+
+FORWARD_MESSAGE: Final = Operation(
+    name="forward_message",
+    tag="messages",
+    title="Forward message",
+    description="Forwards a message, with its media and caption, to another chat.",
+    fields=(
+        CHAT,
+        MESSAGE,
+        Field(
+            "to_chat_id",
+            chat_id,
+            "To chat",
+            "Chat id or phone number with country code to forward to.",
+            TEXT,
+            required=True,
+            example="+34 600 44 55 66",
+        ),
+    ),
+    routes=(Route(Method.POST, "/chats/{chat_id}/messages/{message_id}/forward"),),
+    handler=_forward_message,
+    access=Access.WRITE,
+    rate_limit=SENDS,
+    supports_response=SupportsResponse.NONE,
+    status=204,
+)
+
+
+async def _send_contact_card(ctx: OperationContext, data: dict[str, Any]) -> Message:
+    return await ctx.client.send_contact_cards(data["chat_id"], data["contacts"])
+
+
+SEND_CONTACT_CARD: Final = Operation(
+    name="send_contact_card",
+    tag="messages",
+    title="Send contact card",
+    description="Sends one or more contacts as vCards (several in one message).",
+    fields=(
+        chat_field("Chat id or phone number with country code to send the cards to."),
+        Field(
+            "contacts",
+            CONTACT_CARDS,
+            "Contacts",
+            "The people to share (ids or phone numbers with country code, 1 to 50).",
+            TEXT_LIST,
+            required=True,
+            example=["+34 600 44 55 66"],
+        ),
+    ),
+    routes=(Route(Method.POST, "/chats/{chat_id}/contact-cards"),),
+    handler=_send_contact_card,
+    access=Access.WRITE,
+    rate_limit=SENDS,
+    supports_response=SupportsResponse.OPTIONAL,
+    result=ResultKind.SEND,
+    response_schema=_MESSAGE_SCHEMA,
+)
+
+
+async def _search_messages(ctx: OperationContext, data: dict[str, Any]) -> list[dict[str, Any]]:
+    found = await ctx.client.search_messages(
+        data["query"], chat_id=data.get("chat_id"), limit=data["limit"]
+    )
+    return [message.as_json() for message in found]
+
+
+SEARCH_MESSAGES: Final = Operation(
+    name="search_messages",
+    tag="messages",
+    title="Search messages",
+    description="Finds messages whose text contains the query, in one chat or in all.",
+    fields=(
+        Field(
+            "query",
+            bounded_text(min_length=1, max_length=500),
+            "Query",
+            "The text to look for.",
+            TEXT,
+            required=True,
+            where=Where.QUERY,
+            example="garage",
+        ),
+        Field(
+            "chat_id",
+            chat_id,
+            "Chat",
+            "Search only this chat (id or phone number with country code).",
+            TEXT,
+            where=Where.QUERY,
+        ),
+        Field(
+            "limit",
+            whole_number(minimum=1, maximum=100),
+            "Limit",
+            "How many messages at most (1 to 100).",
+            {"number": {"min": 1, "max": 100, "mode": "box"}},
+            default=20,
+            where=Where.QUERY,
+        ),
+    ),
+    routes=(Route(Method.GET, "/messages/search"),),
+    handler=_search_messages,
+    access=Access.READ,
+    supports_response=SupportsResponse.ONLY,
+    response_key="messages",
+    response_schema=ARRAY_OF_OBJECTS,
 )
 
 
@@ -736,4 +949,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     REACT_MESSAGE,
     UNREACT_MESSAGE,
     DOWNLOAD_MEDIA,
+    SEND_POLL,
+    EDIT_MESSAGE,
+    FORWARD_MESSAGE,
+    SEND_CONTACT_CARD,
+    SEARCH_MESSAGES,
 )
