@@ -43,6 +43,9 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    ConversationAgentSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -67,11 +70,15 @@ from .browser import (
 from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient
 from .client.drivers.base import DriverError
 from .client.drivers.cdp import CdpDriver
-from .client.errors import InvalidArgument, WhatsAppWebError
+from .client.errors import InvalidArgument, InvalidId, WhatsAppWebError
+from .client.ids import normalize_user_id
 from .const import (
     ALL_EVENTS,
     BROWSER_LOCAL,
     BROWSER_REMOTE,
+    CONF_ASSIST_AGENT,
+    CONF_ASSIST_PEOPLE,
+    CONF_ASSIST_STT,
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
@@ -83,10 +90,12 @@ from .const import (
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
+    CONF_PEOPLE,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
     CONF_SEND_LIMIT,
+    DEFAULT_ASSIST_AGENT,
     DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
     DEFAULT_SEND_LIMIT,
@@ -99,11 +108,14 @@ from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
 from .values import chat_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 CONF_PHONE_NUMBER: Final = "phone_number"
+# The options' people form: one person and their WhatsApp ids.
+CONF_PERSON: Final = "person"
+CONF_PERSON_IDS: Final = "ids"
 
 # How long the browser may take to open WhatsApp Web and say whether it is linked.
 START_TIMEOUT: Final = 120.0
@@ -694,10 +706,85 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class WhatsAppOptionsFlow(OptionsFlow):
-    """Events, ignored chats, notify recipients, the outbox, who may read, and the rate limits."""
+    """A menu of three forms, each saved on its own.
+
+    settings: events, ignored chats, notify recipients, the outbox, who may read, the limits;
+    people: which phone numbers or LIDs are which Home Assistant person (one person per visit);
+    assist: the conversation agent, which mapped people may talk to it, and speech-to-text.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form for every option."""
+        """Choose what to change."""
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["settings", "people", "assist"],
+            description_placeholders={"people": _people_text(self._people())},
+        )
+
+    def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
+        """The entry's options with ``changes``: each form keeps what the others saved."""
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    def _people(self) -> dict[str, list[str]]:
+        return {
+            person: list(ids)
+            for person, ids in (self.config_entry.options.get(CONF_PEOPLE) or {}).items()
+        }
+
+    async def async_step_people(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Map one person's phone numbers and LIDs; no ids removes the person."""
+        errors: dict[str, str] = {}
+        people = self._people()
+        if user_input is not None:
+            person = str(user_input[CONF_PERSON])
+            ids = _user_ids(user_input.get(CONF_PERSON_IDS, []))
+            if ids is None:
+                errors[CONF_PERSON_IDS] = "invalid_person_id"
+            elif any(
+                value in ids
+                for other, values in people.items()
+                if other != person
+                for value in values
+            ):
+                errors[CONF_PERSON_IDS] = "already_mapped"
+            else:
+                return self._save(_with_person(self.config_entry.options, people, person, ids))
+        return self.async_show_form(
+            step_id="people",
+            data_schema=_people_schema(user_input),
+            errors=errors,
+            description_placeholders={"people": _people_text(people)},
+        )
+
+    async def async_step_assist(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Talk to Assist: the agent, who may, and the speech-to-text engine for voice notes."""
+        errors: dict[str, str] = {}
+        people = self._people()
+        if user_input is not None:
+            allowed = list(user_input.get(CONF_ASSIST_PEOPLE, []))
+            if any(person not in people for person in allowed):
+                errors[CONF_ASSIST_PEOPLE] = "person_not_mapped"
+            else:
+                return self._save(
+                    {
+                        CONF_ASSIST_PEOPLE: allowed,
+                        CONF_ASSIST_AGENT: user_input.get(CONF_ASSIST_AGENT)
+                        or DEFAULT_ASSIST_AGENT,
+                        CONF_ASSIST_STT: user_input.get(CONF_ASSIST_STT) or None,
+                    }
+                )
+        values = {**self.config_entry.options, **(user_input or {})}
+        return self.async_show_form(
+            step_id="assist",
+            data_schema=_assist_schema(values),
+            errors=errors,
+            description_placeholders={"people": _people_text(people)},
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Events, chats, recipients, the outbox, who may read, the rate and memory limits."""
         errors: dict[str, str] = {}
         options = self.config_entry.options
         if user_input is not None:
@@ -708,8 +795,8 @@ class WhatsAppOptionsFlow(OptionsFlow):
             if ignored is None:
                 errors[CONF_IGNORED_CHATS] = "invalid_chat"
             if not errors:
-                return self.async_create_entry(
-                    data={
+                return self._save(
+                    {
                         CONF_EVENTS: [
                             event for event in ALL_EVENTS if event in user_input[CONF_EVENTS]
                         ],
@@ -775,7 +862,7 @@ class WhatsAppOptionsFlow(OptionsFlow):
                 ): _MEMORY_SELECTOR,
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
 
 
 # A rate limit: calls per hour (see rate_limit.py for the defaults).
@@ -807,3 +894,70 @@ def _chat_ids(values: list[str]) -> list[str] | None:
         if chat not in result:
             result.append(chat)
     return result
+
+
+def _user_ids(values: list[str]) -> list[str] | None:
+    """People's ids (phone numbers, @c.us, @lid), normalised, without repeats; None when one is not."""
+    result: list[str] = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            user = normalize_user_id(value)
+        except InvalidId:
+            return None
+        if user not in result:
+            result.append(user)
+    return result
+
+
+def _with_person(
+    options: Mapping[str, Any], people: dict[str, list[str]], person: str, ids: list[str]
+) -> dict[str, Any]:
+    """The options' people with ``person`` mapped to ``ids`` (removed, also from Assist, when none)."""
+    changed = dict(people)
+    if ids:
+        changed[person] = ids
+        return {CONF_PEOPLE: changed}
+    changed.pop(person, None)
+    allowed = [other for other in options.get(CONF_ASSIST_PEOPLE) or [] if other != person]
+    return {CONF_PEOPLE: changed, CONF_ASSIST_PEOPLE: allowed}
+
+
+def _people_text(people: Mapping[str, list[str]]) -> str:
+    """The mapping for the forms' descriptions, one person a line."""
+    if not people:
+        return "-"
+    return "\n".join(f"- {person}: {', '.join(ids)}" for person, ids in sorted(people.items()))
+
+
+def _people_schema(user_input: Mapping[str, Any] | None) -> vol.Schema:
+    values = user_input or {}
+    return vol.Schema(
+        {
+            vol.Required(CONF_PERSON, default=values.get(CONF_PERSON, vol.UNDEFINED)): (
+                EntitySelector(EntitySelectorConfig(domain="person"))
+            ),
+            vol.Optional(CONF_PERSON_IDS, default=list(values.get(CONF_PERSON_IDS, []))): (
+                TextSelector(TextSelectorConfig(multiple=True))
+            ),
+        }
+    )
+
+
+def _assist_schema(values: Mapping[str, Any]) -> vol.Schema:
+    stt_engine = values.get(CONF_ASSIST_STT)
+    return vol.Schema(
+        {
+            vol.Optional(
+                CONF_ASSIST_PEOPLE, default=list(values.get(CONF_ASSIST_PEOPLE) or [])
+            ): EntitySelector(EntitySelectorConfig(domain="person", multiple=True)),
+            vol.Optional(
+                CONF_ASSIST_AGENT, default=values.get(CONF_ASSIST_AGENT) or DEFAULT_ASSIST_AGENT
+            ): ConversationAgentSelector(),
+            vol.Optional(
+                CONF_ASSIST_STT,
+                description={"suggested_value": stt_engine} if stt_engine else None,
+            ): EntitySelector(EntitySelectorConfig(domain="stt")),
+        }
+    )
