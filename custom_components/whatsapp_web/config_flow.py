@@ -815,54 +815,9 @@ class WhatsAppOptionsFlow(OptionsFlow):
                     }
                 )
         values = {**options, **(user_input or {})}
-        schema = vol.Schema(
-            {
-                vol.Optional(
-                    CONF_EVENTS, default=list(values.get(CONF_EVENTS, ALL_EVENTS))
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(ALL_EVENTS),
-                        multiple=True,
-                        mode=SelectSelectorMode.LIST,
-                        translation_key="events",
-                    )
-                ),
-                vol.Optional(
-                    CONF_IGNORED_CHATS, default=list(values.get(CONF_IGNORED_CHATS, []))
-                ): TextSelector(TextSelectorConfig(multiple=True)),
-                vol.Optional(
-                    CONF_NOTIFY_RECIPIENTS, default=list(values.get(CONF_NOTIFY_RECIPIENTS, []))
-                ): TextSelector(TextSelectorConfig(multiple=True)),
-                vol.Required(
-                    CONF_OUTBOX_TTL, default=values.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=7 * 24 * 60,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
-                    )
-                ),
-                vol.Optional(
-                    CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
-                ): BooleanSelector(),
-                vol.Required(
-                    CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
-                ): _PER_HOUR,
-                vol.Required(
-                    CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
-                ): _PER_HOUR,
-                vol.Required(
-                    CONF_MEMORY_LIMIT,
-                    default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
-                ): _MEMORY_SELECTOR,
-                vol.Required(
-                    CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
-                ): _MEMORY_SELECTOR,
-            }
+        return self.async_show_form(
+            step_id="settings", data_schema=_settings_schema(values), errors=errors
         )
-        return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
 
 
 # A rate limit: calls per hour (see rate_limit.py for the defaults).
@@ -894,6 +849,57 @@ def _chat_ids(values: list[str]) -> list[str] | None:
         if chat not in result:
             result.append(chat)
     return result
+
+
+def _settings_schema(values: Mapping[str, Any]) -> vol.Schema:
+    """The settings form, showing ``values``."""
+    return vol.Schema(
+        {
+            vol.Optional(
+                CONF_EVENTS, default=list(values.get(CONF_EVENTS, ALL_EVENTS))
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(ALL_EVENTS),
+                    multiple=True,
+                    mode=SelectSelectorMode.LIST,
+                    translation_key="events",
+                )
+            ),
+            vol.Optional(
+                CONF_IGNORED_CHATS, default=list(values.get(CONF_IGNORED_CHATS, []))
+            ): TextSelector(TextSelectorConfig(multiple=True)),
+            vol.Optional(
+                CONF_NOTIFY_RECIPIENTS, default=list(values.get(CONF_NOTIFY_RECIPIENTS, []))
+            ): TextSelector(TextSelectorConfig(multiple=True)),
+            vol.Required(
+                CONF_OUTBOX_TTL, default=values.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=1,
+                    max=7 * 24 * 60,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="min",
+                )
+            ),
+            vol.Optional(
+                CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
+            ): BooleanSelector(),
+            vol.Required(
+                CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
+            ): _PER_HOUR,
+            vol.Required(
+                CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
+            ): _PER_HOUR,
+            vol.Required(
+                CONF_MEMORY_LIMIT,
+                default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
+            ): _MEMORY_SELECTOR,
+            vol.Required(
+                CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+            ): _MEMORY_SELECTOR,
+        }
+    )
 
 
 def _user_ids(values: list[str]) -> list[str] | None:
