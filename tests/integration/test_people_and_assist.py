@@ -1,0 +1,250 @@
+"""People and Talk to Assist, end to end: the simulated phone writes, Home Assistant recognises the
+person and, when the options allow it, Home Assistant's own conversation agent answers in the chat.
+
+Real parts only: the simulator, Chromium, Home Assistant's ``person``, ``conversation`` and
+``homeassistant`` intents, and a template light that the built-in agent turns on by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.setup import async_setup_component
+import pytest
+
+from custom_components.whatsapp_web.client import ClientState
+from custom_components.whatsapp_web.const import (
+    CONF_ASSIST_AGENT,
+    CONF_ASSIST_PEOPLE,
+    CONF_PEOPLE,
+    DEFAULT_ASSIST_AGENT,
+    EVENT_CALL,
+    EVENT_MESSAGE_RECEIVED,
+)
+from simulator.account import lid_for_number
+
+from .linking import add_linked_entry, wait_until
+
+if TYPE_CHECKING:
+    from simulator.testing import Simulator
+
+pytestmark = pytest.mark.timeout(240)
+
+ALICE = "person.alice"
+BOB = "person.bob"
+KITCHEN_LIGHT = "light.kitchen_light"
+
+
+class Received:
+    """The account's whatsapp_message_received events, in order."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._unsubscribe = hass.bus.async_listen(EVENT_MESSAGE_RECEIVED, self._record)
+
+    @callback
+    def _record(self, event: Event) -> None:
+        self.events.append(dict(event.data))
+        self._changed.set()
+
+    async def body(self, body: str, timeout: float = 30) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while not (found := [e for e in self.events if e.get("body") == body]):
+                self._changed.clear()
+                await self._changed.wait()
+        return found[0]
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+@pytest.fixture
+def received(hass: HomeAssistant):
+    recorder = Received(hass)
+    yield recorder
+    recorder.close()
+
+
+async def _people(hass: HomeAssistant) -> dict[str, str]:
+    """Two persons, each with a Home Assistant user (not an administrator): person -> user id."""
+    alice = await hass.auth.async_create_user("Alice", group_ids=["system-users"])
+    bob = await hass.auth.async_create_user("Bob", group_ids=["system-users"])
+    assert await async_setup_component(
+        hass,
+        "person",
+        {
+            "person": [
+                {"id": "alice", "name": "Alice", "user_id": alice.id},
+                {"id": "bob", "name": "Bob", "user_id": bob.id},
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    return {ALICE: alice.id, BOB: bob.id}
+
+
+async def _direct_chats(sim: Simulator) -> list[str]:
+    """1:1 chats with someone known by phone number (who has a LID too)."""
+    return [
+        chat["id"]
+        for chat in await sim.control.chats()
+        if not chat["is_group"] and chat["id"].endswith("@c.us")
+    ]
+
+
+async def test_a_mapped_sender_is_the_person_under_either_id_and_after_a_reload(
+    hass: HomeAssistant, simulator: Simulator, received: Received, hass_storage: dict[str, Any]
+) -> None:
+    await _people(hass)
+    alice_phone, bob_phone = (await _direct_chats(simulator))[:2]
+    alice_lid = lid_for_number(alice_phone)
+    entry = await add_linked_entry(
+        hass, simulator, options={CONF_PEOPLE: {ALICE: [alice_phone]}}
+    )
+
+    await simulator.control.incoming(alice_phone, "by phone number")
+    assert (await received.body("by phone number"))["person_entity_id"] == ALICE
+    # The same person writing under her LID: WhatsApp Web knows the pair and says so.
+    await simulator.control.incoming(alice_lid, "by lid")
+    assert (await received.body("by lid"))["person_entity_id"] == ALICE
+    # Someone who is not mapped carries no person.
+    await simulator.control.incoming(bob_phone, "from bob")
+    assert "person_entity_id" not in await received.body("from bob")
+    await simulator.control.call(alice_phone)
+
+    # The pair is kept: after a reload, with WhatsApp Web unable to tell LIDs and phone numbers apart,
+    # a message under the LID is still Alice's.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
+    # Home Assistant's Store, as the test harness keeps it: the pair, and nobody else's.
+    stored = hass_storage[f"whatsapp_web.people.{entry.entry_id}"]
+    assert stored["data"]["pairs"] == [[alice_lid, alice_phone]]
+    for member in ("getAlternateUserWid", "getPhoneNumber", "getCurrentLid"):
+        await simulator.control.fault(missing_member=f"WAWebApiContact.{member}")
+    await simulator.control.incoming(alice_lid, "by lid after the reload")
+    assert (await received.body("by lid after the reload"))["person_entity_id"] == ALICE
+    await simulator.control.fault()
+
+
+async def test_a_call_from_a_mapped_person_carries_the_person(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    await _people(hass)
+    [alice_phone, *_] = await _direct_chats(simulator)
+    calls: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_CALL, lambda event: calls.append(dict(event.data)))
+    await add_linked_entry(hass, simulator, options={CONF_PEOPLE: {ALICE: [alice_phone]}})
+    await simulator.control.call(alice_phone)
+    await wait_until(lambda: bool(calls))
+    assert calls[0]["person_entity_id"] == ALICE
+
+
+# ---------------------------------------------------------------------------------------------
+# Talk to Assist
+
+
+async def _kitchen_light(hass: HomeAssistant) -> None:
+    """Home Assistant's built-in agent, its intents, and a light called "kitchen light"."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass,
+        "light",
+        {
+            "light": [
+                {
+                    "platform": "template",
+                    "lights": {
+                        "kitchen_light": {
+                            "friendly_name": "Kitchen light",
+                            "turn_on": [{"event": "kitchen_light_switched", "event_data": {}}],
+                            "turn_off": [{"event": "kitchen_light_switched", "event_data": {}}],
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    assert await async_setup_component(hass, "conversation", {})
+    await hass.async_block_till_done()
+    assert hass.states.get(KITCHEN_LIGHT).state == "off"
+
+
+async def _assist_entry(hass: HomeAssistant, sim: Simulator) -> tuple[Any, list[str]]:
+    await _people(hass)
+    await _kitchen_light(hass)
+    chats = await _direct_chats(sim)
+    entry = await add_linked_entry(
+        hass,
+        sim,
+        options={
+            CONF_PEOPLE: {ALICE: [chats[0]], BOB: [chats[1]]},
+            CONF_ASSIST_PEOPLE: [ALICE],
+            CONF_ASSIST_AGENT: DEFAULT_ASSIST_AGENT,
+        },
+    )
+    return entry, chats
+
+
+def _answers(sent: list[dict[str, Any]], chat: str) -> list[dict[str, Any]]:
+    return [entry for entry in sent if entry["kind"] == "message" and entry["chat"] == chat]
+
+
+async def test_an_allowed_person_turns_the_light_on_and_gets_the_answer_in_the_chat(
+    hass: HomeAssistant, simulator: Simulator, received: Received
+) -> None:
+    entry, chats = await _assist_entry(hass, simulator)
+    alice = chats[0]
+    question = await simulator.control.incoming(alice, "turn on the kitchen light")
+    await received.body("turn on the kitchen light")
+    answer = await simulator.control.wait_sent(
+        lambda sent: sent["kind"] == "message" and sent["chat"] == alice, timeout=30
+    )
+    assert hass.states.get(KITCHEN_LIGHT).state == "on"
+    assert answer["type"] == "chat"
+    assert answer["body"]
+    assert answer["quoted_id"] == question
+    # The turn ran as Alice's user: the light's state change carries her context.
+    assert hass.states.get(KITCHEN_LIGHT).context.user_id == hass.states.get(ALICE).attributes[
+        "user_id"
+    ]
+    # The same chat keeps one conversation.
+    conversation_id = entry.runtime_data.assist._conversation_ids[alice]
+    await simulator.control.incoming(alice, "turn off the kitchen light")
+    await simulator.control.wait_for(
+        simulator.control.sent, lambda sent: len(_answers(sent, alice)) == 2, timeout=30
+    )
+    assert hass.states.get(KITCHEN_LIGHT).state == "off"
+    assert entry.runtime_data.assist._conversation_ids[alice] == conversation_id
+
+
+async def test_nobody_else_reaches_the_agent(
+    hass: HomeAssistant, simulator: Simulator, received: Received
+) -> None:
+    entry, chats = await _assist_entry(hass, simulator)
+    alice, bob, stranger = chats[0], chats[1], chats[2]
+    group = next(chat["id"] for chat in await simulator.control.chats() if chat["is_group"])
+    # A mapped person without permission, someone not mapped, and Alice herself in a group.
+    await simulator.control.incoming(bob, "turn on the kitchen light")
+    await simulator.control.incoming(stranger, "turn on the kitchen light please")
+    await simulator.control.incoming(group, "turn on the kitchen light now", author=alice)
+    for body in (
+        "turn on the kitchen light",
+        "turn on the kitchen light please",
+        "turn on the kitchen light now",
+    ):
+        await received.body(body)
+    # Alice in her own chat afterwards: her answer is the only message the account sends.
+    await simulator.control.incoming(alice, "what time is it")
+    await simulator.control.wait_sent(
+        lambda sent: sent["kind"] == "message" and sent["chat"] == alice, timeout=30
+    )
+    await hass.async_block_till_done()
+    sent = await simulator.control.sent()
+    assert [entry["chat"] for entry in sent if entry["kind"] == "message"] == [alice]
+    assert hass.states.get(KITCHEN_LIGHT).state == "off"
+    assert set(entry.runtime_data.assist._conversation_ids) == {alice}
+    assert entry.state is ConfigEntryState.LOADED
