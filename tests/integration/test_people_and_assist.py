@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components import automation
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import async_mock_service
 
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import (
@@ -21,6 +24,7 @@ from custom_components.whatsapp_web.const import (
     CONF_ASSIST_PEOPLE,
     CONF_PEOPLE,
     DEFAULT_ASSIST_AGENT,
+    DOMAIN,
     EVENT_CALL,
     EVENT_MESSAGE_RECEIVED,
 )
@@ -102,9 +106,7 @@ async def test_a_mapped_sender_is_the_person_under_either_id_and_after_a_reload(
     await _people(hass)
     alice_phone, bob_phone = (await _direct_chats(simulator))[:2]
     alice_lid = lid_for_number(alice_phone)
-    entry = await add_linked_entry(
-        hass, simulator, options={CONF_PEOPLE: {ALICE: [alice_phone]}}
-    )
+    entry = await add_linked_entry(hass, simulator, options={CONF_PEOPLE: {ALICE: [alice_phone]}})
 
     await simulator.control.incoming(alice_phone, "by phone number")
     assert (await received.body("by phone number"))["person_entity_id"] == ALICE
@@ -141,6 +143,43 @@ async def test_a_call_from_a_mapped_person_carries_the_person(
     await simulator.control.call(alice_phone)
     await wait_until(lambda: bool(calls))
     assert calls[0]["person_entity_id"] == ALICE
+
+
+async def test_the_device_trigger_waits_for_one_person(
+    hass: HomeAssistant, simulator: Simulator, device_registry: dr.DeviceRegistry
+) -> None:
+    await _people(hass)
+    alice_phone, bob_phone = (await _direct_chats(simulator))[:2]
+    entry = await add_linked_entry(
+        hass, simulator, options={CONF_PEOPLE: {ALICE: [alice_phone], BOB: [bob_phone]}}
+    )
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    calls = async_mock_service(hass, "test", "automation")
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "trigger": {
+                    "platform": "device",
+                    "domain": DOMAIN,
+                    "device_id": device.id,
+                    "type": "message_received",
+                    "person_entity_id": BOB,
+                },
+                "action": {
+                    "service": "test.automation",
+                    "data": {"body": "{{ trigger.event.data.body }}"},
+                },
+            }
+        },
+    )
+    await simulator.control.incoming(alice_phone, "from alice")
+    await simulator.control.incoming(lid_for_number(bob_phone), "from bob under his lid")
+    await wait_until(lambda: bool(calls))
+    await simulator.control.incoming(bob_phone, "from bob")
+    await wait_until(lambda: len(calls) >= 2)
+    assert [call.data["body"] for call in calls] == ["from bob under his lid", "from bob"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,9 +247,10 @@ async def test_an_allowed_person_turns_the_light_on_and_gets_the_answer_in_the_c
     assert answer["body"]
     assert answer["quoted_id"] == question
     # The turn ran as Alice's user: the light's state change carries her context.
-    assert hass.states.get(KITCHEN_LIGHT).context.user_id == hass.states.get(ALICE).attributes[
-        "user_id"
-    ]
+    assert (
+        hass.states.get(KITCHEN_LIGHT).context.user_id
+        == hass.states.get(ALICE).attributes["user_id"]
+    )
     # The same chat keeps one conversation.
     conversation_id = entry.runtime_data.assist._conversation_ids[alice]
     await simulator.control.incoming(alice, "turn off the kitchen light")
