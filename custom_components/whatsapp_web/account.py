@@ -21,6 +21,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
 from .assist import AssistChats, AssistSettings
+from .assist_voice import VoiceTranscriber
 from .browser import driver_factory, profile_directory
 from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
 from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent, MessageReceived
@@ -159,12 +160,18 @@ class WhatsAppAccount:
         )
         self.people = People(hass, entry.entry_id, entry.options.get(CONF_PEOPLE) or {})
         """Who a sender is: the options' people and the LID <-> phone number pairs learnt."""
+        assist_settings = AssistSettings(entry.options)
         self.assist = AssistChats(
             hass,
-            AssistSettings(entry.options),
+            assist_settings,
             outbox=self.outbox,
             send_limiter=self.rate_limiters[SENDS],
             create_task=self._create_task,
+            transcribe=(
+                VoiceTranscriber(hass, self.client, assist_settings.stt_engine)
+                if assist_settings.stt_engine
+                else None
+            ),
         )
         """Talk to Assist: the allowed people's messages to the conversation agent."""
         self.missing_capabilities: dict[str, str] = {}

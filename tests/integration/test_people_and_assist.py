@@ -8,9 +8,13 @@ Real parts only: the simulator, Chromium, Home Assistant's ``person``, ``convers
 from __future__ import annotations
 
 import asyncio
+import base64
+import shutil
+import struct
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components import automation
+from homeassistant.components import automation, stt
+from homeassistant.components.stt.const import DATA_COMPONENT as STT_COMPONENT
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
@@ -22,17 +26,22 @@ from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.const import (
     CONF_ASSIST_AGENT,
     CONF_ASSIST_PEOPLE,
+    CONF_ASSIST_STT,
     CONF_PEOPLE,
     DEFAULT_ASSIST_AGENT,
     DOMAIN,
     EVENT_CALL,
     EVENT_MESSAGE_RECEIVED,
 )
+from custom_components.whatsapp_web.ha_media import convert_to_ogg_opus
 from simulator.account import lid_for_number
 
 from .linking import add_linked_entry, wait_until
+from .test_ha_media import tone_wav
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterable
+
     from simulator.testing import Simulator
 
 pytestmark = pytest.mark.timeout(240)
@@ -40,6 +49,7 @@ pytestmark = pytest.mark.timeout(240)
 ALICE = "person.alice"
 BOB = "person.bob"
 KITCHEN_LIGHT = "light.kitchen_light"
+FFMPEG = shutil.which("ffmpeg")
 
 
 class Received:
@@ -288,3 +298,82 @@ async def test_nobody_else_reaches_the_agent(
     assert hass.states.get(KITCHEN_LIGHT).state == "off"
     assert set(entry.runtime_data.assist._conversation_ids) == {alice}
     assert entry.state is ConfigEntryState.LOADED
+
+
+class HeardEngine(stt.SpeechToTextEntity):
+    """A speech-to-text engine that keeps what it was given and hears one sentence."""
+
+    _attr_name = "Heard"
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[stt.SpeechMetadata, bytes]] = []
+
+    @property
+    def supported_languages(self) -> list[str]:
+        return ["en-US"]
+
+    @property
+    def supported_formats(self) -> list[stt.AudioFormats]:
+        return [stt.AudioFormats.WAV]
+
+    @property
+    def supported_codecs(self) -> list[stt.AudioCodecs]:
+        return [stt.AudioCodecs.PCM]
+
+    @property
+    def supported_bit_rates(self) -> list[stt.AudioBitRates]:
+        return [stt.AudioBitRates.BITRATE_16]
+
+    @property
+    def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
+        return [stt.AudioSampleRates.SAMPLERATE_16000]
+
+    @property
+    def supported_channels(self) -> list[stt.AudioChannels]:
+        return [stt.AudioChannels.CHANNEL_MONO]
+
+    async def async_process_audio_stream(
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> stt.SpeechResult:
+        audio = b"".join([chunk async for chunk in stream])
+        self.heard.append((metadata, audio))
+        return stt.SpeechResult("turn on the kitchen light", stt.SpeechResultState.SUCCESS)
+
+
+@pytest.mark.skipif(FFMPEG is None, reason="Debian's ffmpeg (script/setup installs it)")
+async def test_a_voice_note_reaches_the_agent_as_text(
+    hass: HomeAssistant, simulator: Simulator, received: Received
+) -> None:
+    await _people(hass)
+    await _kitchen_light(hass)
+    assert await async_setup_component(hass, "stt", {})
+    engine = HeardEngine()
+    await hass.data[STT_COMPONENT].async_add_entities([engine])
+    [alice, *_] = await _direct_chats(simulator)
+    await add_linked_entry(
+        hass,
+        simulator,
+        options={
+            CONF_PEOPLE: {ALICE: [alice]},
+            CONF_ASSIST_PEOPLE: [ALICE],
+            CONF_ASSIST_STT: engine.entity_id,
+        },
+    )
+    voice = await convert_to_ogg_opus(
+        FFMPEG or "", tone_wav(seconds=1.0), field="f", max_bytes=1_000_000
+    )
+    await simulator.control.incoming(
+        alice,
+        type="ptt",
+        media={"mimetype": "audio/ogg; codecs=opus", "data_b64": base64.b64encode(voice).decode()},
+    )
+    answer = await simulator.control.wait_sent(
+        lambda sent: sent["kind"] == "message" and sent["chat"] == alice, timeout=60
+    )
+    assert answer["body"]
+    assert hass.states.get(KITCHEN_LIGHT).state == "on"
+    [(metadata, audio)] = engine.heard
+    assert metadata.language == "en-US"
+    # One second of 16 kHz 16-bit mono PCM (Opus pads a little), and a tone, not silence.
+    assert 30_000 <= len(audio) <= 36_000
+    assert max(abs(sample) for (sample,) in struct.iter_unpack("<h", audio)) > 4000
