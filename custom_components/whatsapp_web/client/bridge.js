@@ -397,6 +397,9 @@
     // The sender's other id (LID for a phone number, phone number for a LID) when the page knows it:
     // the integration keeps these pairs so that a person is recognised whichever id WhatsApp uses.
     const senderAlternateId = (msg) => {
+        if (msg.id && msg.id.fromMe) {
+            return null;
+        }
         const sender = msg.author || msg.from;
         if (!sender || typeof sender !== 'object' || (sender.server !== 'c.us' && sender.server !== 'lid')) {
             return null;
