@@ -70,8 +70,7 @@ from .browser import (
 from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient
 from .client.drivers.base import DriverError
 from .client.drivers.cdp import CdpDriver
-from .client.errors import InvalidArgument, InvalidId, WhatsAppWebError
-from .client.ids import normalize_user_id
+from .client.errors import InvalidArgument, WhatsAppWebError
 from .const import (
     ALL_EVENTS,
     BROWSER_LOCAL,
@@ -105,7 +104,7 @@ from .const import (
     SECTION_ADVANCED,
 )
 from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
-from .values import chat_id
+from .values import chat_id, user_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -836,21 +835,6 @@ _MEMORY_SELECTOR = NumberSelector(
 )
 
 
-def _chat_ids(values: list[str]) -> list[str] | None:
-    """Chat ids or phone numbers, normalised and without repeats; None when one is not valid."""
-    result: list[str] = []
-    for value in values:
-        if not value.strip():
-            continue
-        try:
-            chat = chat_id(value)
-        except vol.Invalid:
-            return None
-        if chat not in result:
-            result.append(chat)
-    return result
-
-
 def _settings_schema(values: Mapping[str, Any]) -> vol.Schema:
     """The settings form, showing ``values``."""
     return vol.Schema(
@@ -902,18 +886,27 @@ def _settings_schema(values: Mapping[str, Any]) -> vol.Schema:
     )
 
 
+def _chat_ids(values: list[str]) -> list[str] | None:
+    """Chat ids or phone numbers, normalised and without repeats; None when one is not valid."""
+    return _normalised(values, chat_id)
+
+
 def _user_ids(values: list[str]) -> list[str] | None:
     """People's ids (phone numbers, @c.us, @lid), normalised, without repeats; None when one is not."""
+    return _normalised(values, user_id)
+
+
+def _normalised(values: list[str], normalise: Callable[[str], str]) -> list[str] | None:
     result: list[str] = []
     for value in values:
         if not value.strip():
             continue
         try:
-            user = normalize_user_id(value)
-        except InvalidId:
+            normalised = normalise(value)
+        except vol.Invalid:
             return None
-        if user not in result:
-            result.append(user)
+        if normalised not in result:
+            result.append(normalised)
     return result
 
 

@@ -7,7 +7,6 @@ Real parts only: the simulator, Chromium, Home Assistant's ``person``, ``convers
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import shutil
 import struct
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components import automation, stt
 from homeassistant.components.stt.const import DATA_COMPONENT as STT_COMPONENT
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -37,6 +36,7 @@ from custom_components.whatsapp_web.ha_media import convert_to_ogg_opus
 from simulator.account import lid_for_number
 
 from .linking import add_linked_entry, wait_until
+from .test_events import BusRecorder
 from .test_ha_media import tone_wav
 
 if TYPE_CHECKING:
@@ -52,28 +52,15 @@ KITCHEN_LIGHT = "light.kitchen_light"
 FFMPEG = shutil.which("ffmpeg")
 
 
-class Received:
-    """The account's whatsapp_message_received events, in order."""
+class Received(BusRecorder):
+    """The bus's whatsapp_* events; message events found by their text."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Event()
-        self._unsubscribe = hass.bus.async_listen(EVENT_MESSAGE_RECEIVED, self._record)
+    async def body(self, body: str) -> dict[str, Any]:
+        def arrived(events: list[dict[str, Any]]) -> bool:
+            return any(event.get("body") == body for event in events)
 
-    @callback
-    def _record(self, event: Event) -> None:
-        self.events.append(dict(event.data))
-        self._changed.set()
-
-    async def body(self, body: str, timeout: float = 30) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while not (found := [e for e in self.events if e.get("body") == body]):
-                self._changed.clear()
-                await self._changed.wait()
-        return found[0]
-
-    def close(self) -> None:
-        self._unsubscribe()
+        events = await self.wait_for(EVENT_MESSAGE_RECEIVED, arrived, timeout=30)
+        return next(event for event in events if event.get("body") == body)
 
 
 @pytest.fixture
