@@ -20,9 +20,11 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
+from .assist import AssistChats, AssistSettings
+from .assist_voice import VoiceTranscriber
 from .browser import driver_factory, profile_directory
 from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
-from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent
+from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent, MessageReceived
 from .const import (
     ALL_EVENTS,
     CONF_EVENTS,
@@ -33,6 +35,7 @@ from .const import (
     CONF_NON_ADMIN_READ,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
+    CONF_PEOPLE,
     CONF_PROFILE,
     CONF_SEND_LIMIT,
     DEFAULT_LOOKUP_LIMIT,
@@ -41,7 +44,7 @@ from .const import (
     DOMAIN,
     EVENT_PREFIX,
 )
-from .events import bus_event, event_chat_id
+from .events import bus_event, event_chat_id, event_sender_id
 from .memory_guard import (
     DEFAULT_HEAP_LIMIT_MIB,
     DEFAULT_MEMORY_LIMIT_MIB,
@@ -49,6 +52,7 @@ from .memory_guard import (
     MemoryGuard,
 )
 from .outbox import Outbox, OutboxItem, async_remove_outbox
+from .people import People, async_remove_people_data
 from .rate_limit import LOOKUPS, SENDS, RateLimiter
 
 if TYPE_CHECKING:
@@ -154,6 +158,22 @@ class WhatsAppAccount:
             logbook_name=lambda: entry.title,
             logbook_entity=self._connection_entity_id,
         )
+        self.people = People(hass, entry.entry_id, entry.options.get(CONF_PEOPLE) or {})
+        """Who a sender is: the options' people and the LID <-> phone number pairs learnt."""
+        assist_settings = AssistSettings(entry.options)
+        self.assist = AssistChats(
+            hass,
+            assist_settings,
+            outbox=self.outbox,
+            send_limiter=self.rate_limiters[SENDS],
+            create_task=self._create_task,
+            transcribe=(
+                VoiceTranscriber(hass, self.client, assist_settings.stt_engine)
+                if assist_settings.stt_engine
+                else None
+            ),
+        )
+        """Talk to Assist: the allowed people's messages to the conversation agent."""
         self.missing_capabilities: dict[str, str] = {}
         """Module or member paths WhatsApp Web lacks -> the feature that needs them."""
         self._capability_issues: set[str] = set()
@@ -175,6 +195,7 @@ class WhatsAppAccount:
     async def async_load(self) -> None:
         """Read what was stored (the outbox) before anything may use the account."""
         await self.outbox.async_load(self.number)
+        await self.people.async_load()
 
     async def async_start(self) -> None:
         """Start the outbox worker and the browser; returns once the client runs in the background."""
@@ -203,6 +224,7 @@ class WhatsAppAccount:
         for limiter in self.rate_limiters.values():
             limiter.close()
         await self.client.stop()
+        await self.people.async_save()
 
     def _create_task(self, coroutine: Any, name: str) -> Any:
         return self.entry.async_create_background_task(self.hass, coroutine, name)
@@ -258,9 +280,25 @@ class WhatsAppAccount:
         if chat_id is not None and chat_id in self.ignored_chats:
             return
         payload = {**payload, "account": self.account_id, "config_entry_id": self.entry.entry_id}
+        person = self._person_of(event)
+        if person is not None:
+            payload["person_entity_id"] = person
         async_dispatcher_send(self.hass, signal_event(self.entry.entry_id), event_type, payload)
         if event_type in self.enabled_events:
             self.hass.bus.async_fire(event_type, payload)
+        if isinstance(event, MessageReceived) and self.assist.wants(
+            event.message, person, offline=event.offline
+        ):
+            self.assist.handle(event.message, str(person))
+
+    def _person_of(self, event: ClientEvent) -> str | None:
+        """The options' person who did what the event tells, learning the sender's other id."""
+        if not self.people.mapped:
+            return None
+        sender = event_sender_id(event)
+        if isinstance(event, MessageReceived):
+            self.people.learn(sender, event.sender_alternate_id)
+        return self.people.person_for(sender)
 
     def _capability_missing(self, event: CapabilityMissing) -> None:
         if event.feature in self.client.status().capabilities:
@@ -356,6 +394,7 @@ async def async_remove_account_data(hass: HomeAssistant, entry: ConfigEntry) -> 
     """Delete what an account kept on disk: its outbox, its event cursor and its browser profile."""
     await async_remove_outbox(hass, entry.entry_id)
     await _CursorStore(hass, entry.entry_id).remove()
+    await async_remove_people_data(hass, entry.entry_id)
     if profile := entry.data.get(CONF_PROFILE):
         await hass.async_add_executor_job(
             shutil.rmtree, Path(profile_directory(hass, profile)), True

@@ -44,6 +44,9 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    ConversationAgentSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -73,6 +76,9 @@ from .const import (
     ALL_EVENTS,
     BROWSER_LOCAL,
     BROWSER_REMOTE,
+    CONF_ASSIST_AGENT,
+    CONF_ASSIST_PEOPLE,
+    CONF_ASSIST_STT,
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EVENTS,
@@ -84,10 +90,12 @@ from .const import (
     CONF_NOTIFY_RECIPIENTS,
     CONF_OUTBOX_TTL,
     CONF_PAGE_URL,
+    CONF_PEOPLE,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
     CONF_SEND_LIMIT,
+    DEFAULT_ASSIST_AGENT,
     DEFAULT_LOOKUP_LIMIT,
     DEFAULT_OUTBOX_TTL_MINUTES,
     DEFAULT_SEND_LIMIT,
@@ -98,14 +106,19 @@ from .const import (
 )
 from .linking_browser import LinkingBrowser
 from .memory_guard import DEFAULT_HEAP_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB
-from .values import chat_id
+from .values import chat_id, user_id
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
     from .client.models import Me
 
 CONF_PHONE_NUMBER: Final = "phone_number"
+# The options' people form: one person and their WhatsApp ids.
+CONF_PERSON: Final = "person"
+CONF_PERSON_IDS: Final = "ids"
 
 # How long the browser may take to open WhatsApp Web and say whether it is linked.
 START_TIMEOUT: Final = 120.0
@@ -668,10 +681,85 @@ class WhatsAppConfigFlow(_BrowserChoiceFlow, domain=DOMAIN):
 
 
 class WhatsAppOptionsFlow(OptionsFlow):
-    """Events, ignored chats, notify recipients, the outbox, who may read, and the rate limits."""
+    """A menu of three forms, each saved on its own.
+
+    settings: events, ignored chats, notify recipients, the outbox, who may read, the limits;
+    people: which phone numbers or LIDs are which Home Assistant person (one person per visit);
+    assist: the conversation agent, which mapped people may talk to it, and speech-to-text.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form for every option."""
+        """Choose what to change."""
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["settings", "people", "assist"],
+            description_placeholders={"people": _people_text(self._people())},
+        )
+
+    def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
+        """The entry's options with ``changes``: each form keeps what the others saved."""
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    def _people(self) -> dict[str, list[str]]:
+        return {
+            person: list(ids)
+            for person, ids in (self.config_entry.options.get(CONF_PEOPLE) or {}).items()
+        }
+
+    async def async_step_people(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Map one person's phone numbers and LIDs; no ids removes the person."""
+        errors: dict[str, str] = {}
+        people = self._people()
+        if user_input is not None:
+            person = str(user_input[CONF_PERSON])
+            ids = _user_ids(user_input.get(CONF_PERSON_IDS, []))
+            if ids is None:
+                errors[CONF_PERSON_IDS] = "invalid_person_id"
+            elif any(
+                value in ids
+                for other, values in people.items()
+                if other != person
+                for value in values
+            ):
+                errors[CONF_PERSON_IDS] = "already_mapped"
+            else:
+                return self._save(_with_person(self.config_entry.options, people, person, ids))
+        return self.async_show_form(
+            step_id="people",
+            data_schema=_people_schema(user_input),
+            errors=errors,
+            description_placeholders={"people": _people_text(people)},
+        )
+
+    async def async_step_assist(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Talk to Assist: the agent, who may, and the speech-to-text engine for voice notes."""
+        errors: dict[str, str] = {}
+        people = self._people()
+        if user_input is not None:
+            allowed = list(user_input.get(CONF_ASSIST_PEOPLE, []))
+            if any(person not in people for person in allowed):
+                errors[CONF_ASSIST_PEOPLE] = "person_not_mapped"
+            else:
+                return self._save(
+                    {
+                        CONF_ASSIST_PEOPLE: allowed,
+                        CONF_ASSIST_AGENT: user_input.get(CONF_ASSIST_AGENT)
+                        or DEFAULT_ASSIST_AGENT,
+                        CONF_ASSIST_STT: user_input.get(CONF_ASSIST_STT) or None,
+                    }
+                )
+        values = {**self.config_entry.options, **(user_input or {})}
+        return self.async_show_form(
+            step_id="assist",
+            data_schema=_assist_schema(values),
+            errors=errors,
+            description_placeholders={"people": _people_text(people)},
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Events, chats, recipients, the outbox, who may read, the rate and memory limits."""
         errors: dict[str, str] = {}
         options = self.config_entry.options
         if user_input is not None:
@@ -682,8 +770,8 @@ class WhatsAppOptionsFlow(OptionsFlow):
             if ignored is None:
                 errors[CONF_IGNORED_CHATS] = "invalid_chat"
             if not errors:
-                return self.async_create_entry(
-                    data={
+                return self._save(
+                    {
                         CONF_EVENTS: [
                             event for event in ALL_EVENTS if event in user_input[CONF_EVENTS]
                         ],
@@ -702,54 +790,9 @@ class WhatsAppOptionsFlow(OptionsFlow):
                     }
                 )
         values = {**options, **(user_input or {})}
-        schema = vol.Schema(
-            {
-                vol.Optional(
-                    CONF_EVENTS, default=list(values.get(CONF_EVENTS, ALL_EVENTS))
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(ALL_EVENTS),
-                        multiple=True,
-                        mode=SelectSelectorMode.LIST,
-                        translation_key="events",
-                    )
-                ),
-                vol.Optional(
-                    CONF_IGNORED_CHATS, default=list(values.get(CONF_IGNORED_CHATS, []))
-                ): TextSelector(TextSelectorConfig(multiple=True)),
-                vol.Optional(
-                    CONF_NOTIFY_RECIPIENTS, default=list(values.get(CONF_NOTIFY_RECIPIENTS, []))
-                ): TextSelector(TextSelectorConfig(multiple=True)),
-                vol.Required(
-                    CONF_OUTBOX_TTL, default=values.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=7 * 24 * 60,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
-                    )
-                ),
-                vol.Optional(
-                    CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
-                ): BooleanSelector(),
-                vol.Required(
-                    CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
-                ): _PER_HOUR,
-                vol.Required(
-                    CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
-                ): _PER_HOUR,
-                vol.Required(
-                    CONF_MEMORY_LIMIT,
-                    default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
-                ): _MEMORY_SELECTOR,
-                vol.Required(
-                    CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
-                ): _MEMORY_SELECTOR,
-            }
+        return self.async_show_form(
+            step_id="settings", data_schema=_settings_schema(values), errors=errors
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
 
 
 # A rate limit: calls per hour (see rate_limit.py for the defaults).
@@ -768,16 +811,128 @@ _MEMORY_SELECTOR = NumberSelector(
 )
 
 
+def _settings_schema(values: Mapping[str, Any]) -> vol.Schema:
+    """The settings form, showing ``values``."""
+    return vol.Schema(
+        {
+            vol.Optional(
+                CONF_EVENTS, default=list(values.get(CONF_EVENTS, ALL_EVENTS))
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(ALL_EVENTS),
+                    multiple=True,
+                    mode=SelectSelectorMode.LIST,
+                    translation_key="events",
+                )
+            ),
+            vol.Optional(
+                CONF_IGNORED_CHATS, default=list(values.get(CONF_IGNORED_CHATS, []))
+            ): TextSelector(TextSelectorConfig(multiple=True)),
+            vol.Optional(
+                CONF_NOTIFY_RECIPIENTS, default=list(values.get(CONF_NOTIFY_RECIPIENTS, []))
+            ): TextSelector(TextSelectorConfig(multiple=True)),
+            vol.Required(
+                CONF_OUTBOX_TTL, default=values.get(CONF_OUTBOX_TTL, DEFAULT_OUTBOX_TTL_MINUTES)
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=1,
+                    max=7 * 24 * 60,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="min",
+                )
+            ),
+            vol.Optional(
+                CONF_NON_ADMIN_READ, default=values.get(CONF_NON_ADMIN_READ, False)
+            ): BooleanSelector(),
+            vol.Required(
+                CONF_SEND_LIMIT, default=values.get(CONF_SEND_LIMIT, DEFAULT_SEND_LIMIT)
+            ): _PER_HOUR,
+            vol.Required(
+                CONF_LOOKUP_LIMIT, default=values.get(CONF_LOOKUP_LIMIT, DEFAULT_LOOKUP_LIMIT)
+            ): _PER_HOUR,
+            vol.Required(
+                CONF_MEMORY_LIMIT,
+                default=values.get(CONF_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT_MIB),
+            ): _MEMORY_SELECTOR,
+            vol.Required(
+                CONF_HEAP_LIMIT, default=values.get(CONF_HEAP_LIMIT, DEFAULT_HEAP_LIMIT_MIB)
+            ): _MEMORY_SELECTOR,
+        }
+    )
+
+
 def _chat_ids(values: list[str]) -> list[str] | None:
     """Chat ids or phone numbers, normalised and without repeats; None when one is not valid."""
+    return _normalised(values, chat_id)
+
+
+def _user_ids(values: list[str]) -> list[str] | None:
+    """People's ids (phone numbers, @c.us, @lid), normalised, without repeats; None when one is not."""
+    return _normalised(values, user_id)
+
+
+def _normalised(values: list[str], normalise: Callable[[str], str]) -> list[str] | None:
     result: list[str] = []
     for value in values:
         if not value.strip():
             continue
         try:
-            chat = chat_id(value)
+            normalised = normalise(value)
         except vol.Invalid:
             return None
-        if chat not in result:
-            result.append(chat)
+        if normalised not in result:
+            result.append(normalised)
     return result
+
+
+def _with_person(
+    options: Mapping[str, Any], people: dict[str, list[str]], person: str, ids: list[str]
+) -> dict[str, Any]:
+    """The options' people with ``person`` mapped to ``ids`` (removed, also from Assist, when none)."""
+    changed = dict(people)
+    if ids:
+        changed[person] = ids
+        return {CONF_PEOPLE: changed}
+    changed.pop(person, None)
+    allowed = [other for other in options.get(CONF_ASSIST_PEOPLE) or [] if other != person]
+    return {CONF_PEOPLE: changed, CONF_ASSIST_PEOPLE: allowed}
+
+
+def _people_text(people: Mapping[str, list[str]]) -> str:
+    """The mapping for the forms' descriptions, one person a line."""
+    if not people:
+        return "-"
+    return "\n".join(f"- {person}: {', '.join(ids)}" for person, ids in sorted(people.items()))
+
+
+def _people_schema(user_input: Mapping[str, Any] | None) -> vol.Schema:
+    values = user_input or {}
+    return vol.Schema(
+        {
+            vol.Required(CONF_PERSON, default=values.get(CONF_PERSON, vol.UNDEFINED)): (
+                EntitySelector(EntitySelectorConfig(domain="person"))
+            ),
+            vol.Optional(CONF_PERSON_IDS, default=list(values.get(CONF_PERSON_IDS, []))): (
+                TextSelector(TextSelectorConfig(multiple=True))
+            ),
+        }
+    )
+
+
+def _assist_schema(values: Mapping[str, Any]) -> vol.Schema:
+    stt_engine = values.get(CONF_ASSIST_STT)
+    return vol.Schema(
+        {
+            vol.Optional(
+                CONF_ASSIST_PEOPLE, default=list(values.get(CONF_ASSIST_PEOPLE) or [])
+            ): EntitySelector(EntitySelectorConfig(domain="person", multiple=True)),
+            vol.Optional(
+                CONF_ASSIST_AGENT, default=values.get(CONF_ASSIST_AGENT) or DEFAULT_ASSIST_AGENT
+            ): ConversationAgentSelector(),
+            vol.Optional(
+                CONF_ASSIST_STT,
+                description={"suggested_value": stt_engine} if stt_engine else None,
+            ): EntitySelector(EntitySelectorConfig(domain="stt")),
+        }
+    )

@@ -39,6 +39,14 @@ RATE_LIMIT_WINDOW_SECONDS: Final = 3600
 # The memory guard's limits in MiB (0: off); the defaults are explained in memory_guard.py.
 CONF_MEMORY_LIMIT: Final = "memory_limit_mib"
 CONF_HEAP_LIMIT: Final = "js_heap_limit_mib"
+# People: {person entity id: [phone numbers and LIDs, normalised]} (people.py).
+CONF_PEOPLE: Final = "people"
+# Talk to Assist (assist.py): the conversation agent, the mapped people who may use it, and the
+# speech-to-text engine for voice notes (none: voice notes are not given to the agent).
+CONF_ASSIST_AGENT: Final = "assist_agent"
+CONF_ASSIST_PEOPLE: Final = "assist_people"
+CONF_ASSIST_STT: Final = "assist_stt_engine"
+DEFAULT_ASSIST_AGENT: Final = "conversation.home_assistant"
 
 # Service and REST parameters shared by every operation.
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

@@ -1,8 +1,9 @@
-"""Device trigger "message received" on an account's device, optionally for one chat.
+"""Device trigger "message received" on an account's device, optionally for one chat or one person.
 
 Built on the ``whatsapp_message_received`` bus event. The chat filter compares the normalised chat id
 of the message (the raw payload nests it in the message key), so it is matched here, not with the
-generic ``event`` trigger's flat ``event_data``.
+generic ``event`` trigger's flat ``event_data``. The person filter compares ``person_entity_id``, which
+the account adds to the event when the options' people map the sender (people.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from homeassistant.components.device_automation.exceptions import InvalidDeviceA
 from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_PLATFORM, CONF_TYPE
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 import voluptuous as vol
 
 from .const import DOMAIN, EVENT_MESSAGE_RECEIVED
@@ -29,12 +31,14 @@ if TYPE_CHECKING:
 
 TRIGGER_MESSAGE_RECEIVED = "message_received"
 CONF_CHAT_ID = "chat_id"
+CONF_PERSON = "person_entity_id"
 
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         vol.Required(CONF_TYPE): vol.In([TRIGGER_MESSAGE_RECEIVED]),
         vol.Optional(CONF_CHAT_ID): chat_id,
+        vol.Optional(CONF_PERSON): cv.entity_domain("person"),
     }
 )
 
@@ -66,8 +70,15 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
-    """The optional chat filter, shown in the automation editor."""
-    return {"extra_fields": vol.Schema({vol.Optional(CONF_CHAT_ID): cv.string})}
+    """The optional chat and person filters, shown in the automation editor."""
+    return {
+        "extra_fields": vol.Schema(
+            {
+                vol.Optional(CONF_CHAT_ID): cv.string,
+                vol.Optional(CONF_PERSON): EntitySelector(EntitySelectorConfig(domain="person")),
+            }
+        )
+    }
 
 
 async def async_attach_trigger(
@@ -76,15 +87,18 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Run ``action`` for each message the account receives (in the chosen chat)."""
+    """Run ``action`` for each message the account receives (in the chosen chat, from the person)."""
     entry_ids = _entry_ids(hass, config[CONF_DEVICE_ID]) or set()
     chat_id: str | None = config.get(CONF_CHAT_ID)
+    person: str | None = config.get(CONF_PERSON)
     job = HassJob(action, f"{DOMAIN} device trigger {trigger_info}")
     trigger_data = trigger_info["trigger_data"]
 
     @callback
     def matches(event_data: Mapping[str, Any]) -> bool:
         if event_data.get("config_entry_id") not in entry_ids:
+            return False
+        if person is not None and event_data.get("person_entity_id") != person:
             return False
         return chat_id is None or message_summary(dict(event_data))["chat_id"] == chat_id
 

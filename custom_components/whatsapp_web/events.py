@@ -117,6 +117,20 @@ def event_chat_id(event: ClientEvent) -> str | None:
     return None
 
 
+def event_sender_id(event: ClientEvent) -> str | None:
+    """Who did what a client event tells (for the options' people), or None."""
+    match event:
+        case MessageReceived(message=message) | MessageRevokedForEveryone(message=message):
+            return message.sender
+        case MessageReaction(reaction=reaction):
+            return reaction.sender
+        case IncomingCall(call=call):
+            return call.caller
+        case GroupChanged(notification=notification):
+            return serialized_id(notification.message.data.get("author"))
+    return None
+
+
 def message_summary(payload: dict[str, Any]) -> dict[str, Any]:
     """The few routing fields of a message event's payload (the raw message), flat.
 
@@ -136,6 +150,7 @@ def message_summary(payload: dict[str, Any]) -> dict[str, Any]:
         "body": payload.get("body") or payload.get("caption") or "",
         "has_media": bool(payload.get("directPath") or payload.get("mimetype")),
         "offline": bool(payload.get("offline")),
+        "person_entity_id": payload.get("person_entity_id"),
     }
 
 
@@ -148,4 +163,5 @@ def call_summary(payload: dict[str, Any]) -> dict[str, Any]:
         "call_id": call.get("id"),
         "is_video": bool(call.get("isVideo")),
         "is_group": bool(call.get("isGroup")),
+        "person_entity_id": payload.get("person_entity_id"),
     }

@@ -32,6 +32,8 @@ from .const import MEDIA_URL_MAX_BYTES, MEDIA_URL_TIMEOUT
 from .operations.errors import OperationError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from homeassistant.core import HomeAssistant
 
     from .operations.model import OperationContext
@@ -336,10 +338,45 @@ async def convert_to_ogg_opus(
     max_bytes: int,
     timeout: float = FFMPEG_TIMEOUT,
 ) -> bytes:
-    """Audio of any format ffmpeg reads, as mono OGG/Opus.
+    """Audio of any format ffmpeg reads, as mono OGG/Opus (see ``convert_audio``)."""
+    output = [
+        "-ar",
+        "48000",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "32k",
+        "-application",
+        "voip",
+        "-f",
+        "ogg",
+    ]
+    return await convert_audio(
+        binary,
+        audio,
+        output,
+        field=field,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        valid=is_ogg_opus,
+    )
+
+
+async def convert_audio(
+    binary: str,
+    audio: bytes,
+    output_arguments: list[str],
+    *,
+    field: str,
+    max_bytes: int,
+    timeout: float = FFMPEG_TIMEOUT,
+    valid: Callable[[bytes], bool] = bool,
+) -> bytes:
+    """The first audio stream of ``audio`` as mono, in the format ``output_arguments`` name.
 
     The input goes through a private temporary file (formats such as M4A need to seek), the output
     through a pipe that is read up to ``max_bytes``: past that, or past ``timeout``, ffmpeg is killed.
+    ``valid`` tells whether what ffmpeg wrote is usable.
     """
     folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="whatsapp-voice-")
     source = Path(folder) / "input"
@@ -358,16 +395,7 @@ async def convert_to_ogg_opus(
             "-1",
             "-ac",
             "1",
-            "-ar",
-            "48000",
-            "-c:a",
-            "libopus",
-            "-b:a",
-            "32k",
-            "-application",
-            "voip",
-            "-f",
-            "ogg",
+            *output_arguments,
             "pipe:1",
         ]
         try:
@@ -381,13 +409,20 @@ async def convert_to_ogg_opus(
         except OSError as error:
             _LOGGER.warning("ffmpeg (%s) could not be started: %s", binary, error)
             raise _ffmpeg_missing(field) from error
-        return await _collect(process, field=field, max_bytes=max_bytes, timeout=timeout)
+        return await _collect(
+            process, field=field, max_bytes=max_bytes, timeout=timeout, valid=valid
+        )
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
 async def _collect(
-    process: asyncio.subprocess.Process, *, field: str, max_bytes: int, timeout: float
+    process: asyncio.subprocess.Process,
+    *,
+    field: str,
+    max_bytes: int,
+    timeout: float,
+    valid: Callable[[bytes], bool],
 ) -> bytes:
     """What ffmpeg writes, up to the cap, within the time limit; the process never outlives this."""
     assert process.stdout is not None
@@ -414,7 +449,7 @@ async def _collect(
             complaint_reader.cancel()
             with suppress(asyncio.CancelledError):
                 await complaint_reader
-    if code != 0 or not is_ogg_opus(bytes(output)):
+    if code != 0 or not valid(bytes(output)):
         reason = complaint.decode(errors="replace").strip()[-_STDERR_TAIL:] or f"exit code {code}"
         raise _conversion_failed(field, reason)
     return bytes(output)
@@ -423,6 +458,7 @@ async def _collect(
 __all__ = [
     "VOICE_NOTE_MIMETYPE",
     "as_voice_note",
+    "convert_audio",
     "convert_to_ogg_opus",
     "ffmpeg_binary",
     "is_ogg_opus",

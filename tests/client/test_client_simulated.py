@@ -40,6 +40,7 @@ from custom_components.whatsapp_web.client.models import (
     MessageRevokedForEveryone,
     MessageSent,
 )
+from simulator.account import lid_for_number
 from simulator.testing import Simulator
 from tests.support.clients import (
     DRIVERS,
@@ -232,6 +233,27 @@ async def test_incoming_messages_fire_once_with_sender(linked: Any) -> None:
     )
     await asyncio.sleep(0.5)
     assert len([item for item in recorder.of(MessageReceived) if item.message.id == answer]) == 1
+
+
+async def test_a_received_message_tells_the_sender_s_other_id(linked: Any) -> None:
+    _client, simulator, recorder = linked
+    chats = await simulator.control.chats()
+    by_phone = next(chat["id"] for chat in chats if chat["id"].endswith("@c.us"))
+    by_lid = lid_for_number(by_phone)
+    group = await first_chat(simulator, group=True)
+    sent = [
+        await simulator.control.incoming(by_phone, "under the phone number"),
+        await simulator.control.incoming(by_lid, "under the lid"),
+        # Someone whose pair the page does not know.
+        await simulator.control.incoming(group["id"], "stranger", author="99887766554433@lid"),
+    ]
+    events = [
+        await recorder.wait_for(
+            MessageReceived, lambda event, sent_id=sent_id: event.message.id == sent_id
+        )
+        for sent_id in sent
+    ]
+    assert [event.sender_alternate_id for event in events] == [by_lid, by_phone, None]
 
 
 async def test_ack_reaction_revoke_and_call_events(linked: Any) -> None:

@@ -755,12 +755,22 @@ async def test_reconfigure_to_a_remote_browser_links_it(
 # Options
 
 
+async def _settings_form(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
+    """The options' settings form, chosen from the menu."""
+    result = await hass.config_entries.options.async_init(entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "people", "assist"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+
+
 async def test_options_flow(hass: HomeAssistant) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE}
     )
     entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _settings_form(hass, entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults == {
@@ -818,7 +828,7 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     }
 
     # The form shows the saved options next time.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _settings_form(hass, entry.entry_id)
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_NOTIFY_RECIPIENTS] == ["34600112233@c.us", "34611000000@c.us"]
     assert defaults[CONF_EVENTS] == [EVENT_MESSAGE_RECEIVED, "whatsapp_call"]
@@ -837,7 +847,7 @@ async def test_options_flow_refuses_rate_limits_out_of_range(
         domain=DOMAIN, unique_id="34600000001@c.us", data={CONF_BROWSER: BROWSER_REMOTE}
     )
     entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _settings_form(hass, entry.entry_id)
     with pytest.raises(InvalidData) as raised:
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_OUTBOX_TTL: 30, key: value}

@@ -105,7 +105,10 @@ async def test_trigger_capabilities_and_validation(
     entry = await add_linked_entry(hass, simulator)
     (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     capabilities = await device_trigger.async_get_trigger_capabilities(hass, {})
-    assert [str(key) for key in capabilities["extra_fields"].schema] == ["chat_id"]
+    assert [str(key) for key in capabilities["extra_fields"].schema] == [
+        "chat_id",
+        "person_entity_id",
+    ]
 
     config = await async_validate_trigger_config(
         hass,

@@ -12,7 +12,11 @@ from custom_components.whatsapp_web.const import ALL_EVENTS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "whatsapp_web"
 STRINGS = json.loads((COMPONENT / "strings.json").read_text(encoding="utf-8"))
-FLOW_SOURCE = (COMPONENT / "config_flow.py").read_text(encoding="utf-8")
+FLOW_SOURCE, _, OPTIONS_SOURCE = (
+    (COMPONENT / "config_flow.py")
+    .read_text(encoding="utf-8")
+    .partition("class WhatsAppOptionsFlow")
+)
 
 
 def test_english_translation_is_strings_json() -> None:
@@ -40,10 +44,19 @@ def test_every_step_error_abort_and_progress_of_the_flows_has_text() -> None:
     errors |= set(re.findall(r'\{"base": "(\w+)"', FLOW_SOURCE))
     errors |= {"chromium_not_found", "playwright_unavailable"}  # LocalBrowserUnavailable reasons
     errors |= set(re.findall(r'"(browser_failed)" if', FLOW_SOURCE)) | {"timeout"}
-    assert errors - {"invalid_recipient", "invalid_chat"} == set(config["error"])
-    assert set(STRINGS["options"]["error"]) == {"invalid_recipient", "invalid_chat"}
+    assert errors == set(config["error"])
     assert "{qr_code}" in config["progress"]["scan_qr_code"]
     assert "{code}" in config["progress"]["enter_pairing_code"]
+
+
+def test_every_step_and_error_of_the_options_has_text() -> None:
+    options = STRINGS["options"]
+    steps = set(re.findall(r'step_id="(\w+)"', OPTIONS_SOURCE))
+    assert steps == set(options["step"])
+    [menu] = re.findall(r'step_id="init",\s*menu_options=(\[[^\]]*\])', OPTIONS_SOURCE)
+    assert set(options["step"]["init"]["menu_options"]) == set(json.loads(menu))
+    errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', OPTIONS_SOURCE))
+    assert errors == set(options["error"])
 
 
 def test_entities_issues_selectors_and_triggers_have_text() -> None:

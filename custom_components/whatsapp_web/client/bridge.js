@@ -394,6 +394,19 @@
         }
     };
 
+    // The sender's other id (LID for a phone number, phone number for a LID) when the page knows it:
+    // the integration keeps these pairs so that a person is recognised whichever id WhatsApp uses.
+    const senderAlternateId = (msg) => {
+        if (msg.id && msg.id.fromMe) {
+            return null;
+        }
+        const sender = msg.author || msg.from;
+        if (!sender || typeof sender !== 'object' || (sender.server !== 'c.us' && sender.server !== 'lid')) {
+            return null;
+        }
+        return widString(alternateId(sender));
+    };
+
     // A contact known by LID is reported by its phone number when the page knows it, as
     // whatsapp-web.js does; `lid` keeps the LID.
     const contactRecord = (contact) => {
@@ -607,7 +620,7 @@
         if (msg.type === 'gp2') {
             emit('group_notification', { message: record, offline });
         } else {
-            emit('message', { message: record, offline });
+            emit('message', { message: record, offline, senderAlternateId: senderAlternateId(msg) });
         }
     };
 
@@ -1553,6 +1566,7 @@
                     message,
                     kind: msg.type === 'gp2' ? 'group_notification' : 'message',
                     offline: !liveMessageIds.has(msg.id._serialized),
+                    senderAlternateId: senderAlternateId(msg),
                 };
             });
         },

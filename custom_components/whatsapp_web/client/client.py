@@ -120,6 +120,11 @@ def _call_each[T](
             _LOGGER.exception(failure, *failure_args)
 
 
+def _optional_id(value: Any) -> str | None:
+    """An id the page may leave out: a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass(frozen=True, slots=True)
 class ClientStatus:
     """What the client knows about its connection."""
@@ -465,7 +470,9 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 _LOGGER.debug("Offline sync at %s %%", event.get("percent"))
             case "message":
                 self._on_message(
-                    Message.from_page(event["message"]), offline=bool(event.get("offline"))
+                    Message.from_page(event["message"]),
+                    offline=bool(event.get("offline")),
+                    sender_alternate_id=_optional_id(event.get("senderAlternateId")),
                 )
             case "group_notification":
                 self._on_group_notification(
@@ -630,11 +637,15 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
     # -----------------------------------------------------------------------------------------
     # Message events, exactly once
 
-    def _on_message(self, message: Message, *, offline: bool) -> None:
+    def _on_message(
+        self, message: Message, *, offline: bool, sender_alternate_id: str | None = None
+    ) -> None:
         if not self._delivered.first_time(message):
             return
         self._emit(
-            MessageSent(message, offline) if message.from_me else MessageReceived(message, offline)
+            MessageSent(message, offline)
+            if message.from_me
+            else MessageReceived(message, offline, sender_alternate_id)
         )
 
     def _on_group_notification(self, message: Message, *, offline: bool) -> None:
@@ -666,7 +677,11 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
             if item.get("kind") == "group_notification":
                 self._on_group_notification(message, offline=offline)
             else:
-                self._on_message(message, offline=offline)
+                self._on_message(
+                    message,
+                    offline=offline,
+                    sender_alternate_id=_optional_id(item.get("senderAlternateId")),
+                )
 
     # -----------------------------------------------------------------------------------------
     # Fan-out

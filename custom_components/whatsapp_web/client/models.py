@@ -689,10 +689,15 @@ class StateChanged:
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """A message from someone else; ``offline`` when it arrived while this client was away."""
+    """A message from someone else; ``offline`` when it arrived while this client was away.
+
+    ``sender_alternate_id`` is the sender's other id (the LID of a phone number, or the reverse) when
+    the page knew it.
+    """
 
     message: Message
     offline: bool = False
+    sender_alternate_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
