@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from simulator.generations import DEFAULT_GENERATION
 from simulator.testing import ControlError, Simulator
 
 from .conftest import PageClient, link_page
@@ -187,6 +188,7 @@ async def test_state_route(sim: Simulator) -> None:
         "pages": 0,
         "connection": "online",
         "devices": 0,
+        "surface": DEFAULT_GENERATION,
     }
     assert state["me"]["id"].endswith("@c.us")
     assert state["me"]["lid"].endswith("@lid")
