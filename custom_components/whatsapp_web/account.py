@@ -23,7 +23,7 @@ from homeassistant.helpers.storage import Store
 from .assist import AssistChats, AssistSettings
 from .assist_voice import VoiceTranscriber
 from .browser import driver_factory, profile_directory
-from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, WhatsAppWebClient
+from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, SendOptions, WhatsAppWebClient
 from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent, MessageReceived
 from .const import (
     ALL_EVENTS,
@@ -51,7 +51,8 @@ from .memory_guard import (
     GuardLimits,
     MemoryGuard,
 )
-from .outbox import Outbox, OutboxItem, async_remove_outbox
+from .operations.running import run_counted
+from .outbox import Outbox, OutboxItem, SendOutcome, async_remove_outbox
 from .people import People, async_remove_people_data
 from .rate_limit import LOOKUPS, SENDS, RateLimiter
 
@@ -164,8 +165,7 @@ class WhatsAppAccount:
         self.assist = AssistChats(
             hass,
             assist_settings,
-            outbox=self.outbox,
-            send_limiter=self.rate_limiters[SENDS],
+            send_text=self.async_send_text,
             create_task=self._create_task,
             transcribe=(
                 VoiceTranscriber(hass, self.client, assist_settings.stt_engine)
@@ -225,6 +225,26 @@ class WhatsAppAccount:
             limiter.close()
         await self.client.stop()
         await self.people.async_save()
+
+    async def async_send_text(
+        self, chat_id: str, text: str, *, wait_seconds: float, options: SendOptions | None = None
+    ) -> SendOutcome:
+        """A text through the outbox (it waits there while reconnecting), counted by the send limit.
+
+        For the sends the integration makes itself (notify entities, Assist's answers); the
+        send_message action goes through the operations table, which counts the same way.
+        """
+        return await run_counted(
+            self.rate_limiters[SENDS],
+            lambda: self.outbox.send(
+                chat_id,
+                text,
+                media=None,
+                options=options or SendOptions(),
+                fail_fast=False,
+                wait_seconds=wait_seconds,
+            ),
+        )
 
     def _create_task(self, coroutine: Any, name: str) -> Any:
         return self.entry.async_create_background_task(self.hass, coroutine, name)

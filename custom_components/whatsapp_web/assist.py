@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.core import Context, HomeAssistant
 
@@ -25,12 +25,10 @@ from .client.errors import WhatsAppWebError
 from .client.ids import chat_kind
 from .const import CONF_ASSIST_AGENT, CONF_ASSIST_PEOPLE, CONF_ASSIST_STT, DEFAULT_ASSIST_AGENT
 from .operations.errors import OperationError
-from .operations.running import run_counted
-from .rate_limit import RateLimiter, RateLimitExceeded
+from .rate_limit import RateLimitExceeded
 
 if TYPE_CHECKING:
     from .client.models import Message
-    from .outbox import Outbox
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +41,15 @@ ANSWER_WAIT_SECONDS: Final = 30.0
 EMPTY_ANSWER: Final = "…"
 
 type Transcriber = Callable[[Message], Coroutine[Any, Any, str | None]]
+
+
+class TextSender(Protocol):
+    """The account's counted send of a text through its outbox (``WhatsAppAccount.async_send_text``)."""
+
+    async def __call__(
+        self, chat_id: str, text: str, *, wait_seconds: float, options: SendOptions | None = None
+    ) -> Any:
+        """Send ``text`` to ``chat_id``."""
 
 
 class AssistSettings:
@@ -68,16 +75,14 @@ class AssistChats:
         hass: HomeAssistant,
         settings: AssistSettings,
         *,
-        outbox: Outbox,
-        send_limiter: RateLimiter,
+        send_text: TextSender,
         create_task: Callable[[Coroutine[Any, Any, None], str], Any],
         transcribe: Transcriber | None = None,
     ) -> None:
         """Nothing runs before a message arrives."""
         self._hass = hass
         self._settings = settings
-        self._outbox = outbox
-        self._send_limiter = send_limiter
+        self._send_text = send_text
         self._create_task = create_task
         self._transcribe = transcribe
         self._conversation_ids: dict[str, str] = {}
@@ -153,16 +158,11 @@ class AssistChats:
 
     async def _async_send_answer(self, chat: str, answer: str, question_id: str) -> None:
         try:
-            await run_counted(
-                self._send_limiter,
-                lambda: self._outbox.send(
-                    chat,
-                    answer,
-                    media=None,
-                    options=SendOptions(quoted_message_id=question_id),
-                    fail_fast=False,
-                    wait_seconds=ANSWER_WAIT_SECONDS,
-                ),
+            await self._send_text(
+                chat,
+                answer,
+                wait_seconds=ANSWER_WAIT_SECONDS,
+                options=SendOptions(quoted_message_id=question_id),
             )
         except (WhatsAppWebError, OperationError, RateLimitExceeded) as error:
             _LOGGER.warning("The Assist answer could not be sent to %s: %s", chat, error)

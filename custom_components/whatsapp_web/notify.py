@@ -8,13 +8,11 @@ from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.exceptions import Unauthorized
 
-from .client import SendOptions
 from .client.errors import WhatsAppWebError
 from .const import CONF_NOTIFY_RECIPIENTS
 from .entity import WhatsAppEntity
 from .operations.errors import OperationError
-from .operations.running import run_counted
-from .rate_limit import SENDS, RateLimitExceeded
+from .rate_limit import RateLimitExceeded
 from .services import async_context_is_trusted, raise_translated
 
 if TYPE_CHECKING:
@@ -68,17 +66,7 @@ class WhatsAppNotifyEntity(WhatsAppEntity, NotifyEntity):
         text = f"*{title}*\n{message}" if title else message
         try:
             # Counted by the account's send limit like the send_message action.
-            await run_counted(
-                self.account.rate_limiters[SENDS],
-                lambda: self.account.outbox.send(
-                    self.chat_id,
-                    text,
-                    media=None,
-                    options=SendOptions(),
-                    fail_fast=False,
-                    wait_seconds=SEND_WAIT_SECONDS,
-                ),
-            )
+            await self.account.async_send_text(self.chat_id, text, wait_seconds=SEND_WAIT_SECONDS)
         except (WhatsAppWebError, OperationError, RateLimitExceeded) as error:
             # The same translated errors as the send_message action.
             raise_translated(error)
