@@ -65,6 +65,7 @@ from .models import (
     Reaction,
     StateChanged,
     as_json_object,
+    serialized_id,
 )
 from .page_calls import Timing
 from .page_session import PageSession
@@ -118,11 +119,6 @@ def _call_each[T](
             listener(value)
         except Exception:
             _LOGGER.exception(failure, *failure_args)
-
-
-def _optional_id(value: Any) -> str | None:
-    """An id the page may leave out: a non-empty string, else None."""
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +468,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 self._on_message(
                     Message.from_page(event["message"]),
                     offline=bool(event.get("offline")),
-                    sender_alternate_id=_optional_id(event.get("senderAlternateId")),
+                    sender_alternate_id=serialized_id(event.get("senderAlternateId")) or None,
                 )
             case "group_notification":
                 self._on_group_notification(
@@ -680,7 +676,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 self._on_message(
                     message,
                     offline=offline,
-                    sender_alternate_id=_optional_id(item.get("senderAlternateId")),
+                    sender_alternate_id=serialized_id(item.get("senderAlternateId")) or None,
                 )
 
     # -----------------------------------------------------------------------------------------
