@@ -151,6 +151,8 @@ async def test_hung_page_is_replaced_by_the_watchdog(
                 assert set(client.browser_pids).isdisjoint(old_pids)
             chat = next(c["id"] for c in await simulator.control.chats() if not c["is_group"])
             sent = await client.send_message(chat, "after the hang")
+            # The send resolves once the page has the message; the server's outbox follows.
+            await simulator.control.wait_sent(lambda e: e.get("id") == sent.id, timeout=20)
             assert [e["id"] for e in await simulator.control.sent() if e["kind"] == "message"] == [
                 sent.id
             ]
