@@ -38,7 +38,7 @@ from tests.e2e.harness import (  # noqa: E402
     port_is_free,
     process_group_alive,
 )
-from tests.e2e.household import furnish  # noqa: E402
+from tests.e2e.household import furnish, phone_number  # noqa: E402
 from tests.support.processes import process_alive  # noqa: E402
 
 _LOGGER = logging.getLogger("demo")
@@ -135,7 +135,7 @@ def choose_ports(args: argparse.Namespace) -> tuple[int, int]:
     return int(ha_port), int(simulator_port)
 
 
-def banner(stack: Stack, info: dict[str, str], example_chat: str) -> str:
+def banner(stack: Stack, info: dict[str, str], example_chat: str, assist_number: str) -> str:
     """What a person needs: where to log in, the phone page, a REST call."""
     settings = stack.settings
     assert stack.simulator is not None
@@ -152,6 +152,7 @@ def banner(stack: Stack, info: dict[str, str], example_chat: str) -> str:
             "  Try it: from the phone page, write ping (the answer is pong) or photo (the demo",
             "  camera's snapshot comes back), or call: the bed light turns on and the logbook says so.",
             "  The dashboard's buttons send a text, a location and a snapshot to the first chat.",
+            f"  From {assist_number} (mapped to you) talk to Assist: turn off the kitchen lights.",
             "",
             "  REST mirror:",
             f'    curl -s -H "Authorization: Bearer {info["token"]}" \\',
@@ -194,7 +195,9 @@ async def run(args: argparse.Namespace, stop: asyncio.Event, stack: Stack) -> in
     if args.headless:
         sys.stdout.write(json.dumps(info) + "\n")
     else:
-        sys.stdout.write(banner(stack, info, account.first_chat) + "\n")
+        sys.stdout.write(
+            banner(stack, info, account.first_chat, phone_number(account.assist_chat)) + "\n"
+        )
     sys.stdout.flush()
     while not stop.is_set():
         if not stack.hass.running():

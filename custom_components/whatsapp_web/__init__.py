@@ -65,5 +65,10 @@ async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) ->
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
-    """Reload so that notify entities and the outbox follow the new options."""
+    """Reload so that notify entities and the outbox follow the new options.
+
+    People and Assist are followed by the running account: no browser restart for them.
+    """
+    if entry.runtime_data.apply_live_options():
+        return
     await hass.config_entries.async_reload(entry.entry_id)

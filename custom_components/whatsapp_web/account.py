@@ -27,6 +27,9 @@ from .client import WHATSAPP_WEB_URL, ClientState, EventCursor, SendOptions, Wha
 from .client.models import CapabilitiesProbed, CapabilityMissing, ClientEvent, MessageReceived
 from .const import (
     ALL_EVENTS,
+    CONF_ASSIST_AGENT,
+    CONF_ASSIST_PEOPLE,
+    CONF_ASSIST_STT,
     CONF_EVENTS,
     CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
@@ -60,6 +63,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 _LOGGER = logging.getLogger(__name__)
+
+# Options the running account follows without a reload: who is who and who may talk to Assist.
+# Restarting WhatsApp Web for them would cost a browser start (seconds, memory on a small machine).
+LIVE_OPTIONS: Final = frozenset(
+    {CONF_PEOPLE, CONF_ASSIST_PEOPLE, CONF_ASSIST_AGENT, CONF_ASSIST_STT}
+)
 
 type WhatsAppConfigEntry = ConfigEntry[WhatsAppAccount]
 
@@ -167,13 +176,11 @@ class WhatsAppAccount:
             assist_settings,
             send_text=self.async_send_text,
             create_task=self._create_task,
-            transcribe=(
-                VoiceTranscriber(hass, self.client, assist_settings.stt_engine)
-                if assist_settings.stt_engine
-                else None
-            ),
+            transcribe=self._transcriber(assist_settings),
         )
         """Talk to Assist: the allowed people's messages to the conversation agent."""
+        self._applied_options = dict(entry.options)
+        self._applied_data = dict(entry.data)
         self.missing_capabilities: dict[str, str] = {}
         """Module or member paths WhatsApp Web lacks -> the feature that needs them."""
         self._capability_issues: set[str] = set()
@@ -181,6 +188,28 @@ class WhatsAppAccount:
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_state = ClientState.STOPPED
         self._start_task: asyncio.Task[None] | None = None
+
+    def _transcriber(self, settings: AssistSettings) -> VoiceTranscriber | None:
+        if settings.stt_engine is None:
+            return None
+        return VoiceTranscriber(self.hass, self.client, settings.stt_engine)
+
+    def apply_live_options(self) -> bool:
+        """Follow an entry update that changed only ``LIVE_OPTIONS``; False when it needs a reload."""
+        options, data = self.entry.options, self.entry.data
+        changed = {
+            key
+            for key in self._applied_options.keys() | options.keys()
+            if self._applied_options.get(key) != options.get(key)
+        }
+        if not changed or not changed <= LIVE_OPTIONS or dict(data) != self._applied_data:
+            return False
+        self.people.remap(options.get(CONF_PEOPLE) or {})
+        settings = AssistSettings(options)
+        self.assist.apply(settings, self._transcriber(settings))
+        self._applied_options = dict(options)
+        _LOGGER.debug("%s: applied %s without a reload", self.entry.title, sorted(changed))
+        return True
 
     @property
     def account_id(self) -> str:

@@ -56,7 +56,7 @@ class AssistSettings:
     """The options' "Talk to Assist": which agent, who may, and the speech-to-text engine."""
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        """Read the options (changing them reloads the entry)."""
+        """Read the options (a change is applied to the running account: ``AssistChats.apply``)."""
         self.people = frozenset(options.get(CONF_ASSIST_PEOPLE) or ())
         self.agent_id: str = options.get(CONF_ASSIST_AGENT) or DEFAULT_ASSIST_AGENT
         self.stt_engine: str | None = options.get(CONF_ASSIST_STT) or None
@@ -88,6 +88,14 @@ class AssistChats:
         self._conversation_ids: dict[str, str] = {}
         # One conversation turn at a time per chat, so answers keep the order of the questions.
         self._chat_locks: dict[str, asyncio.Lock] = {}
+
+    def apply(self, settings: AssistSettings, transcribe: Transcriber | None) -> None:
+        """Follow changed options; a conversation in progress goes on unless the agent changed."""
+        if settings.agent_id != self._settings.agent_id:
+            # A conversation id belongs to the agent that started it.
+            self._conversation_ids.clear()
+        self._settings = settings
+        self._transcribe = transcribe
 
     def wants(self, message: Message, person: str | None, *, offline: bool) -> bool:
         """Whether this received message is for the agent (who, where, what kind)."""

@@ -70,6 +70,10 @@ class People:
             atomic_writes=True,
         )
 
+    def remap(self, mapping: Mapping[str, Iterable[str]]) -> None:
+        """Follow the options' new mapping; the pairs learnt so far stay."""
+        self._person_by_id = people_ids(mapping)
+
     @property
     def mapped(self) -> bool:
         """Whether the options map anyone."""

@@ -39,7 +39,7 @@ STOP_TIMEOUT = 60.0
 class DemoRun:
     """``script/demo --headless --dir DIRECTORY`` on fixed ports; start, stop, start again."""
 
-    def __init__(self, directory: Path, ha_port: int, simulator_port: int, chats: int = 4) -> None:
+    def __init__(self, directory: Path, ha_port: int, simulator_port: int, chats: int = 6) -> None:
         """Nothing runs until ``start``."""
         self.directory = directory
         self.ha_port = ha_port

@@ -8,6 +8,8 @@ where a person can open and edit them. What exists already is left alone, so edi
 - ``ping`` in a one-to-one chat is answered with ``pong`` (the project's reply-bot blueprint);
 - ``photo`` is answered with the demo camera's snapshot (a plain automation);
 - a call turns the demo bed light on and writes a logbook line (the missed-call blueprint);
+- the second one-to-one chat's phone number is mapped to the owner's person (the one onboarding made),
+  who may talk to Assist: "turn off the kitchen lights" written from there is done and answered;
 - the default dashboard, "WhatsApp", shows the account, the last message, the logbook, the camera, and
   buttons that run scripts sending a text, a location and the camera's snapshot to the first chat.
 """
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 DEMO_CAMERA: Final = "camera.demo_camera"
 DEMO_LIGHT: Final = "light.bed_light"
+ASSIST_LIGHT: Final = "light.kitchen_lights"
+ASSIST_EXAMPLE: Final = "Turn off the kitchen lights"
 DASHBOARD_TITLE: Final = "WhatsApp"
 DASHBOARD_VIEW: Final = "whatsapp"
 PING_REPLY: Final = "pong 🏓 {{ now().strftime('%H:%M:%S') }}"
@@ -41,6 +45,7 @@ class DemoAccount:
     connection_sensor: str
     incoming_event: str
     first_chat: str
+    assist_chat: str
     phone_url: str
 
 
@@ -67,18 +72,25 @@ async def find_account(
         raise HarnessError(f"the account has no {key} entity: {[i['entity_id'] for i in own]}")
 
     chats = await api_json(session, "GET", f"{simulator_url}_sim/chats")
-    # A one-to-one chat if there is one (a small seeded data set may hold only groups).
+    # One-to-one chats first (a small seeded data set may hold only groups).
     ordered = sorted(chats["chats"], key=lambda chat: bool(chat["is_group"]))
     if not ordered:
         raise HarnessError("the simulator's account has no chat")
-    first_chat = str(ordered[0]["id"])
+    # Assist gets a chat of its own: in the first one, ping and photo would reach the agent too.
+    one_to_one = [str(chat["id"]) for chat in ordered if not chat["is_group"]]
     return DemoAccount(
         entry_id=entry_id,
         connection_sensor=entity_with_key("connection_state"),
         incoming_event=entity_with_key("incoming"),
-        first_chat=first_chat,
+        first_chat=str(ordered[0]["id"]),
+        assist_chat=one_to_one[1] if len(one_to_one) > 1 else str(ordered[0]["id"]),
         phone_url=f"{simulator_url}_sim/phone",
     )
+
+
+def phone_number(chat_id: str) -> str:
+    """``+<digits>`` of a one-to-one chat id, as a person types it into the options."""
+    return "+" + chat_id.partition("@")[0]
 
 
 def automations(account: DemoAccount) -> dict[str, dict[str, Any]]:
@@ -199,6 +211,8 @@ def dashboard(account: DemoAccount) -> dict[str, Any]:
         "- **ping**: it answers *pong*;\n"
         "- **photo**: it sends the demo camera's snapshot;\n"
         "- **call** it: the bed light turns on and the logbook says so.\n\n"
+        f"From **{phone_number(account.assist_chat)}** (mapped to you), talk to Assist: "
+        f"*{ASSIST_EXAMPLE.lower()}*, *what time is it?*\n\n"
         "The buttons send to the first chat; the phone shows what arrives."
     )
     return {
@@ -217,6 +231,7 @@ def dashboard(account: DemoAccount) -> dict[str, Any]:
                             {"entity": account.connection_sensor, "name": "Connection"},
                             {"entity": account.incoming_event, "name": "Last message or call"},
                             DEMO_LIGHT,
+                            ASSIST_LIGHT,
                         ],
                     },
                     {
@@ -277,6 +292,78 @@ async def _create_dashboard(
         await websocket.close()
 
 
+async def _options_step(
+    session: aiohttp.ClientSession, base_url: str, token: str, entry_id: str, step: str
+) -> dict[str, Any]:
+    """Open the account's options (a menu) and choose ``step``; returns that step's form."""
+    flows = f"{base_url}/api/config/config_entries/options/flow"
+    menu = await api_json(session, "POST", flows, token, {"handler": entry_id})
+    form: dict[str, Any] = await api_json(
+        session, "POST", f"{flows}/{menu['flow_id']}", token, {"next_step_id": step}
+    )
+    return form
+
+
+async def _submit(
+    session: aiohttp.ClientSession, base_url: str, token: str, form: dict[str, Any], data: Any
+) -> None:
+    flows = f"{base_url}/api/config/config_entries/options/flow"
+    result = await api_json(session, "POST", f"{flows}/{form['flow_id']}", token, data)
+    if result.get("type") != "create_entry":
+        raise HarnessError(
+            f"the options' {form.get('step_id')} form refused: {result.get('errors')}"
+        )
+
+
+async def _owner_person(session: aiohttp.ClientSession, base_url: str, token: str) -> str | None:
+    """The entity id of the first person with a user (onboarding makes one for the owner)."""
+    websocket = await HaWebSocket.connect(session, base_url, token)
+    try:
+        listed = await websocket.command({"type": "person/list"})
+    finally:
+        await websocket.close()
+    with_user = [item for item in listed.get("storage", []) if item.get("user_id")]
+    if not with_user:
+        return None
+    return f"person.{with_user[0]['id']}"
+
+
+async def _map_assist_person(
+    session: aiohttp.ClientSession, base_url: str, token: str, account: DemoAccount
+) -> None:
+    """Map the Assist chat's number to the owner and let them talk to Assist, unless people exist.
+
+    The options are changed through the options flow, as a person would in Settings; a mapping saved
+    before (by an earlier start or by hand) is left as it is.
+    """
+    people_form = await _options_step(session, base_url, token, account.entry_id, "people")
+    if (people_form.get("description_placeholders") or {}).get("people", "-") != "-":
+        await _abort(session, base_url, token, people_form)
+        return
+    person = await _owner_person(session, base_url, token)
+    if person is None:
+        await _abort(session, base_url, token, people_form)
+        _LOGGER.warning("no person with a user: Assist over WhatsApp is not set up")
+        return
+    await _submit(
+        session,
+        base_url,
+        token,
+        people_form,
+        {"person": person, "ids": [phone_number(account.assist_chat)]},
+    )
+    assist_form = await _options_step(session, base_url, token, account.entry_id, "assist")
+    await _submit(session, base_url, token, assist_form, {"assist_people": [person]})
+    _LOGGER.info("mapped %s to %s, who may talk to Assist", account.assist_chat, person)
+
+
+async def _abort(
+    session: aiohttp.ClientSession, base_url: str, token: str, form: dict[str, Any]
+) -> None:
+    flows = f"{base_url}/api/config/config_entries/options/flow"
+    await api_json(session, "DELETE", f"{flows}/{form['flow_id']}", token)
+
+
 async def furnish(
     session: aiohttp.ClientSession, base_url: str, token: str, simulator_url: str
 ) -> DemoAccount:
@@ -285,4 +372,5 @@ async def furnish(
     await _create_missing(session, base_url, token, "script", scripts(account))
     await _create_missing(session, base_url, token, "automation", automations(account))
     await _create_dashboard(session, base_url, token, dashboard(account))
+    await _map_assist_person(session, base_url, token, account)
     return account

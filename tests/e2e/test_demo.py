@@ -26,6 +26,8 @@ from tests.e2e.demo_run import DemoRun, phone_writes, wait_for_sent
 from tests.e2e.frontend import frontend_tokens, skip_login
 from tests.e2e.harness import CHROMIUM, api_json, free_port, login, whatsapp_entries
 from tests.e2e.household import (
+    ASSIST_EXAMPLE,
+    ASSIST_LIGHT,
     CALL_LOGBOOK_NAME,
     DASHBOARD_VIEW,
     DEMO_LIGHT,
@@ -133,6 +135,40 @@ async def test_photo_gets_the_snapshot_and_a_call_turns_the_light_on(
         http, "GET", f"{running['ha_url']}/api/states/{DEMO_LIGHT}", running["token"]
     )
     assert light["state"] == "on"
+
+
+async def test_the_mapped_phone_talks_to_assist(
+    running: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    """The owner's number (mapped by the demo) asks Assist; the light goes off, the answer arrives."""
+    account = await account_of(http, running)
+    assert account.assist_chat != account.first_chat
+    ha, token = running["ha_url"], running["token"]
+    light = await api_json(http, "GET", f"{ha}/api/states/{ASSIST_LIGHT}", token)
+    if light["state"] != "on":
+        await api_json(
+            http, "POST", f"{ha}/api/services/light/turn_on", token, {"entity_id": ASSIST_LIGHT}
+        )
+    question = await phone_writes(
+        http, running["simulator_url"], account.assist_chat, ASSIST_EXAMPLE
+    )
+    answer = await wait_for_sent(
+        http,
+        running["simulator_url"],
+        lambda entry: entry["chat"] == account.assist_chat and entry.get("quoted_id") == question,
+    )
+    assert answer["type"] == "chat"
+    assert answer["body"]
+    light = await api_json(http, "GET", f"{ha}/api/states/{ASSIST_LIGHT}", token)
+    assert light["state"] == "off"
+    # The turn ran as the owner's user (the person the number is mapped to).
+    persons = [
+        state
+        for state in await api_json(http, "GET", f"{ha}/api/states", token)
+        if state["entity_id"].startswith("person.")
+    ]
+    owners = {state["attributes"].get("user_id") for state in persons}
+    assert light["context"]["user_id"] in owners
 
 
 async def test_dashboard_and_logbook_in_chromium(

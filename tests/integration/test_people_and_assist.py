@@ -29,6 +29,7 @@ from custom_components.whatsapp_web.const import (
     CONF_ASSIST_PEOPLE,
     CONF_ASSIST_STT,
     CONF_PEOPLE,
+    CONF_SEND_LIMIT,
     DEFAULT_ASSIST_AGENT,
     DOMAIN,
     EVENT_CALL,
@@ -363,3 +364,51 @@ async def test_a_voice_note_reaches_the_agent_as_text(
     # One second of 16 kHz 16-bit mono PCM (Opus pads a little), and a tone, not silence.
     assert 30_000 <= len(audio) <= 36_000
     assert max(abs(sample) for (sample,) in struct.iter_unpack("<h", audio)) > 4000
+
+
+async def _options(hass: HomeAssistant, entry: Any, step: str, data: dict[str, Any]) -> None:
+    """Change the options through the options flow's menu, as a person does in Settings."""
+    menu = await hass.config_entries.options.async_init(entry.entry_id)
+    form = await hass.config_entries.options.async_configure(
+        menu["flow_id"], {"next_step_id": step}
+    )
+    result = await hass.config_entries.options.async_configure(form["flow_id"], data)
+    assert result["type"] == "create_entry", result
+    await hass.async_block_till_done()
+
+
+async def test_people_and_assist_options_apply_without_restarting_whatsapp_web(
+    hass: HomeAssistant, simulator: Simulator, received: Received
+) -> None:
+    await _people(hass)
+    await _kitchen_light(hass)
+    alice, bob = (await _direct_chats(simulator))[:2]
+    entry = await add_linked_entry(hass, simulator)
+    account = entry.runtime_data
+    pids = set(account.client.browser_pids)
+
+    await _options(hass, entry, "people", {"person": ALICE, "ids": [alice]})
+    await _options(hass, entry, "assist", {CONF_ASSIST_PEOPLE: [ALICE]})
+    # The same account, browser and connection: nothing was reloaded.
+    assert entry.runtime_data is account
+    assert set(account.client.browser_pids) == pids
+    assert account.client.state == ClientState.CONNECTED
+    await simulator.control.incoming(alice, "turn on the kitchen light")
+    assert (await received.body("turn on the kitchen light"))["person_entity_id"] == ALICE
+    await simulator.control.wait_sent(
+        lambda sent: sent["kind"] == "message" and sent["chat"] == alice, timeout=30
+    )
+    assert hass.states.get(KITCHEN_LIGHT).state == "on"
+
+    # Removing the person (no ids) takes them out of Assist too, still without a reload.
+    await _options(hass, entry, "people", {"person": ALICE, "ids": []})
+    assert entry.runtime_data is account
+    await simulator.control.incoming(alice, "turn off the kitchen light")
+    assert "person_entity_id" not in await received.body("turn off the kitchen light")
+    await simulator.control.incoming(bob, "a later message")
+    await received.body("a later message")
+    assert len(_answers(await simulator.control.sent(), alice)) == 1
+
+    # Any other option still reloads the account (the outbox and the limits are read once).
+    await _options(hass, entry, "settings", {CONF_SEND_LIMIT: 10})
+    assert entry.runtime_data is not account
