@@ -75,6 +75,7 @@ class SimulatorServer:
 
     def __init__(self, options: SimulatorOptions | None = None) -> None:
         self.options = options or SimulatorOptions()
+        # What the parts share; tests read `account`, `pages` and the pairing codes too.
         self.account = self._initial_account()
         self.pages: list[PageSession] = []
         self.sockets: set[web.WebSocketResponse] = set()
@@ -88,6 +89,7 @@ class SimulatorServer:
         self._save_handle: asyncio.TimerHandle | None = None
         self.traffic: TrafficRun | None = None
         self.closing = False
+        # The parts, each over the state above.
         self.hub = PageHub(self)
         self.changes = AccountChanges(self)
         self.phone = Phone(self)
