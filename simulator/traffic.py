@@ -29,9 +29,11 @@ import time
 from typing import TYPE_CHECKING
 
 from .account import Chat, Group, Participant, StoredMessage
+from .args import InputError
 
 if TYPE_CHECKING:
-    from .server import Args, SimulatorServer
+    from .args import Args
+    from .server import SimulatorServer
 
 TRAFFIC_KINDS = ("text", "media", "reaction", "ack", "group")
 MAX_TRAFFIC = 1_000_000
@@ -81,15 +83,13 @@ class TrafficRun:
 
 def parse_plan(server: SimulatorServer, args: Args) -> TrafficPlan:
     """The plan from a request body; an InputError names the first bad field."""
-    from .server import InputError  # noqa: PLC0415 - the server imports this module
-
     count = args.integer("count", minimum=1, maximum=MAX_TRAFFIC)
     rate_value = args.data.get("rate")
     if isinstance(rate_value, bool) or not isinstance(rate_value, (int, float)):
         raise InputError("rate", "must be a number of events per second")
     if not 0 < rate_value <= MAX_RATE:
         raise InputError("rate", f"must be above 0 and at most {MAX_RATE}")
-    kinds = args.obj("kinds", required=False)
+    kinds = args.optional_obj("kinds")
     weights = {"text": 1}
     if kinds is not None:
         weights = {}
@@ -180,7 +180,7 @@ class TrafficGenerator:
             if target is not None:
                 sender = self.other_member(group) if group is not None else chat.id
                 emoji = REACTIONS[n % len(REACTIONS)]
-                await server.apply_reaction(target, sender, emoji, from_me=False)
+                await server.changes.apply_reaction(target, sender, emoji, from_me=False)
                 return kind
             kind = "text"
         author = self.other_member(group) if group is not None else None
@@ -190,7 +190,7 @@ class TrafficGenerator:
             size = 1024 + self.random.randrange(3072)
             media = (JPEG_MAGIC + self.random.randbytes(size), "image/jpeg", None)
             body = f"photo {n}"
-        message = server.build_incoming(
+        message = server.changes.build_incoming(
             chat,
             sender=None,
             author=author,
@@ -199,7 +199,7 @@ class TrafficGenerator:
             from_me=False,
             media=media,
         )
-        await server.deliver(message, [])
+        await server.hub.deliver(message, [])
         return kind
 
     def newest_incoming(self, chat_id: str) -> StoredMessage | None:
@@ -228,7 +228,9 @@ class TrafficGenerator:
                     continue
                 ack = 3 if int(message.wire.get("ack") or 0) >= 2 else 2
                 message.wire["ack"] = ack
-                await self.server.broadcast({"t": "msg_update", "id": key, "changes": {"ack": ack}})
+                await self.server.hub.broadcast(
+                    {"t": "msg_update", "id": key, "changes": {"ack": ack}}
+                )
                 return True
         return False
 
@@ -241,14 +243,14 @@ class TrafficGenerator:
         step = self.group_events % 3
         if step == 0:
             group.subject = f"{group.subject.split(' #')[0]} #{n}"
-            notification = server.gp2(group, "subject", group.owner, [], group.subject)
+            notification = server.changes.gp2(group, "subject", group.owner, [], group.subject)
         else:
             # One visitor per group, added then removed: the group's size stays flat.
             visitor = f"4915550{index:05d}@c.us"
             if group.participant(visitor) is None:
                 group.participants.append(Participant(id=visitor))
-                notification = server.gp2(group, "add", group.owner, [visitor])
+                notification = server.changes.gp2(group, "add", group.owner, [visitor])
             else:
                 group.participants = [p for p in group.participants if p.id != visitor]
-                notification = server.gp2(group, "remove", group.owner, [visitor])
-        await server.push_group(group, notification)
+                notification = server.changes.gp2(group, "remove", group.owner, [visitor])
+        await server.changes.push_group(group, notification)
