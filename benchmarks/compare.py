@@ -51,8 +51,9 @@ from custom_components.whatsapp_web.client.models import ClientEvent, MessageRec
 from simulator.testing import SimulatorControl
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
+    from custom_components.whatsapp_web.client import WhatsAppWebClient
     from tests.compat.conftest import WwebjsRunner
 
 BURST_CHATS = 10
@@ -107,87 +108,144 @@ def burst_figures(
     }
 
 
-async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
+type TimedEvents = list[tuple[float, ClientEvent]]
+
+
+async def get_chats_figures(get_chats: Callable[[], Awaitable[list[Any]]]) -> tuple[float, int]:
+    """Median seconds of ``GET_CHATS_RUNS`` calls, and how many chats the last one listed."""
+    timings = []
+    for _ in range(GET_CHATS_RUNS):
+        started = time.monotonic()
+        chats = await get_chats()
+        timings.append(time.monotonic() - started)
+    return statistics.median(timings), len(chats)
+
+
+async def send_figures(
+    control: SimulatorControl, send: Callable[[str], Awaitable[object]], count: int
+) -> tuple[list[float], float, int]:
+    """``count`` texts one after the other: latencies, total seconds, how many reached /_sim/sent."""
+    await control.clear_sent()
+    latencies = []
+    started_all = time.monotonic()
+    for n in range(count):
+        started = time.monotonic()
+        await send(f"send {n}")
+        latencies.append(time.monotonic() - started)
+    total = time.monotonic() - started_all
+    delivered = [e for e in await control.sent() if e["kind"] == "message"]
+    return latencies, total, len(delivered)
+
+
+def record_events(client: WhatsAppWebClient, events: TimedEvents) -> None:
+    """Append each of ``client``'s events to ``events`` with the time it arrived."""
+    client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
+
+
+def received_at(events: TimedEvents, message_id: str) -> float | None:
+    """When the message event for ``message_id`` arrived, if it did."""
+    return next(
+        (t for t, e in events if isinstance(e, MessageReceived) and e.message.id == message_id),
+        None,
+    )
+
+
+async def our_link(
+    args: argparse.Namespace, simulator_url: str, control: SimulatorControl, profile: Path
+) -> float:
+    """Seconds from start to connected with a fresh profile."""
+    async with browser_for_ours(args.driver, profile) as remote_url:
+        client = our_client(simulator_url, profile, remote_url)
+        try:
+            return await link_ours(client, control)
+        finally:
+            await client.stop()
+
+
+async def our_resume(client: WhatsAppWebClient) -> float:
+    """Seconds from start to connected with the linked profile."""
+    started = time.monotonic()
+    await client.start()
+    await client.wait_for_state(ClientState.CONNECTED, timeout=180)
+    return time.monotonic() - started
+
+
+async def our_event_latency(
+    control: SimulatorControl, chat_id: str, events: TimedEvents, samples: int
+) -> list[float]:
+    """Seconds from ``POST /_sim/incoming`` to the client's message event, one at a time."""
+    latencies = []
+    for n in range(samples):
+        events.clear()
+        started = time.monotonic()
+        message_id = await control.incoming(chat_id, f"latency {n}")
+        async with asyncio.timeout(30):
+            while (arrived := received_at(events, message_id)) is None:
+                await asyncio.sleep(0.0005)
+        latencies.append(arrived - started)
+    return latencies
+
+
+async def our_burst(
+    control: SimulatorControl, chats: list[str], events: TimedEvents, total: int
+) -> dict[str, Any]:
+    """The simulator pushes ``total`` messages from ``chats``; the figures of what arrived."""
+    events.clear()
+    per_chat, started = await incoming_burst(control, chats, total)
+    expected = sum(map(len, per_chat.values()))
+    async with asyncio.timeout(120):
+        while len({e.message.id for _, e in events if isinstance(e, MessageReceived)}) < expected:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(1)
+    arrivals = [
+        (t, e.message.chat_id, e.message.id) for t, e in events if isinstance(e, MessageReceived)
+    ]
+    return burst_figures(per_chat, arrivals, started)
+
+
+async def our_linked_scenarios(
+    args: argparse.Namespace,
+    simulator_url: str,
+    control: SimulatorControl,
+    profile: Path,
+    baseline_rss_mib: float,
+) -> dict[str, Any]:
+    """Resume, memory, get_chats, event latency, burst and sends with the linked profile."""
     results: dict[str, Any] = {}
+    events: TimedEvents = []
+    # The browser is started again (for CDP too): resuming is measured from a cold browser.
+    async with browser_for_ours(args.driver, profile) as remote_url:
+        client = our_client(simulator_url, profile, remote_url)
+        record_events(client, events)
+        try:
+            results["resume"] = await our_resume(client)
+            await asyncio.sleep(args.settle)
+            results["memory"] = our_memory(baseline_rss_mib)
+            results["get_chats"] = await get_chats_figures(client.get_chats)
+            chats = await private_chats(control, BURST_CHATS)
+            results["event_latency"] = await our_event_latency(
+                control, chats[0], events, args.latency_samples
+            )
+            results["burst"] = await our_burst(control, chats, events, args.burst)
+            results["sends"] = await send_figures(
+                control, lambda text: client.send_message(chats[1], text), args.sends
+            )
+        finally:
+            await client.stop()
+    return results
+
+
+async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
+    """This client's figures, each scenario after the other on one simulator."""
     work = work_directory()
     try:
         async with simulator_process(args.chats, args.messages) as simulator:
             control = SimulatorControl(simulator.url)
             baseline = psutil.Process().memory_info().rss / 2**20
-            events: list[tuple[float, ClientEvent]] = []
-            async with browser_for_ours(args.driver, work / "profile") as remote_url:
-                client = our_client(simulator.url, work / "profile", remote_url)
-                client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
-                try:
-                    results["link"] = await link_ours(client, control)
-                finally:
-                    await client.stop()
-            # The browser is started again (for CDP too): resuming is measured from a cold browser.
-            remote = browser_for_ours(args.driver, work / "profile")
-            remote_url = await remote.__aenter__()
-            client = our_client(simulator.url, work / "profile", remote_url)
-            client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
-            try:
-                started = time.monotonic()
-                await client.start()
-                await client.wait_for_state(ClientState.CONNECTED, timeout=180)
-                results["resume"] = time.monotonic() - started
-                await asyncio.sleep(args.settle)
-                results["memory"] = our_memory(baseline)
-                timings = []
-                for _ in range(GET_CHATS_RUNS):
-                    started = time.monotonic()
-                    chats = await client.get_chats()
-                    timings.append(time.monotonic() - started)
-                results["get_chats"] = (statistics.median(timings), len(chats))
-                chats_ids = await private_chats(control, BURST_CHATS)
-                latencies = []
-                for n in range(args.latency_samples):
-                    events.clear()
-                    started = time.monotonic()
-                    message_id = await control.incoming(chats_ids[0], f"latency {n}")
-                    async with asyncio.timeout(30):
-                        while not any(
-                            isinstance(e, MessageReceived) and e.message.id == message_id
-                            for _, e in events
-                        ):
-                            await asyncio.sleep(0.0005)
-                    arrived = next(
-                        t
-                        for t, e in events
-                        if isinstance(e, MessageReceived) and e.message.id == message_id
-                    )
-                    latencies.append(arrived - started)
-                results["event_latency"] = latencies
-                events.clear()
-                per_chat, started = await incoming_burst(control, chats_ids, args.burst)
-                expected = sum(map(len, per_chat.values()))
-                async with asyncio.timeout(120):
-                    while (
-                        len({e.message.id for _, e in events if isinstance(e, MessageReceived)})
-                        < expected
-                    ):
-                        await asyncio.sleep(0.01)
-                await asyncio.sleep(1)
-                arrivals = [
-                    (t, e.message.chat_id, e.message.id)
-                    for t, e in events
-                    if isinstance(e, MessageReceived)
-                ]
-                results["burst"] = burst_figures(per_chat, arrivals, started)
-                await control.clear_sent()
-                send_latencies = []
-                started_all = time.monotonic()
-                for n in range(args.sends):
-                    started = time.monotonic()
-                    await client.send_message(chats_ids[1], f"send {n}")
-                    send_latencies.append(time.monotonic() - started)
-                total = time.monotonic() - started_all
-                delivered = [e for e in await control.sent() if e["kind"] == "message"]
-                results["sends"] = (send_latencies, total, len(delivered))
-            finally:
-                await client.stop()
-                await remote.__aexit__(None, None, None)
+            results = {"link": await our_link(args, simulator.url, control, work / "profile")}
+            results |= await our_linked_scenarios(
+                args, simulator.url, control, work / "profile", baseline
+            )
             await control.close()
     finally:
         cleanup(work)
@@ -216,12 +274,9 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                 results["resume"] = time.monotonic() - started
                 await asyncio.sleep(args.settle)
                 results["memory"] = their_memory(runner)
-                timings = []
-                for _ in range(GET_CHATS_RUNS):
-                    started = time.monotonic()
-                    chats = await runner.command("getChats", within=300)
-                    timings.append(time.monotonic() - started)
-                results["get_chats"] = (statistics.median(timings), len(chats))
+                results["get_chats"] = await get_chats_figures(
+                    lambda: runner.command("getChats", within=300)
+                )
                 chats_ids = await private_chats(control, BURST_CHATS)
                 latencies = []
                 for n in range(args.latency_samples):
@@ -257,18 +312,13 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                         await asyncio.sleep(0.02)
                 await asyncio.sleep(1)
                 results["burst"] = burst_figures(per_chat, arrivals(), started)
-                await control.clear_sent()
-                send_latencies = []
-                started_all = time.monotonic()
-                for n in range(args.sends):
-                    started = time.monotonic()
-                    await runner.command(
-                        "sendMessage", chat=chats_ids[1], text=f"send {n}", within=60
-                    )
-                    send_latencies.append(time.monotonic() - started)
-                total = time.monotonic() - started_all
-                delivered = [e for e in await control.sent() if e["kind"] == "message"]
-                results["sends"] = (send_latencies, total, len(delivered))
+                results["sends"] = await send_figures(
+                    control,
+                    lambda text: runner.command(
+                        "sendMessage", chat=chats_ids[1], text=text, within=60
+                    ),
+                    args.sends,
+                )
             await control.close()
     finally:
         cleanup(work)

@@ -7,65 +7,43 @@ from the browser profile without a new QR code. Everything the page reports arri
 ordered queue; operations are calls into the bridge with JSON arguments and a timeout each.
 
 Where the parts live: one page's life (open, watchdog, calls, answers in parts) in page_session.py;
-the exactly-once bookkeeping of message events in exactly_once.py; the operations, one family per
-module (chats.py, messages.py, groups.py, contacts.py). This module keeps the public state, the
-state machine (``_state`` is its one field) and the fan-out to listeners.
+the exactly-once bookkeeping of message events and the catch-up in exactly_once.py; the page's
+events that are plain translations in page_events.py; the fan-out to listeners in listeners.py; the
+call into the bridge in page_calls.py; the operations, one family per module (chats.py, messages.py,
+groups.py, contacts.py, linking.py). This module keeps the public state, the state machine
+(``_state`` is its one field) and the supervisor.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import logging
 import time
 from typing import Any, Final
 
-from . import ids
+from . import page_events
+from .capabilities import Capabilities
 from .chats import ChatCalls
 from .contacts import ContactCalls
 from .drivers.base import BrowserDriver, DriverError
-from .errors import (
-    BrowserError,
-    NotConnected,
-    PairingError,
-    Timeout,
-    WhatsAppWebChanged,
-    WhatsAppWebError,
-)
-from .exactly_once import DeliveryLedger, EventCursor, EventCursorStore
+from .errors import WhatsAppWebError
+from .exactly_once import DeliveryLedger, EventCursor, EventCursorStore, MessageEvents
 from .groups import GroupCalls
+from .linking import LinkingCalls
+from .listeners import EventListener, Listeners, QrListener, StateListener
 from .media import DEFAULT_MAX_MEDIA_BYTES
-from .memory import MemoryReading, processes_pss
+from .memory import MemoryReading, read_memory
 from .messages import Location, MessageCalls, SendOptions, new_message_key_id
 from .models import (
-    GROUP_NOTIFICATION_KINDS,
     Authenticated,
-    Call,
     CapabilitiesProbed,
-    CapabilityMissing,
-    ClientEvent,
     ClientState,
     Disconnected,
-    GroupChanged,
-    GroupNotification,
-    IncomingCall,
     Me,
-    Message,
-    MessageAcknowledged,
-    MessageEdited,
-    MessageReaction,
-    MessageReceived,
-    MessageRevokedForEveryone,
-    MessageRevokedForMe,
-    MessageSent,
-    PollVote,
-    PollVoted,
-    Reaction,
     StateChanged,
-    as_json_object,
-    serialized_id,
 )
 from .page_calls import Timing
 from .page_session import PageSession
@@ -84,9 +62,6 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 WHATSAPP_WEB_URL: Final = "https://web.whatsapp.com/"
-# Messages older than this before the newest one handled are not looked for again after a restart.
-_CATCH_UP_WINDOW: Final = 300
-_CATCH_UP_LIMIT: Final = 2000
 
 # WhatsApp Web's Socket states (docs/whatsapp-web-surface.md §2.1), grouped by what they mean here.
 _LINKING_STATES: Final = frozenset({"OPENING", "UNLAUNCHED", "PAIRING"})
@@ -96,29 +71,7 @@ _BLOCKED_STATES: Final = frozenset(
     {"DEPRECATED_VERSION", "TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK"}
 )
 
-type EventListener = Callable[[ClientEvent], None]
-type StateListener = Callable[[ClientState], None]
-type QrListener = Callable[[str | None], None]
 type DriverFactory = Callable[[], BrowserDriver]
-
-
-def _subscribe[T](
-    listeners: list[Callable[[T], None]], listener: Callable[[T], None]
-) -> Callable[[], None]:
-    """Add ``listener``; the function returned removes it (once, whenever called)."""
-    listeners.append(listener)
-    return lambda: listeners.remove(listener) if listener in listeners else None
-
-
-def _call_each[T](
-    listeners: list[Callable[[T], None]], value: T, failure: str, *failure_args: object
-) -> None:
-    """Hand ``value`` to every listener; one that raises is logged and the others still run."""
-    for listener in list(listeners):
-        try:
-            listener(value)
-        except Exception:
-            _LOGGER.exception(failure, *failure_args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +100,11 @@ class ClientStatus:
         }
 
 
-class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
+class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls, LinkingCalls):
     """A linked WhatsApp account, through WhatsApp Web in a real Chromium.
 
-    The operations come from one mixin per family (chats, messages, groups, contacts); this class
-    keeps the state machine, the supervisor of the page session and the events' fan-out.
+    The operations come from one mixin per family (chats, messages, groups, contacts, linking);
+    this class keeps the state machine and the supervisor of the page session.
     """
 
     def __init__(
@@ -185,20 +138,16 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         self._qr: str | None = None
         self._error: str | None = None
         self._connected_since: float | None = None
-        self._capabilities: dict[str, str | None] = {}
+        self._capabilities = Capabilities()
         self._session: PageSession | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
         self._inbox: asyncio.Queue[tuple[PageSession, dict[str, Any]]] = asyncio.Queue()
-        self._event_listeners: list[EventListener] = []
-        self._state_listeners: list[StateListener] = []
-        self._qr_listeners: list[QrListener] = []
-        self._state_waiters: list[tuple[frozenset[ClientState], asyncio.Future[ClientState]]] = []
+        self._listeners = Listeners()
         self._delivered = DeliveryLedger(cursor_store, save_delay=self._timing.cursor_save_delay)
+        self._message_events = MessageEvents(self._delivered, self._listeners.emit)
         self._failed_attempts = 0
-        # (operation, missing member) pairs already logged: a change is logged once.
-        self._reported_missing: set[tuple[str, str]] = set()
 
     # -----------------------------------------------------------------------------------------
     # Public state
@@ -244,11 +193,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
 
         Raises :class:`NotConnected` without a page; the driver's errors otherwise.
         """
-        session = self._require_session()
-        used, total = await session.driver.js_heap(timeout=timeout)
-        pids = session.driver.browser_pids()
-        pss, counted = await asyncio.to_thread(processes_pss, pids) if pids else (None, 0)
-        return MemoryReading(used, total, pss, counted)
+        return await read_memory(self._require_session().driver, timeout)
 
     def status(self) -> ClientStatus:
         """A snapshot of the connection."""
@@ -259,33 +204,29 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
             version=self._version,
             error=self._error,
             connected_since=self._connected_since,
-            capabilities=dict(self._capabilities),
+            capabilities=dict(self._capabilities.table),
         )
 
     def _set_capabilities(self, table: object) -> None:
-        if isinstance(table, dict):
-            self._capabilities = {
-                str(name): (str(shape) if shape is not None else None)
-                for name, shape in table.items()
-            }
-            self._emit(CapabilitiesProbed(dict(self._capabilities)))
+        if self._capabilities.update(table):
+            self._listeners.emit(CapabilitiesProbed(dict(self._capabilities.table)))
 
     async def probe_capabilities(self) -> dict[str, str | None]:
         """Ask the page again which call shape each operation can use (no side effects)."""
         self._set_capabilities(await self._page_call("capabilities", {}))
-        return dict(self._capabilities)
+        return dict(self._capabilities.table)
 
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` with every event, in order; returns a function that removes it."""
-        return _subscribe(self._event_listeners, listener)
+        return self._listeners.add_event_listener(listener)
 
     def add_state_listener(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` on every state change; returns a function that removes it."""
-        return _subscribe(self._state_listeners, listener)
+        return self._listeners.add_state_listener(listener)
 
     def add_qr_listener(self, listener: QrListener) -> Callable[[], None]:
         """Call ``listener`` with each new QR string (None when linking finished)."""
-        return _subscribe(self._qr_listeners, listener)
+        return self._listeners.add_qr_listener(listener)
 
     async def wait_for_state(
         self, *states: ClientState, timeout: float | None = None
@@ -293,34 +234,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         """Wait until the client is in one of ``states``; raise Timeout otherwise."""
         if self._state in states:
             return self._state
-        waiter: asyncio.Future[ClientState] = asyncio.get_running_loop().create_future()
-        entry = (frozenset(states), waiter)
-        self._state_waiters.append(entry)
-        try:
-            async with asyncio.timeout(timeout):
-                return await waiter
-        except TimeoutError as error:
-            raise Timeout(
-                f"waiting for {', '.join(state.value for state in states)}", timeout or 0
-            ) from error
-        finally:
-            if entry in self._state_waiters:
-                self._state_waiters.remove(entry)
-
-    async def qr_codes(self) -> AsyncIterator[str]:
-        """Yield each QR string as WhatsApp Web rotates it, until the device is linked."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        remove = self.add_qr_listener(queue.put_nowait)
-        try:
-            if self._qr:
-                yield self._qr
-            while True:
-                qr = await queue.get()
-                if qr is None:
-                    return
-                yield qr
-        finally:
-            remove()
+        return await self._listeners.next_state(states, timeout)
 
     # -----------------------------------------------------------------------------------------
     # Life cycle
@@ -357,32 +271,6 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         if self._session is not None:
             self._session.end(reason)
 
-    async def reload(self) -> None:
-        """Load WhatsApp Web again, e.g. for a fresh QR code after it went idle."""
-        session = self._require_session()
-        self._qr = None
-        try:
-            await session.driver.navigate(self._url, timeout=self._timing.navigation_timeout)
-        except DriverError as error:
-            raise BrowserError(f"could not reload WhatsApp Web: {error}") from error
-
-    async def request_pairing_code(self, phone_number: str) -> str:
-        """Ask WhatsApp Web for the 8-character code to type on the phone (instead of the QR)."""
-        digits = ids.normalize_phone_number(phone_number)
-        if not self._state.unlinked:
-            raise PairingError(f"pairing needs an unlinked device (state: {self._state.value})")
-        result = await self._page_call(
-            "requestPairingCode", {"phoneNumber": digits}, require_connected=False
-        )
-        code = as_json_object(result).get("code")
-        if not isinstance(code, str) or not code:
-            raise PairingError("WhatsApp Web gave no pairing code")
-        return code
-
-    async def logout(self) -> None:
-        """Unlink this device from the phone."""
-        await self._page_call("logout", {})
-
     # -----------------------------------------------------------------------------------------
     # Supervision
 
@@ -390,23 +278,12 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         while not self._stop_requested():
             session = PageSession.new(self._driver_factory())
             self._session = session
-            reason = "STOPPED"
             try:
-                await session.open(
+                reason = await session.run(
                     self._url,
                     on_event=lambda page, event: self._inbox.put_nowait((page, event)),
-                    navigation_timeout=self._timing.navigation_timeout,
+                    timing=self._timing,
                 )
-                watchdog = asyncio.create_task(
-                    session.watchdog(self._timing.watchdog_interval, self._timing.watchdog_timeout),
-                    name="whatsapp_web watchdog",
-                )
-                try:
-                    reason = await session.ended
-                finally:
-                    watchdog.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watchdog
             except DriverError as error:
                 reason = "BROWSER_FAILED"
                 self._error = str(error)
@@ -422,11 +299,8 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 self._set_state(ClientState.FAILED)
             elif self._state != ClientState.LOGGED_OUT:
                 self._set_state(ClientState.RECONNECTING)
-                self._emit(Disconnected(reason))
-            delay = min(
-                self._timing.backoff_max,
-                self._timing.backoff_initial * (2 ** min(self._failed_attempts, 16)),
-            )
+                self._listeners.emit(Disconnected(reason))
+            delay = self._timing.backoff(self._failed_attempts)
             self._failed_attempts += 1
             _LOGGER.info("Restarting the WhatsApp Web browser in %.1f s (%s)", delay, reason)
             await asyncio.sleep(delay)
@@ -462,65 +336,17 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
                 self._on_qr(event.get("qr"))
             case "logout":
                 self._on_logout(session)
-            case "offline_progress":
-                _LOGGER.debug("Offline sync at %s %%", event.get("percent"))
-            case "message":
-                self._on_message(
-                    Message.from_page(event["message"]),
+            case "message" | "group_notification" as kind:
+                self._message_events.from_page(
+                    event,
+                    group_notification=kind == "group_notification",
                     offline=bool(event.get("offline")),
-                    sender_alternate_id=serialized_id(event.get("senderAlternateId")) or None,
                 )
-            case "group_notification":
-                self._on_group_notification(
-                    Message.from_page(event["message"]), offline=bool(event.get("offline"))
-                )
-            case "ack":
-                self._emit(
-                    MessageAcknowledged(Message.from_page(event["message"]), int(event["ack"]))
-                )
-            case "revoke_everyone":
-                before = event.get("before")
-                self._emit(
-                    MessageRevokedForEveryone(
-                        Message.from_page(event["message"]),
-                        Message.from_page(before) if isinstance(before, dict) else None,
-                    )
-                )
-            case "revoke_me":
-                self._emit(MessageRevokedForMe(Message.from_page(event["message"])))
-            case "reaction":
-                self._emit(MessageReaction(Reaction(data=event["reaction"])))
-            case "poll_vote":
-                self._emit(PollVoted(PollVote(data=event["vote"])))
-            case "message_edit":
-                previous = event.get("prevBody")
-                self._emit(
-                    MessageEdited(
-                        Message.from_page(event["message"]),
-                        str(event.get("newBody") or ""),
-                        previous if isinstance(previous, str) else None,
-                    )
-                )
-            case "call":
-                self._emit(IncomingCall(Call(data=event["call"])))
             case "capabilities":
                 self._set_capabilities(event.get("table"))
-            case "capability_missing":
-                feature, missing = str(event.get("feature")), str(event.get("missing"))
-                _LOGGER.warning(
-                    "WhatsApp Web changed: %s is missing; %s events are unavailable",
-                    missing,
-                    feature,
-                )
-                self._emit(CapabilityMissing(feature, missing))
-            case "bridge_error":
-                _LOGGER.warning(
-                    "The WhatsApp Web bridge failed in %s: %s",
-                    event.get("feature"),
-                    event.get("message"),
-                )
-            case other:
-                _LOGGER.debug("Ignoring an unknown event from the page: %s", other)
+            case _:
+                if (translated := page_events.client_event(event)) is not None:
+                    self._listeners.emit(translated)
 
     async def _on_boot(self, session: PageSession, event: dict[str, Any]) -> None:
         self._version = event.get("version")
@@ -535,7 +361,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
     async def _on_whatsapp_state(self, session: PageSession, state: str) -> None:
         previous, self._whatsapp_state = self._whatsapp_state, state
         if previous is not None and previous != state:
-            self._emit(StateChanged(state))
+            self._listeners.emit(StateChanged(state))
         if state == "CONNECTED":
             if session.synced:
                 await self._on_connected()
@@ -554,7 +380,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
             if previous != state:
                 _LOGGER.warning("WhatsApp Web refuses to work (%s); a repair is needed", state)
             self._set_state(ClientState.FAILED)
-            self._emit(Disconnected(state))
+            self._listeners.emit(Disconnected(state))
         elif state in _LINKING_STATES and self._state in (
             ClientState.NEEDS_PAIRING,
             ClientState.LOGGED_OUT,
@@ -562,7 +388,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
             self._set_state(ClientState.PAIRING)
         elif state in _RECOVERING_STATES and self._state == ClientState.CONNECTED:
             self._set_state(ClientState.RECONNECTING)
-            self._emit(Disconnected(state))
+            self._listeners.emit(Disconnected(state))
             if state == "CONFLICT":
                 self._spawn(self._take_over(), "whatsapp_web takeover")
 
@@ -598,12 +424,12 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         was_pairing = self._qr is not None
         if self._qr is not None:
             self._qr = None
-            self._notify_qr(None)
+            self._listeners.qr_changed(None)
         self._set_state(ClientState.CONNECTED)
         if self._me is not None:
-            self._emit(Authenticated(self._me))
+            self._listeners.emit(Authenticated(self._me))
         if not was_pairing:
-            await self._catch_up()
+            await self._message_events.catch_up(self._messages_since)
         else:
             self._delivered.start_now()
 
@@ -613,7 +439,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         self._qr = qr
         if not self._state.unlinked:
             self._set_state(ClientState.NEEDS_PAIRING)
-        self._notify_qr(qr)
+        self._listeners.qr_changed(qr)
 
     def _on_logout(self, session: PageSession) -> None:
         if self._state == ClientState.LOGGED_OUT:
@@ -621,121 +447,30 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls):
         session.synced = False
         self._connected_since = None
         self._set_state(ClientState.LOGGED_OUT)
-        self._emit(Disconnected("LOGOUT"))
+        self._listeners.emit(Disconnected("LOGOUT"))
 
     def pair_again(self) -> None:
         """After a logout: show QR codes again (the reauthentication flow starts this)."""
         if self._state == ClientState.LOGGED_OUT:
             self._set_state(ClientState.NEEDS_PAIRING)
             if self._qr:
-                self._notify_qr(self._qr)
+                self._listeners.qr_changed(self._qr)
+
+    async def _messages_since(self, since: int, limit: int) -> Any:
+        return await self._page_call("messagesSince", {"since": since, "limit": limit})
 
     # -----------------------------------------------------------------------------------------
-    # Message events, exactly once
-
-    def _on_message(
-        self, message: Message, *, offline: bool, sender_alternate_id: str | None = None
-    ) -> None:
-        if not self._delivered.first_time(message):
-            return
-        self._emit(
-            MessageSent(message, offline)
-            if message.from_me
-            else MessageReceived(message, offline, sender_alternate_id)
-        )
-
-    def _on_group_notification(self, message: Message, *, offline: bool) -> None:
-        if not self._delivered.first_time(message):
-            return
-        notification = GroupNotification(message)
-        kind = GROUP_NOTIFICATION_KINDS.get(notification.type, "update")
-        self._emit(GroupChanged(kind, notification, offline))
-
-    async def _catch_up(self) -> None:
-        """After a (re)start, hand over what arrived while this client was away, once."""
-        newest = self._delivered.timestamp
-        if newest is None:
-            self._delivered.start_now()
-            self._delivered.schedule_save()
-            return
-        since = newest - _CATCH_UP_WINDOW
-        try:
-            found = await self._page_call(
-                "messagesSince", {"since": since, "limit": _CATCH_UP_LIMIT}
-            )
-        except WhatsAppWebError as error:
-            _LOGGER.warning("Could not look for messages that arrived while away: %s", error)
-            return
-        for item in found if isinstance(found, list) else []:
-            message = Message.from_page(item["message"])
-            # The page knows which messages it saw arrive live; the rest arrived while away.
-            offline = bool(item.get("offline", True))
-            if item.get("kind") == "group_notification":
-                self._on_group_notification(message, offline=offline)
-            else:
-                self._on_message(
-                    message,
-                    offline=offline,
-                    sender_alternate_id=serialized_id(item.get("senderAlternateId")) or None,
-                )
-
-    # -----------------------------------------------------------------------------------------
-    # Fan-out
-
-    def _emit(self, event: ClientEvent) -> None:
-        _call_each(
-            self._event_listeners, event, "An event listener failed on %s", type(event).__name__
-        )
+    # Telling the listeners
 
     def _set_state(self, state: ClientState) -> None:
         if state == self._state:
             return
         _LOGGER.debug("Client state %s -> %s", self._state.value, state.value)
         self._state = state
-        _call_each(self._state_listeners, state, "A state listener failed")
-        for wanted, waiter in list(self._state_waiters):
-            if state in wanted and not waiter.done():
-                waiter.set_result(state)
-
-    def _notify_qr(self, qr: str | None) -> None:
-        _call_each(self._qr_listeners, qr, "A QR listener failed")
+        self._listeners.state_changed(state)
 
     def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
         task.set_name(name)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
-
-    # -----------------------------------------------------------------------------------------
-    # Calling the bridge
-
-    def _require_session(self) -> PageSession:
-        session = self._session
-        if session is None:
-            raise NotConnected(self._state.value)
-        return session
-
-    async def _page_call(
-        self,
-        operation: str,
-        args: dict[str, Any],
-        *,
-        timeout: float | None = None,
-        require_connected: bool = True,
-    ) -> Any:
-        if require_connected and self._state != ClientState.CONNECTED:
-            raise self._state.not_connected()
-        session = self._require_session()
-        try:
-            return await session.call(operation, args, timeout or self._timing.call_timeout)
-        except WhatsAppWebChanged as failure:
-            if (operation, failure.missing) not in self._reported_missing:
-                # One clear line per change, not one per call that meets it.
-                self._reported_missing.add((operation, failure.missing))
-                _LOGGER.warning(
-                    "WhatsApp Web changed: %s is missing; %s fails until it is back",
-                    failure.missing,
-                    operation,
-                )
-            self._emit(CapabilityMissing(operation, failure.missing))
-            raise

@@ -2,25 +2,42 @@
 
 The page reports a message live, again in the catch-up after a restart, and sometimes twice in one
 document; listeners get it once. The mark (the newest handled timestamp and the latest ids) survives
-restarts through the caller's store, saved at most about once a second.
+restarts through the caller's store, saved at most about once a second. After a restart the
+catch-up asks the page for what arrived since shortly before the mark.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
-if TYPE_CHECKING:
-    from .models import Message
+from .errors import WhatsAppWebError
+from .models import (
+    GROUP_NOTIFICATION_KINDS,
+    ClientEvent,
+    GroupChanged,
+    GroupNotification,
+    Message,
+    MessageReceived,
+    MessageSent,
+    serialized_id,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 _SEEN_IDS_KEPT: Final = 5000
+# Messages older than this before the newest one handled are not looked for again after a restart.
+_CATCH_UP_WINDOW: Final = 300
+_CATCH_UP_LIMIT: Final = 2000
+
+#: Asks the page for the messages since a time (seconds), at most a number of them.
+type MessagesSince = Callable[[int, int], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +147,47 @@ class DeliveryLedger:
         except Exception:
             self._dirty = True
             _LOGGER.exception("Could not save the message high-water mark")
+
+
+class MessageEvents:
+    """The page's message and group-notification events, each handed to ``emit`` once."""
+
+    def __init__(self, ledger: DeliveryLedger, emit: Callable[[ClientEvent], None]) -> None:
+        """Events go to ``emit`` when ``ledger`` has not seen their message yet."""
+        self._ledger = ledger
+        self._emit = emit
+
+    def from_page(self, item: dict[str, Any], *, group_notification: bool, offline: bool) -> None:
+        """One message the page reported, live or in a catch-up."""
+        message = Message.from_page(item["message"])
+        if not self._ledger.first_time(message):
+            return
+        if group_notification:
+            notification = GroupNotification(message)
+            kind = GROUP_NOTIFICATION_KINDS.get(notification.type, "update")
+            self._emit(GroupChanged(kind, notification, offline))
+        elif message.from_me:
+            self._emit(MessageSent(message, offline))
+        else:
+            alternate_id = serialized_id(item.get("senderAlternateId")) or None
+            self._emit(MessageReceived(message, offline, alternate_id))
+
+    async def catch_up(self, messages_since: MessagesSince) -> None:
+        """After a (re)start, hand over what arrived while the client was away, once."""
+        newest = self._ledger.timestamp
+        if newest is None:
+            self._ledger.start_now()
+            self._ledger.schedule_save()
+            return
+        try:
+            found = await messages_since(newest - _CATCH_UP_WINDOW, _CATCH_UP_LIMIT)
+        except WhatsAppWebError as error:
+            _LOGGER.warning("Could not look for messages that arrived while away: %s", error)
+            return
+        for item in found if isinstance(found, list) else []:
+            self.from_page(
+                item,
+                group_notification=item.get("kind") == "group_notification",
+                # The page knows which messages it saw arrive live; the rest arrived while away.
+                offline=bool(item.get("offline", True)),
+            )

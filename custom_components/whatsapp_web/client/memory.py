@@ -7,8 +7,13 @@ every process is what the browser costs the host; RSS would count the shared pag
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .drivers.base import BrowserDriver
 
 MIB = 2**20
 
@@ -57,3 +62,11 @@ def processes_pss(pids: list[int]) -> tuple[int | None, int]:
             total += pss
             counted += 1
     return (total if counted else None), counted
+
+
+async def read_memory(driver: BrowserDriver, timeout: float) -> MemoryReading:
+    """The page's JavaScript heap and, for a browser the driver launched, its processes' PSS."""
+    used, total = await driver.js_heap(timeout=timeout)
+    pids = driver.browser_pids()
+    pss, counted = await asyncio.to_thread(processes_pss, pids) if pids else (None, 0)
+    return MemoryReading(used, total, pss, counted)

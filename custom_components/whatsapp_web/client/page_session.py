@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 import json
 import logging
 from pathlib import Path
 import secrets
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .drivers.base import (
     BrowserDriver,
@@ -41,6 +42,9 @@ from .errors import (
 )
 from .models import ClientState
 from .page_json import parse_page_json
+
+if TYPE_CHECKING:
+    from .page_calls import Timing
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,6 +137,23 @@ class PageSession:
             on_disconnect=on_disconnect,
         )
         await self.driver.navigate(url, timeout=navigation_timeout)
+
+    async def run(self, url: str, *, on_event: EventReceiver, timing: Timing) -> str:
+        """Open the page and watch it until its life ends; returns why it ended.
+
+        Raises :class:`DriverError` when the browser or the page could not start.
+        """
+        await self.open(url, on_event=on_event, navigation_timeout=timing.navigation_timeout)
+        watchdog = asyncio.create_task(
+            self.watchdog(timing.watchdog_interval, timing.watchdog_timeout),
+            name="whatsapp_web watchdog",
+        )
+        try:
+            return await self.ended
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
 
     async def watchdog(self, interval: float, timeout: float) -> None:
         """Replace a page that stops answering (an endless loop, a frozen renderer)."""
