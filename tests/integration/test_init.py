@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
@@ -21,6 +22,7 @@ from custom_components.whatsapp_web.const import (
     DOMAIN,
 )
 from tests.support.clients import CHROMIUM
+from tests.support.figures import record_figure
 
 from .linking import add_linked_entry, link_profile, process_alive, profile_path
 
@@ -59,8 +61,14 @@ async def test_setup_returns_before_the_browser_is_up_and_unload_stops_it(
     entry = _local_entry(simulator, "main", me["id"])
     entry.add_to_hass(hass)
 
+    started = time.perf_counter()
     assert await hass.config_entries.async_setup(entry.entry_id)
+    setup_ms = (time.perf_counter() - started) * 1000
     client = entry.runtime_data.client
+    # A figure for the notes, not a bound: a loaded machine may take longer.
+    record_figure(
+        "Home Assistant start", "config entry set up (browser in background)", f"{setup_ms:.0f} ms"
+    )
     # Set-up is done; the browser is still on its way.
     assert entry.state is ConfigEntryState.LOADED
     assert client.state in (ClientState.STOPPED, ClientState.STARTING)

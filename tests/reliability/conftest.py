@@ -17,7 +17,6 @@ from simulator.testing import Simulator
 from tests.integration.linking import add_linked_entry, close_everything, config_dir  # noqa: F401 - fixture
 
 from .ha_support import Api
-from .support import FIGURES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -109,16 +108,6 @@ def leak_guard(caplog: pytest.LogCaptureFixture) -> Iterator[Secrets]:
     secrets.collect_simulators()
     leaks = secrets.find_in(caplog.records)
     assert not leaks, "secrets in the log:\n" + "\n".join(leaks)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the figures the reliability tests measured."""
-    if not FIGURES:
-        return
-    terminalreporter.section("reliability figures")
-    width = max(len(case) for case, _, _ in FIGURES)
-    for case, measure, value in FIGURES:
-        terminalreporter.write_line(f"{case:<{width}}  {measure}: {value}")
 
 
 @pytest.fixture

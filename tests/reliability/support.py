@@ -18,16 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from tests.support.figures import FIGURES, record_figure
+
+__all__ = ["FIGURES", "record_figure"]
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-# Figures measured by the tests of this run, printed as a table at the end (see conftest.py).
-FIGURES: list[tuple[str, str, str]] = []
-
-
-def record_figure(case: str, measure: str, value: Any) -> None:
-    """Keep one measured figure for the end-of-run table."""
-    FIGURES.append((case, measure, str(value)))
 
 
 def open_fds() -> int:
