@@ -120,8 +120,14 @@ def event_chat_id(event: ClientEvent) -> str | None:
 def event_sender_id(event: ClientEvent) -> str | None:
     """Who did what a client event tells (for the options' people), or None."""
     match event:
-        case MessageReceived(message=message) | MessageRevokedForEveryone(message=message):
+        case (
+            MessageReceived(message=message)
+            | MessageRevokedForEveryone(message=message)
+            | MessageEdited(message=message)
+        ):
             return message.sender
+        case PollVoted(vote=vote):
+            return vote.voter
         case MessageReaction(reaction=reaction):
             return reaction.sender
         case IncomingCall(call=call):

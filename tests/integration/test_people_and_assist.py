@@ -33,7 +33,9 @@ from custom_components.whatsapp_web.const import (
     DEFAULT_ASSIST_AGENT,
     DOMAIN,
     EVENT_CALL,
+    EVENT_MESSAGE_EDIT,
     EVENT_MESSAGE_RECEIVED,
+    EVENT_POLL_VOTE,
 )
 from custom_components.whatsapp_web.ha_media import convert_to_ogg_opus
 from simulator.account import lid_for_number
@@ -412,3 +414,42 @@ async def test_people_and_assist_options_apply_without_restarting_whatsapp_web(
     # Any other option still reloads the account (the outbox and the limits are read once).
     await _options(hass, entry, "settings", {CONF_SEND_LIMIT: 10})
     assert entry.runtime_data is not account
+
+
+async def test_a_mapped_persons_vote_and_edit_carry_the_person(
+    hass: HomeAssistant, simulator: Simulator, received: Received
+) -> None:
+    await _people(hass)
+    alice, bob = (await _direct_chats(simulator))[:2]
+    entry = await add_linked_entry(hass, simulator, options={CONF_PEOPLE: {ALICE: [alice]}})
+    polls = []
+    for chat in (alice, bob):
+        poll = await hass.services.async_call(
+            DOMAIN,
+            "send_poll",
+            {
+                "config_entry_id": entry.entry_id,
+                "chat_id": chat,
+                "question": "Pizza tonight?",
+                "options": ["Yes", "No"],
+            },
+            blocking=True,
+            return_response=True,
+        )
+        polls.append(poll["id"])
+        await simulator.control.wait_sent(lambda item, poll_id=polls[-1]: item.get("id") == poll_id)
+    await simulator.control.vote(polls[0], ["Yes"], sender=alice)
+    await simulator.control.vote(polls[1], ["No"], sender=bob)
+    votes = await received.wait_for(EVENT_POLL_VOTE, lambda events: len(events) >= 2, timeout=30)
+    by_voter = {vote["voter"]: vote for vote in votes}
+    assert by_voter[alice]["person_entity_id"] == ALICE
+    assert "person_entity_id" not in by_voter[bob]
+
+    for chat in (alice, bob):
+        message = await simulator.control.incoming(chat, f"typo from {chat}")
+        await received.body(f"typo from {chat}")
+        await simulator.control.edit(message, f"fixed from {chat}")
+    edits = await received.wait_for(EVENT_MESSAGE_EDIT, lambda events: len(events) >= 2, timeout=30)
+    by_chat = {edit["message"]["id"]["remote"]: edit for edit in edits}
+    assert by_chat[alice]["person_entity_id"] == ALICE
+    assert "person_entity_id" not in by_chat[bob]
