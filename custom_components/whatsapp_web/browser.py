@@ -1,9 +1,11 @@
 """Which browser an account uses, and how to get it.
 
-Local: Chromium on the Home Assistant host, driven by Playwright. Playwright ships wheels for glibc Linux
-(x86_64 and aarch64) and macOS only, so it is never a requirement of the manifest: it is installed on
-demand when someone picks the local browser, and where it cannot be (Home Assistant OS, the Alpine-based
-container) the config flow says so and offers the remote browser.
+Local: Chromium on the Home Assistant host. By default the integration launches it itself and speaks
+DevTools to it over two pipes (``client/drivers/local.py``): nothing to install, no extra process, works
+wherever a Chromium runs. Playwright remains a choice (the "Advanced" section of the form): it ships
+wheels for glibc Linux (x86_64 and aarch64) and macOS only, so it is never a requirement of the
+manifest; it is installed on demand when someone picks it, and where it cannot be (Home Assistant OS,
+the Alpine-based container) the form says so.
 
 Remote: any Chromium that exposes the DevTools protocol (the add-on in ``addon/``, a browserless-style
 container, a desktop Chromium started with ``--remote-debugging-port``), reached over aiohttp.
@@ -20,15 +22,19 @@ from homeassistant.helpers.importlib import async_import_module
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .client.drivers.cdp import CdpDriver
+from .client.drivers.local import LocalChromiumDriver
 from .const import (
     BROWSER_LOCAL,
     CONF_BROWSER,
     CONF_CHROMIUM_PATH,
     CONF_EXTRA_ARGS,
+    CONF_LOCAL_DRIVER,
     CONF_PROFILE,
     CONF_REMOTE_TOKEN,
     CONF_REMOTE_URL,
     DOMAIN,
+    LOCAL_DRIVER_PIPE,
+    LOCAL_DRIVER_PLAYWRIGHT,
     PLAYWRIGHT_REQUIREMENT,
     PROFILES_DIRECTORY,
 )
@@ -73,13 +79,17 @@ def playwright_platform_supported() -> bool:
     )
 
 
-async def async_prepare_local_browser(hass: HomeAssistant, chromium_path: str) -> None:
-    """Make sure the local browser can start: Playwright installed and Chromium present."""
-    if not playwright_platform_supported():
-        raise LocalBrowserUnavailable("local_unsupported_platform")
+async def async_prepare_local_browser(
+    hass: HomeAssistant, chromium_path: str, driver: str = LOCAL_DRIVER_PIPE
+) -> None:
+    """Make sure the local browser can start: Chromium present, and Playwright if it drives it."""
     executable = await hass.async_add_executor_job(shutil.which, chromium_path)
     if executable is None:
         raise LocalBrowserUnavailable("chromium_not_found", chromium_path)
+    if driver != LOCAL_DRIVER_PLAYWRIGHT:
+        return
+    if not playwright_platform_supported():
+        raise LocalBrowserUnavailable("playwright_unsupported_platform")
     try:
         await async_process_requirements(hass, DOMAIN, [PLAYWRIGHT_REQUIREMENT])
         await async_import_module(hass, "playwright.async_api")
@@ -98,6 +108,10 @@ def driver_factory(hass: HomeAssistant, data: dict[str, Any]) -> Callable[[], Br
         profile = profile_directory(hass, data[CONF_PROFILE])
         chromium = data.get(CONF_CHROMIUM_PATH)
         extra_args = list(data.get(CONF_EXTRA_ARGS, ()))
+        if data.get(CONF_LOCAL_DRIVER, LOCAL_DRIVER_PIPE) != LOCAL_DRIVER_PLAYWRIGHT:
+            return lambda: LocalChromiumDriver(
+                profile_dir=profile, executable_path=chromium, extra_args=extra_args
+            )
 
         def local() -> BrowserDriver:
             # Imported here: Playwright may have been installed only a moment ago.

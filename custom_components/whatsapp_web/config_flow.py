@@ -65,7 +65,6 @@ from .browser import (
     async_prepare_local_browser,
     driver_factory,
     find_chromium,
-    playwright_platform_supported,
     profile_directory,
 )
 from .client import WHATSAPP_WEB_URL, ClientState, WhatsAppWebClient
@@ -84,6 +83,7 @@ from .const import (
     CONF_EVENTS,
     CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_LOCAL_DRIVER,
     CONF_LOOKUP_LIMIT,
     CONF_MEMORY_LIMIT,
     CONF_NON_ADMIN_READ,
@@ -100,6 +100,8 @@ from .const import (
     DEFAULT_OUTBOX_TTL_MINUTES,
     DEFAULT_SEND_LIMIT,
     DOMAIN,
+    LOCAL_DRIVER_PIPE,
+    LOCAL_DRIVERS,
     LOGGER,
     MAX_RATE_LIMIT,
     SECTION_ADVANCED,
@@ -168,15 +170,16 @@ class _BrowserChoiceFlow(ConfigFlow):
         return self.async_show_menu(step_id="reconfigure", menu_options=["local", "remote"])
 
     async def async_step_local(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Chromium on this machine, driven by Playwright (installed now if needed)."""
-        if not playwright_platform_supported():
-            return self.async_abort(reason="local_unsupported_platform")
+        """Chromium on this machine, over DevTools pipes or through Playwright (installed if needed)."""
         self._browser_step = "local"
         errors = self._take_errors()
         if user_input is not None:
             path = user_input[CONF_CHROMIUM_PATH].strip()
+            driver = (user_input.get(SECTION_ADVANCED) or {}).get(
+                CONF_LOCAL_DRIVER, LOCAL_DRIVER_PIPE
+            )
             try:
-                await async_prepare_local_browser(self.hass, path)
+                await async_prepare_local_browser(self.hass, path, driver)
             except LocalBrowserUnavailable as error:
                 LOGGER.debug("The local browser cannot start: %s", error)
                 if error.reason == "chromium_not_found":
@@ -187,6 +190,7 @@ class _BrowserChoiceFlow(ConfigFlow):
                 data = {
                     CONF_BROWSER: BROWSER_LOCAL,
                     CONF_CHROMIUM_PATH: path,
+                    CONF_LOCAL_DRIVER: driver,
                     CONF_PROFILE: self._local_profile(),
                     **self._page_url(user_input),
                 }
@@ -201,7 +205,9 @@ class _BrowserChoiceFlow(ConfigFlow):
         }
         return self.async_show_form(
             step_id="local",
-            data_schema=vol.Schema(self._with_page_url(schema, user_input)),
+            data_schema=vol.Schema(
+                self._with_page_url(schema, user_input, local_driver_choice=True)
+            ),
             errors=errors,
         )
 
@@ -324,9 +330,13 @@ class _BrowserChoiceFlow(ConfigFlow):
         return {CONF_PAGE_URL: url} if url and url != WHATSAPP_WEB_URL else {}
 
     def _with_page_url(
-        self, schema: dict[Any, Any], user_input: dict[str, Any] | None
+        self,
+        schema: dict[Any, Any],
+        user_input: dict[str, Any] | None,
+        *,
+        local_driver_choice: bool = False,
     ) -> dict[Any, Any]:
-        """Add the page address in a collapsed "Advanced" section.
+        """Add the page address (and for a local browser, its driver) in a collapsed section.
 
         A section, not ``show_advanced_options``: Home Assistant 2026.x deprecates that flag (removal
         planned for 2027.6) and shows such fields to everyone, while a collapsed section looks the same
@@ -334,15 +344,25 @@ class _BrowserChoiceFlow(ConfigFlow):
         """
         advanced = (user_input or {}).get(SECTION_ADVANCED) or {}
         default = advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or WHATSAPP_WEB_URL
+        fields: dict[Any, Any] = {}
+        if local_driver_choice:
+            driver = (
+                advanced.get(CONF_LOCAL_DRIVER)
+                or self._current(CONF_LOCAL_DRIVER)
+                or LOCAL_DRIVER_PIPE
+            )
+            fields[vol.Optional(CONF_LOCAL_DRIVER, default=driver)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=list(LOCAL_DRIVERS),
+                    mode=SelectSelectorMode.LIST,
+                    translation_key=CONF_LOCAL_DRIVER,
+                )
+            )
+        fields[vol.Optional(CONF_PAGE_URL, default=default)] = TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        )
         schema[vol.Optional(SECTION_ADVANCED, default={})] = section(
-            vol.Schema(
-                {
-                    vol.Optional(CONF_PAGE_URL, default=default): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.URL)
-                    )
-                }
-            ),
-            {"collapsed": True},
+            vol.Schema(fields), {"collapsed": True}
         )
         return schema
 

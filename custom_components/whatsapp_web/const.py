@@ -20,6 +20,12 @@ CONF_PAGE_URL: Final = "page_url"
 # The collapsed config-flow section that holds the page address.
 SECTION_ADVANCED: Final = "advanced"
 CONF_EXTRA_ARGS: Final = "extra_browser_args"
+# What drives a local Chromium: DevTools over two pipes (the default: no extra process, nothing
+# to install) or Playwright (installed on demand; its Node driver costs about 110 MiB).
+CONF_LOCAL_DRIVER: Final = "local_driver"
+LOCAL_DRIVER_PIPE: Final = "devtools_pipe"
+LOCAL_DRIVER_PLAYWRIGHT: Final = "playwright"
+LOCAL_DRIVERS: Final = (LOCAL_DRIVER_PIPE, LOCAL_DRIVER_PLAYWRIGHT)
 
 # Options.
 CONF_EVENTS: Final = "events"
@@ -52,7 +58,7 @@ DEFAULT_ASSIST_AGENT: Final = "conversation.home_assistant"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 QUERY_ACCOUNT: Final = "account"
 
-# Playwright is installed on demand for the local browser (never a hard requirement).
+# Playwright is installed on demand when a local browser uses it (never a hard requirement).
 PLAYWRIGHT_REQUIREMENT: Final = "playwright==1.65.2"
 
 # Where local browser profiles live, under the configuration directory.

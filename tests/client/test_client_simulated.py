@@ -44,6 +44,7 @@ from simulator.account import lid_for_number
 from simulator.testing import Simulator
 from tests.support.clients import (
     DRIVERS,
+    LAUNCHING,
     MemoryCursorStore,
     browser_for,
     link,
@@ -515,13 +516,15 @@ async def test_logout_from_the_phone_ends_logged_out(kind: str, tmp_root: Path) 
             await client.stop()
 
 
-async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path) -> None:
+# Playwright too: the only client-level test of it besides the driver contract.
+@pytest.mark.parametrize("kind", LAUNCHING)
+async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path, kind: str) -> None:
     import os  # noqa: PLC0415
     import signal  # noqa: PLC0415
 
     async with (
         Simulator(chats=2, messages=1, groups=0, seed=2) as simulator,
-        browser_for("playwright", tmp_root) as (factory, _remote),
+        browser_for(kind, tmp_root) as (factory, _remote),
     ):
         client = new_client(simulator, factory)
         try:
@@ -547,7 +550,7 @@ async def test_killed_browser_is_restarted_and_resumes(tmp_root: Path) -> None:
 async def test_pairing_code_flow(tmp_root: Path) -> None:
     async with (
         Simulator(chats=2, messages=1, seed=4) as simulator,
-        browser_for("playwright", tmp_root) as (factory, _remote),
+        browser_for("local", tmp_root) as (factory, _remote),
     ):
         client = new_client(simulator, factory)
         try:
@@ -565,7 +568,7 @@ async def test_pairing_code_flow(tmp_root: Path) -> None:
 async def test_qr_stream_follows_rotation_and_reload_after_idle(tmp_root: Path) -> None:
     async with (
         Simulator(chats=2, messages=1, qr_interval=0.4, qr_max=2) as simulator,
-        browser_for("playwright", tmp_root) as (factory, _remote),
+        browser_for("local", tmp_root) as (factory, _remote),
     ):
         client = new_client(simulator, factory)
         try:

@@ -1,7 +1,8 @@
 """The driver contract (docs/internals.md §2), run against both drivers with a real Chromium.
 
-``PlaywrightDriver`` launches ``/usr/bin/chromium`` itself; ``CdpDriver`` connects to a Chromium that
-the test starts with ``--remote-debugging-port=0``. Pages come from a small aiohttp server on
+``PlaywrightDriver`` and ``LocalChromiumDriver`` (DevTools over pipes, no Playwright) launch
+``/usr/bin/chromium`` themselves; ``CdpDriver`` connects to a Chromium that the test starts with
+``--remote-debugging-port=0``. Pages come from a small aiohttp server on
 127.0.0.1.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import signal
 import stat
 import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 import pytest
 
-from custom_components.whatsapp_web.client.drivers import playwright as playwright_driver
+from custom_components.whatsapp_web.client.drivers import chromium as chromium_launch
 from custom_components.whatsapp_web.client.drivers.base import (
     BrowserDriver,
     DisconnectReason,
@@ -34,16 +36,18 @@ from custom_components.whatsapp_web.client.drivers.base import (
     PageError,
 )
 from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver
-from custom_components.whatsapp_web.client.drivers.playwright import (
-    PlaywrightDriver,
-    processes_using_profile,
-)
+from custom_components.whatsapp_web.client.drivers.chromium import processes_using_profile
+from custom_components.whatsapp_web.client.drivers.local import LocalChromiumDriver
+from custom_components.whatsapp_web.client.drivers.playwright import PlaywrightDriver
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
 CHROMIUM = "/usr/bin/chromium"
 BINDING = "__testBinding"
+# The drivers that launch (and own) their browser.
+LAUNCHING = ("playwright", "local")
+type Launcher = PlaywrightDriver | LocalChromiumDriver
 
 pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="needs /usr/bin/chromium")
 
@@ -239,6 +243,9 @@ class Harness:
         if self.kind == "playwright":
             kwargs.setdefault("profile_dir", str(self.tmp_path / "profile"))
             driver = PlaywrightDriver(executable_path=CHROMIUM, **kwargs)
+        elif self.kind == "local":
+            kwargs.setdefault("profile_dir", str(self.tmp_path / "profile"))
+            driver = LocalChromiumDriver(executable_path=CHROMIUM, **kwargs)
         else:
             assert self.remote is not None
             driver = CdpDriver(self.remote.http_url, **kwargs)
@@ -260,7 +267,7 @@ class Harness:
 
     def kill_browser(self, driver: BrowserDriver) -> None:
         """SIGKILL every browser process, as the OOM killer would."""
-        if isinstance(driver, PlaywrightDriver):
+        if isinstance(driver, PlaywrightDriver | LocalChromiumDriver):
             pids = driver.browser_pids()
             assert pids, "a launched browser has processes"
             for pid in pids:
@@ -275,6 +282,10 @@ class Harness:
             page = driver._page
             assert page is not None
             await page.close()
+            return
+        if isinstance(driver, LocalChromiumDriver):
+            # Nobody else can reach a browser over its pipes; the driver's channel stands in.
+            await driver._command("Target.closeTarget", {"targetId": driver._target_id})
             return
         assert isinstance(driver, CdpDriver)
         assert self.remote is not None
@@ -302,7 +313,7 @@ async def remote_target_ids(remote: RemoteChromium) -> list[str]:
         return [target["id"] for target in await response.json()]
 
 
-@pytest.fixture(params=["playwright", "cdp"])
+@pytest.fixture(params=["playwright", "local", "cdp"])
 async def harness(
     request: pytest.FixtureRequest, socket_enabled: None, tmp_path: Path
 ) -> AsyncIterator[Harness]:
@@ -396,7 +407,7 @@ async def run_in_another_world(driver: BrowserDriver, expression: str) -> None:
         finally:
             await devtools.detach()
         return
-    assert isinstance(driver, CdpDriver)
+    assert isinstance(driver, CdpDriver | LocalChromiumDriver)
     world = await driver._page_command(
         "Page.createIsolatedWorld", {"frameId": driver._main_frame_id, "worldName": "elsewhere"}
     )
@@ -620,7 +631,7 @@ async def test_stop_is_idempotent_silent_and_leaves_nothing(
     driver, recorder = await harness.page()
     await driver.navigate(f"{web_server.url}/page", timeout=15)
     pids = driver.browser_pids()
-    if harness.kind == "playwright":
+    if harness.kind in LAUNCHING:
         assert len(pids) >= 2  # the browser and at least its renderer
     else:
         assert pids == []  # a remote browser is not ours
@@ -628,7 +639,7 @@ async def test_stop_is_idempotent_silent_and_leaves_nothing(
     await driver.stop()
     assert recorder.disconnects == []
     await raises(DriverClosed, driver.evaluate("() => 1", timeout=5))
-    if harness.kind == "playwright":
+    if harness.kind in LAUNCHING:
         await wait_until(lambda: not alive(pids), timeout=5)
     else:
         assert harness.remote is not None
@@ -646,14 +657,15 @@ async def test_stop_is_idempotent_silent_and_leaves_nothing(
 
 
 # ---------------------------------------------------------------------------------------------
-# PlaywrightDriver only
+# The drivers that launch their own browser
 
 
-async def test_playwright_profile_is_private_and_persistent(
-    socket_enabled: None, tmp_path: Path, web_server: WebServer
+@pytest.mark.parametrize("launcher", [PlaywrightDriver, LocalChromiumDriver])
+async def test_the_profile_is_private_and_persistent(
+    socket_enabled: None, tmp_path: Path, web_server: WebServer, launcher: type[Launcher]
 ) -> None:
     profile = tmp_path / "nested" / "profile"
-    first = PlaywrightDriver(
+    first = launcher(
         profile_dir=str(profile),
         executable_path=CHROMIUM,
         extra_args=["--user-agent=ContractTest/1"],
@@ -673,7 +685,7 @@ async def test_playwright_profile_is_private_and_persistent(
     finally:
         await first.stop()
     profile.chmod(0o755)
-    second = PlaywrightDriver(profile_dir=str(profile), executable_path=CHROMIUM)
+    second = launcher(profile_dir=str(profile), executable_path=CHROMIUM)
     try:
         await second.start()
         assert stat.S_IMODE(profile.stat().st_mode) == 0o700
@@ -691,12 +703,13 @@ async def test_playwright_profile_is_private_and_persistent(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="about Home Assistant running as root")
-async def test_playwright_as_root_says_once_why_chromium_has_no_sandbox(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("launcher", [PlaywrightDriver, LocalChromiumDriver])
+async def test_as_root_it_says_once_why_chromium_has_no_sandbox(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, launcher: type[Launcher]
 ) -> None:
-    playwright_driver._warn_without_sandbox.cache_clear()
+    chromium_launch.warn_without_sandbox.cache_clear()
     for _ in range(2):  # the client restarts the browser: the log says it once
-        driver = PlaywrightDriver(profile_dir=str(tmp_path / "profile"), executable_path=CHROMIUM)
+        driver = launcher(profile_dir=str(tmp_path / "profile"), executable_path=CHROMIUM)
         try:
             await driver.start()
             # The browser process itself (its helpers carry a --type=).
@@ -713,7 +726,7 @@ async def test_playwright_as_root_says_once_why_chromium_has_no_sandbox(
     warnings = [
         record
         for record in caplog.records
-        if record.name == playwright_driver.__name__
+        if record.name == chromium_launch.__name__
         and record.levelno == logging.WARNING
         and "sandbox" in record.getMessage()
     ]
@@ -721,14 +734,15 @@ async def test_playwright_as_root_says_once_why_chromium_has_no_sandbox(
     assert "runs as root" in warnings[0].getMessage()
 
 
-async def test_playwright_reports_a_missing_browser_clearly(tmp_path: Path) -> None:
-    driver = PlaywrightDriver(
-        profile_dir=str(tmp_path / "p"), executable_path="/nonexistent/chromium"
-    )
+@pytest.mark.parametrize("launcher", [PlaywrightDriver, LocalChromiumDriver])
+async def test_a_missing_browser_is_reported_clearly(
+    tmp_path: Path, launcher: type[Launcher]
+) -> None:
+    driver = launcher(profile_dir=str(tmp_path / "p"), executable_path="/nonexistent/chromium")
     with pytest.raises(DriverError, match="/nonexistent/chromium"):
         await driver.start()
     await driver.stop()
-    driver = PlaywrightDriver(profile_dir=str(tmp_path / "p"), executable_path="no-such-browser-x")
+    driver = launcher(profile_dir=str(tmp_path / "p"), executable_path="no-such-browser-x")
     with pytest.raises(DriverError, match="no-such-browser-x"):
         await driver.start()
     await driver.stop()
@@ -840,3 +854,45 @@ async def test_cdp_sends_the_token_and_uses_the_reachable_host(socket_enabled: N
     assert seen["version_token"] == seen["ws_token"] == "t0k&n="
     assert seen["ws_path"] == "/devtools/browser/abc"
     assert seen["methods"] == ["Target.setDiscoverTargets"]
+
+
+ORPHAN_SCRIPT = """
+import asyncio, json, os, sys
+from custom_components.whatsapp_web.client.drivers.local import LocalChromiumDriver
+
+async def main():
+    driver = LocalChromiumDriver(profile_dir=sys.argv[1], executable_path=sys.argv[2])
+    await driver.start()
+    print(json.dumps(driver.browser_pids()), flush=True)
+    os._exit(0)  # as if Home Assistant were killed: nobody stops the driver
+
+asyncio.run(main())
+"""
+
+
+async def test_a_local_browser_does_not_outlive_its_host_process(tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    host = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        ORPHAN_SCRIPT,
+        str(profile),
+        CHROMIUM,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=Path(__file__).parents[2],
+    )
+    output, _ = await asyncio.wait_for(host.communicate(), 60)
+    pids = json.loads(output)
+    assert pids, "the host started a browser"
+    command_line = Path(f"/proc/{pids[0]}/cmdline").read_bytes().split(b"\0")  # noqa: ASYNC240
+    # DevTools over pipes: nothing on the host can connect to this browser.
+    assert b"--remote-debugging-pipe" in command_line
+    assert not any(arg.startswith(b"--remote-debugging-port") for arg in command_line)
+    try:
+        # Its DevTools pipe closed with the host: Chromium shuts itself down.
+        await wait_until(lambda: not alive(pids), timeout=30)
+    finally:
+        for pid in processes_using_profile(str(profile)):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

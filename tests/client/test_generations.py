@@ -86,7 +86,7 @@ async def test_operations_on_an_older_generation(
     assert len(tests) > 15, "the operation tests were not found"
     async with (
         Simulator(chats=8, messages=6, contacts=10, groups=2, seed=7, surface=generation) as sim,
-        browser_for("playwright", tmp_root) as (factory, _remote),
+        browser_for("local", tmp_root) as (factory, _remote),
     ):
         assert (await sim.control.state())["surface"] == generation
         client = new_client(sim, factory)
@@ -117,7 +117,7 @@ async def test_fictitious_generation_reports_what_moved_and_the_rest_works(
     """2027-01 moved blocking and joining by invite: both are missing, nothing hangs."""
     async with (
         Simulator(chats=6, messages=3, contacts=8, groups=2, seed=7, surface="2027-01") as sim,
-        browser_for("playwright", tmp_root) as (factory, _remote),
+        browser_for("local", tmp_root) as (factory, _remote),
     ):
         client = new_client(sim, factory)
         recorder = operations.Recorder(client)

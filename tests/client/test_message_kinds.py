@@ -36,7 +36,7 @@ async def linked() -> AsyncIterator[tuple[WhatsAppWebClient, Simulator, Recorder
     try:
         async with (
             Simulator(chats=6, messages=4, contacts=8, groups=1, seed=11) as simulator,
-            browser_for("playwright", root) as (factory, _remote),
+            browser_for("local", root) as (factory, _remote),
         ):
             client = new_client(simulator, factory)
             recorder = Recorder(client)

@@ -429,7 +429,7 @@ async def test_module_calls_match_whatsapp_web_js_or_are_listed(tmp_path: Path) 
         async with (
             recording_peer(tmp_path) as (harness, runner),
             Simulator(record_calls=True, qr_interval=60, **SEED) as simulator,
-            browser_for("playwright", root) as (factory, _remote),
+            browser_for("local", root) as (factory, _remote),
         ):
             client = new_client(simulator, factory)
             try:

@@ -206,7 +206,7 @@ async def link_profile(hass: HomeAssistant, sim: Simulator, profile: str) -> Non
     """Link a local profile outside Home Assistant, as a previous run of the integration would have."""
     directory = profile_path(hass, profile)
     directory.mkdir(parents=True, exist_ok=True)
-    client = new_client(sim, test_driver_factory("playwright", directory))
+    client = new_client(sim, test_driver_factory("local", directory))
     try:
         await link(client, sim)
     finally:

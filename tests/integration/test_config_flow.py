@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp_web.client import ClientState
+from custom_components.whatsapp_web.client.drivers.playwright import PlaywrightDriver
 from custom_components.whatsapp_web.config_flow import format_pairing_code, qr_code_element
 from custom_components.whatsapp_web.const import (
     ALL_EVENTS,
@@ -30,6 +31,7 @@ from custom_components.whatsapp_web.const import (
     CONF_EVENTS,
     CONF_HEAP_LIMIT,
     CONF_IGNORED_CHATS,
+    CONF_LOCAL_DRIVER,
     CONF_LOOKUP_LIMIT,
     CONF_MEMORY_LIMIT,
     CONF_NON_ADMIN_READ,
@@ -45,6 +47,7 @@ from custom_components.whatsapp_web.const import (
     DEFAULT_SEND_LIMIT,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
+    LOCAL_DRIVER_PIPE,
     MAX_RATE_LIMIT,
     SECTION_ADVANCED,
 )
@@ -142,22 +145,55 @@ async def test_page_address_in_a_collapsed_advanced_section(
     advanced = fields[SECTION_ADVANCED]
     assert advanced["type"] == "expandable"
     assert advanced["expanded"] is False
-    (page_url,) = advanced["schema"]
+    *driver, page_url = advanced["schema"]
     assert page_url["name"] == CONF_PAGE_URL
     assert page_url["default"] == "https://web.whatsapp.com/"
+    if step == "local":
+        # The driver of a local Chromium: DevTools pipes unless Playwright is chosen.
+        (choice,) = driver
+        assert choice["name"] == CONF_LOCAL_DRIVER
+        assert choice["default"] == LOCAL_DRIVER_PIPE
+        assert choice["selector"]["select"]["options"] == [LOCAL_DRIVER_PIPE, "playwright"]
+    else:
+        assert driver == []
 
 
-async def test_local_browser_on_a_platform_without_playwright_aborts(hass: HomeAssistant) -> None:
+async def test_playwright_on_a_platform_without_it_is_an_error_and_pipes_still_work(
+    hass: HomeAssistant, flows: FlowDriver, simulator: Simulator
+) -> None:
     result = await _user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
     with patch(
-        "custom_components.whatsapp_web.config_flow.playwright_platform_supported",
+        "custom_components.whatsapp_web.browser.playwright_platform_supported",
         return_value=False,
     ):
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "local"}
+            result["flow_id"],
+            {
+                CONF_CHROMIUM_PATH: CHROMIUM,
+                SECTION_ADVANCED: {
+                    CONF_LOCAL_DRIVER: "playwright",
+                    CONF_PAGE_URL: simulator.url,
+                },
+            },
         )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "local_unsupported_platform"
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "playwright_unsupported_platform"}
+        # Without Playwright (Alpine, Home Assistant OS's container) a local Chromium still works.
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_CHROMIUM_PATH: CHROMIUM,
+                SECTION_ADVANCED: {
+                    CONF_LOCAL_DRIVER: LOCAL_DRIVER_PIPE,
+                    CONF_PAGE_URL: simulator.url,
+                },
+            },
+        )
+        result = await pick_qr(hass, flows, result)
+    assert showing_qr(result)
 
 
 async def test_local_chromium_not_found_then_fixed(
@@ -191,7 +227,8 @@ async def test_playwright_that_cannot_be_installed_is_an_error(hass: HomeAssista
         side_effect=RequirementsNotFound(DOMAIN, ["playwright==1.65.2"]),
     ):
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_CHROMIUM_PATH: CHROMIUM}
+            result["flow_id"],
+            {CONF_CHROMIUM_PATH: CHROMIUM, SECTION_ADVANCED: {CONF_LOCAL_DRIVER: "playwright"}},
         )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "playwright_unavailable"}
@@ -262,6 +299,7 @@ async def test_link_with_qr_creates_the_entry_and_the_entry_needs_no_second_qr(
     assert result["data"] == {
         CONF_BROWSER: BROWSER_LOCAL,
         CONF_CHROMIUM_PATH: CHROMIUM,
+        CONF_LOCAL_DRIVER: LOCAL_DRIVER_PIPE,
         CONF_PROFILE: profile,
         CONF_PAGE_URL: simulator.url,
     }
@@ -276,6 +314,31 @@ async def test_link_with_qr_creates_the_entry_and_the_entry_needs_no_second_qr(
     # The entry's browser reused the flow's profile: connected without ever needing a QR code.
     assert ClientState.NEEDS_PAIRING not in states
     assert entry.runtime_data.client.qr is None
+
+
+async def test_playwright_can_still_drive_the_local_chromium(
+    hass: HomeAssistant, flows: FlowDriver, simulator: Simulator
+) -> None:
+    result = await _user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CHROMIUM_PATH: CHROMIUM,
+            SECTION_ADVANCED: {CONF_LOCAL_DRIVER: "playwright", CONF_PAGE_URL: simulator.url},
+        },
+    )
+    result = await scan(flows, simulator, await pick_qr(hass, flows, result))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_LOCAL_DRIVER] == "playwright"
+    entry = result["result"]
+    await hass.async_block_till_done()
+    await entry.runtime_data.client.wait_for_state(ClientState.CONNECTED, timeout=60)
+    session = entry.runtime_data.client._session
+    assert session is not None
+    assert isinstance(session.driver, PlaywrightDriver)
 
 
 async def test_qr_code_is_renewed_as_whatsapp_rotates_it(

@@ -42,7 +42,8 @@ def test_every_step_error_abort_and_progress_of_the_flows_has_text() -> None:
     assert aborts == set(config["abort"])
     errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', FLOW_SOURCE))
     errors |= set(re.findall(r'\{"base": "(\w+)"', FLOW_SOURCE))
-    errors |= {"chromium_not_found", "playwright_unavailable"}  # LocalBrowserUnavailable reasons
+    # LocalBrowserUnavailable reasons
+    errors |= {"chromium_not_found", "playwright_unavailable", "playwright_unsupported_platform"}
     errors |= set(re.findall(r'"(browser_failed)" if', FLOW_SOURCE)) | {"timeout"}
     assert errors == set(config["error"])
     assert "{qr_code}" in config["progress"]["scan_qr_code"]

@@ -18,7 +18,7 @@ import pytest
 from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient
 from custom_components.whatsapp_web.client.models import ClientEvent, MessageReceived
 from simulator.testing import Simulator
-from tests.support.clients import DRIVERS, browser_for, link, new_client, short_tmp
+from tests.support.clients import DRIVERS, LAUNCHING, browser_for, link, new_client, short_tmp
 
 from .support import ResourceSample, ResourceSeries, record_figure, wait_until
 
@@ -54,7 +54,7 @@ async def test_drop_restore_cycles_leak_nothing(tmp_root: Path, leak_guard: Secr
     before = ResourceSample.take(str(tmp_root))
     async with Simulator(chats=3, messages=2, groups=1, seed=11) as simulator:
         leak_guard.watch(simulator)
-        async with browser_for("playwright", tmp_root) as (factory, _remote):
+        async with browser_for("local", tmp_root) as (factory, _remote):
             client = new_client(simulator, factory)
             client.add_event_listener(events.append)
             client.add_qr_listener(lambda qr: leak_guard.add("QR string", qr))
@@ -147,7 +147,7 @@ async def test_hung_page_is_replaced_by_the_watchdog(
             await client.wait_for_state(ClientState.CONNECTED, timeout=40)
             recovered = time.monotonic() - hung_at
             assert client._session is not session, "a new page (and browser) replaced the hung one"
-            if kind == "playwright":
+            if kind in LAUNCHING:
                 assert set(client.browser_pids).isdisjoint(old_pids)
             chat = next(c["id"] for c in await simulator.control.chats() if not c["is_group"])
             sent = await client.send_message(chat, "after the hang")

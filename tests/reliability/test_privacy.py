@@ -153,7 +153,7 @@ async def test_linking_secrets_stay_out_of_the_log(
     try:
         async with (
             Simulator(chats=2, messages=1, seed=31) as sim,
-            browser_for("playwright", root) as (factory, _),
+            browser_for("local", root) as (factory, _),
         ):
             leak_guard.watch(sim)
             client = new_client(sim, factory)

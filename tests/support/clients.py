@@ -18,7 +18,11 @@ from custom_components.whatsapp_web.client.drivers.base import BrowserDriver
 from simulator.testing import Simulator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVERS = ("playwright", "cdp")
+# The integration's default local driver, and the remote one. Playwright is held to the same driver
+# contract (tests/client/test_driver_contract.py) and has a client smoke test of its own.
+DRIVERS = ("local", "cdp")
+# The kinds that launch their own browser (the others connect to the test's RemoteChromium).
+LAUNCHING = ("local", "playwright")
 
 
 class MemoryCursorStore:
@@ -95,6 +99,14 @@ def driver_factory(
     kind: str, profile: Path, remote_url: str | None = None
 ) -> Callable[[], BrowserDriver]:
     """The function a client calls at each browser (re)start."""
+    if kind == "local":
+        from custom_components.whatsapp_web.client.drivers.local import (  # noqa: PLC0415
+            LocalChromiumDriver,
+        )
+
+        return lambda: LocalChromiumDriver(
+            profile_dir=str(profile), executable_path=CHROMIUM, extra_args=[]
+        )
     if kind == "playwright":
         from custom_components.whatsapp_web.client.drivers.playwright import (  # noqa: PLC0415
             PlaywrightDriver,
@@ -147,7 +159,7 @@ async def browser_for(
     """A driver factory of the given kind; for CDP, the remote Chromium it talks to."""
     profile = root / f"profile-{kind}"
     profile.mkdir(parents=True, exist_ok=True)
-    if kind == "playwright":
+    if kind in LAUNCHING:
         yield driver_factory(kind, profile), None
         return
     remote = RemoteChromium(profile)

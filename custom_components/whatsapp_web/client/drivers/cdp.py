@@ -29,12 +29,22 @@ from .base import (
     desktop_user_agent,
     first_line_of_error,
 )
-from .cdp_connection import COMMAND_TIMEOUT, CdpCommandError, CdpConnection, redact
+from .cdp_connection import (
+    COMMAND_TIMEOUT,
+    CdpCommandError,
+    CdpConnection,
+    CdpSocketConnection,
+    ClosedHandler,
+    EventHandler,
+    redact,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import aiohttp
 
-__all__ = ["CdpCommandError", "CdpDriver"]
+__all__ = ["CdpCommandError", "CdpDriver", "DevToolsPageDriver"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,32 +85,22 @@ def _exception_message(details: dict[str, Any]) -> str:
     return str(details.get("text") or "JavaScript exception")
 
 
-class CdpDriver(BrowserDriver):
-    """One tab in a remote Chromium, driven over the DevTools protocol."""
+type ConnectionFactory = Callable[[EventHandler, ClosedHandler], CdpConnection]
+"""Builds the driver's connection, given the handlers for its events and for its closing."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        session: aiohttp.ClientSession | None = None,
-        connect_timeout: float = COMMAND_TIMEOUT,
-    ) -> None:
-        """Remember where the browser is.
 
-        ``url`` is either ``http(s)://host:port`` (the WebSocket address is discovered from
-        ``/json/version``) or the browser's ``ws(s)://`` address. ``token`` is sent both as a bearer
-        header and as a ``token`` query parameter. ``session`` is used as is and never closed; without
-        one the driver makes its own and closes it in :meth:`stop`.
-        """
-        self._connection = CdpConnection(
-            url,
-            token=token,
-            session=session,
-            connect_timeout=connect_timeout,
-            on_event=self._on_event,
-            on_closed=lambda detail: self._page_gone("connection_lost", detail),
-        )
+class DevToolsPageDriver(BrowserDriver):
+    """One tab driven over the DevTools protocol; subclasses say how the browser is reached."""
+
+    # What it means for the page when the DevTools channel closes.
+    _channel_closed_reason: DisconnectReason = "connection_lost"
+    # Use the tab the browser opened at launch rather than opening another one.
+    _uses_first_tab = False
+
+    def __init__(self, connection_factory: ConnectionFactory) -> None:
+        """Build the connection (not opened before :meth:`start`)."""
+        self._connection_factory = connection_factory
+        self._connection = self._new_connection()
         self._stopping = False
         self._stopped = False
         # The page.
@@ -144,8 +144,7 @@ class CdpDriver(BrowserDriver):
         self._binding_name = binding_name
         self._on_binding = on_binding
         self._on_disconnect = on_disconnect
-        created = await self._command("Target.createTarget", {"url": "about:blank"})
-        self._target_id = str(created["targetId"])
+        self._target_id = await self._page_target()
         attached = await self._command(
             "Target.attachToTarget", {"targetId": self._target_id, "flatten": True}
         )
@@ -224,26 +223,28 @@ class CdpDriver(BrowserDriver):
             raise PageError(error.reason) from error
         return int(usage.get("usedSize", 0)), int(usage.get("totalSize", 0))
 
-    async def stop(self) -> None:
-        """Close our tab and the socket; the remote browser keeps running."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._stopping = True
-        # Also a tab that was created but never fully set up (open_page failed half way).
-        tab_open = self._target_id is not None and self._page_gone_reason is None
-        if self._connection.open and tab_open:
-            with contextlib.suppress(DriverError, TimeoutError):
-                await self._command(
-                    "Target.closeTarget", {"targetId": self._target_id}, timeout=CLOSE_TIMEOUT
-                )
+    def _new_connection(self) -> CdpConnection:
+        """A connection (not yet open) whose events and closing reach this driver."""
+        return self._connection_factory(
+            self._on_event,
+            lambda detail: self._page_gone(self._channel_closed_reason, detail),
+        )
+
+    async def _page_target(self) -> str:
+        """The target id of the tab to drive: the launch's first tab, or a new one of our own."""
+        if self._uses_first_tab:
+            targets = await self._command("Target.getTargets")
+            for target in targets.get("targetInfos") or []:
+                if target.get("type") == "page" and not target.get("attached"):
+                    return str(target["targetId"])
+        created = await self._command("Target.createTarget", {"url": "about:blank"})
+        return str(created["targetId"])
+
+    async def _close_channel(self) -> None:
+        """The end of :meth:`stop`: the page is no longer usable and the channel is closed."""
         self._page_alive = False
         await self._connection.close("the driver was stopped")
         self._context_ready.set()
-
-    def browser_pids(self) -> list[int]:
-        """A remote browser's processes are not ours to count or kill."""
-        return []
 
     # -----------------------------------------------------------------------------------------
     # Commands and events
@@ -381,3 +382,52 @@ class CdpDriver(BrowserDriver):
             await waiter
         finally:
             self._load_waiters.pop(loader_id, None)
+
+
+class CdpDriver(DevToolsPageDriver):
+    """One tab in a remote Chromium, driven over the DevTools protocol."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        connect_timeout: float = COMMAND_TIMEOUT,
+    ) -> None:
+        """Remember where the browser is.
+
+        ``url`` is either ``http(s)://host:port`` (the WebSocket address is discovered from
+        ``/json/version``) or the browser's ``ws(s)://`` address. ``token`` is sent both as a bearer
+        header and as a ``token`` query parameter. ``session`` is used as is and never closed; without
+        one the driver makes its own and closes it in :meth:`stop`.
+        """
+        super().__init__(
+            lambda on_event, on_closed: CdpSocketConnection(
+                url,
+                token=token,
+                session=session,
+                connect_timeout=connect_timeout,
+                on_event=on_event,
+                on_closed=on_closed,
+            )
+        )
+
+    async def stop(self) -> None:
+        """Close our tab and the socket; the remote browser keeps running."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        # Also a tab that was created but never fully set up (open_page failed half way).
+        tab_open = self._target_id is not None and self._page_gone_reason is None
+        if self._connection.open and tab_open:
+            with contextlib.suppress(DriverError, TimeoutError):
+                await self._command(
+                    "Target.closeTarget", {"targetId": self._target_id}, timeout=CLOSE_TIMEOUT
+                )
+        await self._close_channel()
+
+    def browser_pids(self) -> list[int]:
+        """A remote browser's processes are not ours to count or kill."""
+        return []

@@ -1,6 +1,9 @@
-"""One DevTools protocol connection to a browser: discovery, commands and their answers, events.
+"""One DevTools protocol connection to a browser: commands and their answers, events.
 
-The driver (``cdp.py``) owns the page; this owns the socket. Wire facts it relies on:
+The driver (``cdp.py``) owns the page; this owns the channel. :class:`CdpConnection` is the protocol
+itself, whatever carries it; :class:`CdpSocketConnection` carries it over the browser's WebSocket
+(a remote browser); ``cdp_pipe.CdpPipeConnection`` over the pipes of a Chromium we launched.
+Wire facts it relies on:
 
 * ``GET http://host:port/json/version`` answers ``{"webSocketDebuggerUrl": "ws://.../devtools/browser/<id>"}``.
 * Commands are ``{"id", "method", "params", "sessionId"?}``; answers carry the same ``id`` and either
@@ -11,6 +14,7 @@ The driver (``cdp.py``) owns the page; this owns the socket. Wire facts it relie
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Callable
 import contextlib
@@ -74,8 +78,109 @@ def with_token(url: str, token: str | None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-class CdpConnection:
-    """The browser's DevTools socket: send a command, get its answer; events go to a handler."""
+class CdpConnection(ABC):
+    """Send a command, get its answer; events go to a handler. Subclasses carry the messages."""
+
+    def __init__(self, *, on_event: EventHandler, on_closed: ClosedHandler) -> None:
+        """Remember whom to tell about events and about the channel closing."""
+        self._on_event = on_event
+        self._on_closed = on_closed
+        self._next_id = 0
+        # command id -> (answer, session id it was sent on, method)
+        self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], str | None, str]] = {}
+
+    @property
+    @abstractmethod
+    def started(self) -> bool:
+        """Whether :meth:`connect` succeeded once (the channel may have closed since)."""
+
+    @property
+    @abstractmethod
+    def open(self) -> bool:
+        """Whether the channel is open now."""
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the channel to the browser."""
+
+    @abstractmethod
+    async def close(self, detail: str) -> None:
+        """Close the channel; commands still waiting fail with ``detail``."""
+
+    @abstractmethod
+    async def _send_text(self, text: str) -> None:
+        """Send one message; raise :class:`DriverClosed` when the channel is gone."""
+
+    async def command(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+        timeout: float | None = COMMAND_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Send one command and wait for its answer."""
+        if not self.open:
+            raise DriverClosed("the DevTools connection is closed")
+        self._next_id += 1
+        command_id = self._next_id
+        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
+        if session_id is not None:
+            message["sessionId"] = session_id
+        # allow_nan=False: NaN is not JSON and the browser would reject the whole message.
+        text = json.dumps(message, allow_nan=False)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[command_id] = (answer, session_id, method)
+        try:
+            await self._send_text(text)
+            if timeout is None:
+                return await answer
+            try:
+                async with asyncio.timeout(timeout):
+                    return await answer
+            except TimeoutError as error:
+                raise DriverTimeout(method, timeout) from error
+        finally:
+            self._pending.pop(command_id, None)
+
+    def fail_pending(self, session_id: str | None, detail: str) -> None:
+        """Fail commands waiting for answers: those of one session, or all (``None``)."""
+        for answer, sent_on, _ in list(self._pending.values()):
+            if (session_id is None or sent_on == session_id) and not answer.done():
+                answer.set_exception(DriverClosed(detail))
+
+    def _receive(self, text: str | bytes) -> None:
+        """One message from the browser: an answer to a command, or an event."""
+        try:
+            data = parse_page_json(text)
+        except ValueError:
+            _LOGGER.debug("Ignoring a DevTools message that is not JSON")
+            return
+        if not isinstance(data, dict):
+            return
+        if "id" not in data:
+            session_id = data.get("sessionId")
+            self._on_event(
+                str(data.get("method")),
+                data.get("params") or {},
+                None if session_id is None else str(session_id),
+            )
+            return
+        entry = self._pending.get(data["id"])
+        if entry is None:
+            return  # the caller gave up waiting (timeout) before the answer came
+        answer, _, command = entry
+        if answer.done():
+            return
+        if "error" in data:
+            error = data["error"] or {}
+            answer.set_exception(CdpCommandError(command, str(error.get("message"))))
+        else:
+            answer.set_result(data.get("result") or {})
+
+
+class CdpSocketConnection(CdpConnection):
+    """The protocol over a browser's DevTools WebSocket (found through ``/json/version``)."""
 
     def __init__(
         self,
@@ -88,18 +193,14 @@ class CdpConnection:
         on_closed: ClosedHandler,
     ) -> None:
         """Remember where the browser is; ``session`` is used as is and never closed."""
+        super().__init__(on_event=on_event, on_closed=on_closed)
         self.url = url.strip()
         self._token = token or None
         self._session = session
         self._owns_session = session is None
         self._connect_timeout = connect_timeout
-        self._on_event = on_event
-        self._on_closed = on_closed
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._next_id = 0
-        # command id -> (answer, session id it was sent on, method)
-        self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], str | None, str]] = {}
 
     @property
     def started(self) -> bool:
@@ -157,47 +258,14 @@ class CdpConnection:
             await self._session.close()
             self._session = None
 
-    async def command(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        session_id: str | None = None,
-        timeout: float | None = COMMAND_TIMEOUT,
-    ) -> dict[str, Any]:
-        """Send one command and wait for its answer."""
+    async def _send_text(self, text: str) -> None:
         ws = self._ws
         if ws is None or ws.closed:
             raise DriverClosed("the DevTools connection is closed")
-        self._next_id += 1
-        command_id = self._next_id
-        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
-        if session_id is not None:
-            message["sessionId"] = session_id
-        # allow_nan=False: NaN is not JSON and the browser would reject the whole message.
-        text = json.dumps(message, allow_nan=False)
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[command_id] = (answer, session_id, method)
         try:
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, aiohttp.ClientError) as error:
-                raise DriverClosed(f"the DevTools connection is closed: {error}") from error
-            if timeout is None:
-                return await answer
-            try:
-                async with asyncio.timeout(timeout):
-                    return await answer
-            except TimeoutError as error:
-                raise DriverTimeout(method, timeout) from error
-        finally:
-            self._pending.pop(command_id, None)
-
-    def fail_pending(self, session_id: str | None, detail: str) -> None:
-        """Fail commands waiting for answers: those of one session, or all (``None``)."""
-        for answer, sent_on, _ in list(self._pending.values()):
-            if (session_id is None or sent_on == session_id) and not answer.done():
-                answer.set_exception(DriverClosed(detail))
+            await ws.send_str(text)
+        except (ConnectionError, aiohttp.ClientError) as error:
+            raise DriverClosed(f"the DevTools connection is closed: {error}") from error
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -245,12 +313,7 @@ class CdpConnection:
             while True:
                 message = await ws.receive()
                 if message.type is aiohttp.WSMsgType.TEXT:
-                    try:
-                        data = parse_page_json(message.data)
-                    except ValueError:
-                        _LOGGER.debug("Ignoring a DevTools message that is not JSON")
-                        continue
-                    self._dispatch(data)
+                    self._receive(message.data)
                 elif message.type is aiohttp.WSMsgType.ERROR:
                     detail = f"the DevTools connection failed: {ws.exception()}"
                     break
@@ -263,24 +326,3 @@ class CdpConnection:
         finally:
             self.fail_pending(None, detail)
             self._on_closed(detail)
-
-    def _dispatch(self, data: dict[str, Any]) -> None:
-        if "id" not in data:
-            session_id = data.get("sessionId")
-            self._on_event(
-                str(data.get("method")),
-                data.get("params") or {},
-                None if session_id is None else str(session_id),
-            )
-            return
-        entry = self._pending.get(data["id"])
-        if entry is None:
-            return  # the caller gave up waiting (timeout) before the answer came
-        answer, _, command = entry
-        if answer.done():
-            return
-        if "error" in data:
-            error = data["error"] or {}
-            answer.set_exception(CdpCommandError(command, str(error.get("message"))))
-        else:
-            answer.set_result(data.get("result") or {})

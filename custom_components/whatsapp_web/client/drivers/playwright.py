@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 from pathlib import Path
-import shutil
 import signal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,6 +29,16 @@ from .base import (
     desktop_user_agent,
     first_line_of_error,
 )
+from .chromium import (
+    KERNEL_NO_SANDBOX,
+    LOW_MEMORY_ARGS,
+    is_sandbox_failure,
+    prepare_profile_directory,
+    processes_using_profile,
+    resolve_executable,
+    sandbox_possible,
+    warn_without_sandbox,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,38 +46,6 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, CDPSession, Page, Playwright
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_EXECUTABLES: Final = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-)
-PREFERRED_EXECUTABLE: Final = "/usr/bin/chromium"
-
-# Flags that keep one always-open WhatsApp tab cheap on a small server (a Raspberry Pi, a VM):
-LOW_MEMORY_ARGS: Final = (
-    # No GPU on a server; software compositing is enough for a page nobody looks at.
-    "--disable-gpu",
-    # ...and its thread can live in the browser process: one process fewer, about 20 MiB less PSS
-    # (benchmarks/soak_traffic.py; --enable-low-end-device-mode and no spare renderer gave nothing).
-    "--in-process-gpu",
-    # Docker gives /dev/shm 64 MiB; renderers that run out of it crash. /tmp has room.
-    "--disable-dev-shm-usage",
-    # No extension processes, no sync, no component/update downloads, no first-run work.
-    "--disable-extensions",
-    "--disable-component-extensions-with-background-pages",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-default-browser-check",
-    # Voice notes and calls must never play on the server.
-    "--mute-audio",
-    # One site in one tab: one renderer process is enough (site isolation may still add one).
-    "--renderer-process-limit=1",
-)
 
 LAUNCH_TIMEOUT: Final = 60.0
 CLOSE_TIMEOUT: Final = 10.0
@@ -83,95 +59,6 @@ _EVALUATE_PREFIX: Final = "Page.evaluate: "
 def _error_message(error: Exception) -> str:
     """A Playwright error's own message (its str() adds a call log); other errors' str()."""
     return str(getattr(error, "message", None) or error)
-
-
-def default_executable() -> str | None:
-    """Debian's ``/usr/bin/chromium`` if present, else the first Chromium/Chrome on ``PATH``."""
-    if os.access(PREFERRED_EXECUTABLE, os.X_OK):
-        return PREFERRED_EXECUTABLE
-    for name in DEFAULT_EXECUTABLES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def prepare_profile_directory(profile_dir: str) -> str:
-    """Create the profile directory (and parents) readable only by its owner; return its path."""
-    path = Path(profile_dir).expanduser().absolute()
-    # Folders created here are private too (mkdir(parents=True) would give parents the umask's mode:
-    # other users could list the profile names).
-    missing = [directory for directory in (path, *path.parents) if not directory.exists()]
-    for directory in reversed(missing):
-        directory.mkdir(mode=0o700, exist_ok=True)
-        directory.chmod(0o700)
-    # mkdir's mode is filtered by the umask and ignored for an existing directory.
-    path.chmod(0o700)
-    return str(path)
-
-
-def processes_using_profile(profile_dir: str) -> list[int]:
-    """Ids of the live processes of the Chromium that uses ``profile_dir`` (Linux ``/proc``).
-
-    The browser process carries ``--user-data-dir=<profile_dir>`` on its command line; its
-    zygotes, renderers, GPU and utility processes are its descendants (their command lines are
-    rewritten, so they are found through their parents). The crash handler detaches itself and
-    exits on its own once the browser is gone.
-    """
-    wanted = f"--user-data-dir={profile_dir}".encode()
-    parents: dict[int, int] = {}
-    seeds: list[int] = []
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return []  # not Linux: nothing to report
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            # "pid (name) S ppid ...": the state and the parent follow the last ")".
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-            command_line = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue  # the process ended while we looked
-        if fields[0] == b"Z":
-            continue  # a zombie has exited already; it only waits for its parent
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        if _names_profile(command_line, wanted):
-            seeds.append(pid)
-    found = set(seeds)
-    grew = True
-    while grew:
-        grew = False
-        for pid, parent in parents.items():
-            if parent in found and pid not in found:
-                found.add(pid)
-                grew = True
-    return sorted(found)
-
-
-def _names_profile(command_line: bytes, wanted: bytes) -> bool:
-    """Whether a NUL- (or, once rewritten, space-) separated command line has the exact flag."""
-    start = command_line.find(wanted)
-    while start != -1:
-        before = command_line[start - 1 : start] if start else b"\0"
-        after = command_line[start + len(wanted) : start + len(wanted) + 1]
-        if before in (b"\0", b" ") and after in (b"", b"\0", b" "):
-            return True
-        start = command_line.find(wanted, start + 1)
-    return False
-
-
-@functools.cache
-def _warn_without_sandbox(reason: str) -> None:
-    """Say once per reason (not at every restart of the browser) why Chromium has no sandbox."""
-    _LOGGER.warning("Chromium for WhatsApp Web runs without its sandbox: %s", reason)
-
-
-def _is_sandbox_failure(error: Exception) -> bool:
-    text = str(error).lower()
-    return "sandbox" in text and ("no usable" in text or "setuid" in text or "namespace" in text)
 
 
 class PlaywrightDriver(BrowserDriver):
@@ -221,7 +108,7 @@ class PlaywrightDriver(BrowserDriver):
         """Launch Chromium with the persistent profile."""
         if self._playwright is not None or self._stopped:
             raise DriverError("this driver was already started")
-        executable = self._resolve_executable()
+        executable = resolve_executable(self._executable_path)
         try:
             prepare_profile_directory(self._profile_dir)
         except OSError as error:
@@ -236,23 +123,13 @@ class PlaywrightDriver(BrowserDriver):
             self._playwright = await async_playwright().start()
         except Exception as error:
             raise DriverError(f"could not start Playwright: {error}") from error
-        # Chromium refuses its sandbox as root; elsewhere keep it unless the kernel cannot give it.
-        sandbox = os.geteuid() != 0 if hasattr(os, "geteuid") else True
-        if not sandbox:
-            _warn_without_sandbox(
-                "Home Assistant runs as root, and Chromium cannot sandbox itself as root. Run Home "
-                "Assistant as an unprivileged user, or use a remote browser (the WhatsApp Web "
-                "browser add-on)"
-            )
+        sandbox = sandbox_possible()
         try:
             self._context = await self._launch(executable, sandbox=sandbox)
         except DriverError as error:
-            if not (sandbox and _is_sandbox_failure(error)):
+            if not (sandbox and is_sandbox_failure(error)):
                 raise
-            _warn_without_sandbox(
-                "this system does not let it create the namespaces its sandbox needs "
-                "(a container's seccomp profile, or unprivileged user namespaces switched off)"
-            )
+            warn_without_sandbox(KERNEL_NO_SANDBOX)
             self._context = await self._launch(executable, sandbox=False)
         self._context.on("close", self._on_context_close)
 
@@ -406,24 +283,6 @@ class PlaywrightDriver(BrowserDriver):
 
     # -----------------------------------------------------------------------------------------
     # Internals
-
-    def _resolve_executable(self) -> str:
-        wanted = self._executable_path
-        if not wanted:
-            found = default_executable()
-            if found is None:
-                raise DriverError(
-                    "no Chromium found: install chromium or give the path of a Chromium/Chrome binary"
-                )
-            return found
-        if os.sep in wanted:
-            if not os.access(wanted, os.X_OK):
-                raise DriverError(f"{wanted} is not an executable Chromium")
-            return wanted
-        found = shutil.which(wanted)
-        if found is None:
-            raise DriverError(f"{wanted} was not found on PATH")
-        return found
 
     async def _launch(self, executable: str, *, sandbox: bool) -> BrowserContext:
         assert self._playwright is not None
