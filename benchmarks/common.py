@@ -3,8 +3,9 @@
 Both sides meet the same simulator, started once per run as ``python -m simulator`` in its own process
 (so its CPU is not counted against either client):
 
-- this project's ``WhatsAppWebClient`` with the Playwright driver and Debian's Chromium, on the
-  simulator's own URL;
+- this project's ``WhatsAppWebClient`` with Debian's Chromium, on the simulator's own URL, through
+  one of its drivers (``--driver``: ``local``, the default, DevTools over pipes; ``playwright``;
+  ``cdp``, a Chromium started with a DevTools port);
 - the unmodified whatsapp-web.js 1.34 through ``tests/compat/runner.js`` (Node + Puppeteer + the same
   Chromium), on the simulator's page served for ``https://web.whatsapp.com/``.
 """
@@ -32,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient  # noqa: E402
 from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver  # noqa: E402
+from custom_components.whatsapp_web.client.drivers.local import LocalChromiumDriver  # noqa: E402
 from custom_components.whatsapp_web.client.drivers.playwright import PlaywrightDriver  # noqa: E402
 from simulator.server import render_page  # noqa: E402
 from tests.compat.conftest import (  # noqa: E402
@@ -225,20 +227,28 @@ def work_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="wa-bench-"))
 
 
+# The drivers a benchmark can measure this client with (``--driver``); the first is the default.
+OUR_DRIVERS = ("local", "playwright", "cdp")
+
+
 def our_client(
     url: str,
     profile: Path,
     remote_url: str | None = None,
     extra_args: list[str] | None = None,
+    *,
+    driver: str = "local",
     **timing: Any,
 ) -> WhatsAppWebClient:
-    """This client on Debian's Chromium, production timings: launched through Playwright, or, with
-    ``remote_url``, reached through the CDP driver (a Chromium started with a DevTools port)."""
+    """This client on Debian's Chromium, production timings: launched by the pipe driver or through
+    Playwright, or, with ``remote_url``, reached through the CDP driver (a Chromium started with a
+    DevTools port)."""
     profile.mkdir(parents=True, exist_ok=True)
     if remote_url is not None:
         return WhatsAppWebClient(lambda: CdpDriver(remote_url), url=url, **timing)
+    launcher = PlaywrightDriver if driver == "playwright" else LocalChromiumDriver
     return WhatsAppWebClient(
-        lambda: PlaywrightDriver(
+        lambda: launcher(
             profile_dir=str(profile), executable_path=CHROMIUM, extra_args=list(extra_args or [])
         ),
         url=url,

@@ -28,6 +28,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from common import (
+    OUR_DRIVERS,
     Table,
     browser_for_ours,
     cleanup,
@@ -155,7 +156,7 @@ async def our_link(
 ) -> float:
     """Seconds from start to connected with a fresh profile."""
     async with browser_for_ours(args.driver, profile) as remote_url:
-        client = our_client(simulator_url, profile, remote_url)
+        client = our_client(simulator_url, profile, remote_url, driver=args.driver)
         try:
             return await link_ours(client, control)
         finally:
@@ -215,7 +216,7 @@ async def our_linked_scenarios(
     events: TimedEvents = []
     # The browser is started again (for CDP too): resuming is measured from a cold browser.
     async with browser_for_ours(args.driver, profile) as remote_url:
-        client = our_client(simulator_url, profile, remote_url)
+        client = our_client(simulator_url, profile, remote_url, driver=args.driver)
         record_events(client, events)
         try:
             results["resume"] = await our_resume(client)
@@ -361,7 +362,7 @@ async def main() -> None:
     )
     parser.add_argument("--only", choices=("ours", "theirs"))
     parser.add_argument(
-        "--driver", choices=("playwright", "cdp"), default="playwright", help="this client's driver"
+        "--driver", choices=OUR_DRIVERS, default=OUR_DRIVERS[0], help="this client's driver"
     )
     parser.add_argument(
         "--small", action="store_true", help="chats 500, sends 100, burst 500, 50 latency samples"

@@ -18,7 +18,7 @@ from pathlib import Path
 import time
 from typing import Any
 
-from common import Table, cleanup, environment, work_directory
+from common import OUR_DRIVERS, Table, cleanup, environment, work_directory
 
 from custom_components.whatsapp_web.client import ClientState, WhatsAppWebClient
 from custom_components.whatsapp_web.client.models import MessageReceived
@@ -42,7 +42,7 @@ async def soak(args: argparse.Namespace) -> tuple[list[tuple[int, ResourceSample
                 remote = RemoteChromium(profile)
                 factory = driver_factory("cdp", profile, await remote.start())
             else:
-                factory = driver_factory("playwright", profile)
+                factory = driver_factory(args.driver, profile)
             client = WhatsAppWebClient(
                 factory, url=simulator.url, backoff_initial=0.2, backoff_max=2.0
             )
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument(
         "--probe", type=int, default=10, help="cycles between queued probe messages"
     )
-    parser.add_argument("--driver", choices=("playwright", "cdp"), default="playwright")
+    parser.add_argument("--driver", choices=OUR_DRIVERS, default=OUR_DRIVERS[0])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     samples, extra = asyncio.run(soak(args))

@@ -39,6 +39,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from common import (
+    OUR_DRIVERS,
     Table,
     browser_for_ours,
     cleanup,
@@ -192,7 +193,11 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
         ):
             control = SimulatorControl(simulator.url)
             client: WhatsAppWebClient = our_client(
-                simulator.url, work / "profile", remote_url, extra_args=args.browser_arg
+                simulator.url,
+                work / "profile",
+                remote_url,
+                extra_args=args.browser_arg,
+                driver=args.driver,
             )
 
             # Only counted: keeping every event would itself grow over the run.
@@ -414,7 +419,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=2, help="seeded messages per chat")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before readings")
     parser.add_argument("--only", choices=("ours", "theirs"))
-    parser.add_argument("--driver", choices=("playwright", "cdp"), default="playwright")
+    parser.add_argument("--driver", choices=OUR_DRIVERS, default=OUR_DRIVERS[0])
     parser.add_argument(
         "--browser-arg",
         action="append",

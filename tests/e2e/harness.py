@@ -133,8 +133,8 @@ def _stop_process_group(process: subprocess.Popen[Any], timeout: float) -> None:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
             _LOGGER.warning("process %s did not stop in %.0f s; killing it", process.pid, timeout)
-    # The group id is the leader's pid (start_new_session=True). Children such as a browser that
-    # Playwright launched stay in the group even after the leader exited.
+    # The group id is the leader's pid (start_new_session=True). Children that did not start a
+    # session of their own stay in the group even after the leader exited.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -173,8 +173,9 @@ def browsers_using(directory: Path) -> list[int]:
 
 
 def kill_browsers_using(directory: Path) -> None:
-    """Kill what ``browsers_using`` finds: Playwright puts its browser in a session of its own, so
-    a hass that died without closing it leaves it behind, outside hass's process group."""
+    """Kill what ``browsers_using`` finds: both local drivers start the browser in a session of its
+    own, so it is outside hass's process group (the pipe driver's exits with hass; Playwright's may
+    not)."""
     for pid in browsers_using(directory):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)

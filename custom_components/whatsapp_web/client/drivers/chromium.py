@@ -11,9 +11,12 @@ import logging
 import os
 from pathlib import Path
 import shutil
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .base import DriverError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -171,9 +174,19 @@ KERNEL_NO_SANDBOX: Final = (
 )
 
 
-def sandbox_possible() -> bool:
-    """Whether to ask Chromium for its sandbox: not as root (it refuses), otherwise yes."""
+async def launch_with_sandbox_fallback[T](launch: Callable[[bool], Awaitable[T]]) -> T:
+    """``launch(sandbox)``: with Chromium's sandbox where it can have one, without where it cannot.
+
+    Not as root (Chromium refuses it there), and not when the kernel refuses the namespaces it needs
+    (the first launch then fails and the second goes without); each reason is logged once.
+    """
     sandbox = os.geteuid() != 0 if hasattr(os, "geteuid") else True
     if not sandbox:
         warn_without_sandbox(ROOT_NO_SANDBOX)
-    return sandbox
+    try:
+        return await launch(sandbox)
+    except DriverError as error:
+        if not (sandbox and is_sandbox_failure(error)):
+            raise
+    warn_without_sandbox(KERNEL_NO_SANDBOX)
+    return await launch(False)

@@ -29,14 +29,11 @@ from .base import DriverError, DriverTimeout, first_line_of_error
 from .cdp import CLOSE_TIMEOUT, DevToolsPageDriver
 from .cdp_pipe import CdpPipeConnection
 from .chromium import (
-    KERNEL_NO_SANDBOX,
     LOW_MEMORY_ARGS,
-    is_sandbox_failure,
+    launch_with_sandbox_fallback,
     prepare_profile_directory,
     processes_using_profile,
     resolve_executable,
-    sandbox_possible,
-    warn_without_sandbox,
 )
 
 if TYPE_CHECKING:
@@ -247,15 +244,7 @@ class LocalChromiumDriver(DevToolsPageDriver):
         """Launch Chromium with the persistent profile and connect to its pipes."""
         if self._process is not None or self._stopped:
             raise DriverError("this driver was already started")
-        sandbox = sandbox_possible()
-        try:
-            await self._launch(sandbox=sandbox)
-        except DriverError as error:
-            if not (sandbox and is_sandbox_failure(error)):
-                raise
-            warn_without_sandbox(KERNEL_NO_SANDBOX)
-            self._connection = self._new_connection()
-            await self._launch(sandbox=False)
+        await launch_with_sandbox_fallback(lambda sandbox: self._launch(sandbox=sandbox))
 
     async def stop(self) -> None:
         """Close the browser (politely, then by force) and forget its process."""
@@ -312,6 +301,8 @@ class LocalChromiumDriver(DevToolsPageDriver):
             ) from error
 
     async def _launch(self, *, sandbox: bool) -> None:
+        if self._connection.started:
+            self._connection = self._new_connection()  # the first try's pipes are closed
         # Finding the binary, creating the profile and forking all touch the disk.
         process = await asyncio.to_thread(self._spawn, sandbox=sandbox)
         process.watch()

@@ -30,14 +30,11 @@ from .base import (
     first_line_of_error,
 )
 from .chromium import (
-    KERNEL_NO_SANDBOX,
     LOW_MEMORY_ARGS,
-    is_sandbox_failure,
+    launch_with_sandbox_fallback,
     prepare_profile_directory,
     processes_using_profile,
     resolve_executable,
-    sandbox_possible,
-    warn_without_sandbox,
 )
 
 if TYPE_CHECKING:
@@ -123,14 +120,9 @@ class PlaywrightDriver(BrowserDriver):
             self._playwright = await async_playwright().start()
         except Exception as error:
             raise DriverError(f"could not start Playwright: {error}") from error
-        sandbox = sandbox_possible()
-        try:
-            self._context = await self._launch(executable, sandbox=sandbox)
-        except DriverError as error:
-            if not (sandbox and is_sandbox_failure(error)):
-                raise
-            warn_without_sandbox(KERNEL_NO_SANDBOX)
-            self._context = await self._launch(executable, sandbox=False)
+        self._context = await launch_with_sandbox_fallback(
+            lambda sandbox: self._launch(executable, sandbox=sandbox)
+        )
         self._context.on("close", self._on_context_close)
 
     async def open_page(
