@@ -194,9 +194,9 @@ def describe_memory(figures: dict[str, float]) -> str:
 
 @contextlib.asynccontextmanager
 async def simulator_process(
-    chats: int, messages: int, contacts: int = 20, groups: int = 2
+    chats: int, messages: int, contacts: int = 20, groups: int = 2, long_chat: int = 0
 ) -> AsyncIterator[SimulatorProcess]:
-    """``python -m simulator`` with a data set of this size."""
+    """``python -m simulator`` with a data set of this size (``long_chat``: see ``--long-chat``)."""
     simulator = SimulatorProcess()
     await simulator.start(
         "--chats",
@@ -207,6 +207,8 @@ async def simulator_process(
         str(contacts),
         "--groups",
         str(groups),
+        "--long-chat",
+        str(long_chat),
         "--seed",
         "7",
         "--qr-interval",
