@@ -26,48 +26,35 @@ import shutil
 import signal
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from common import Table, environment, summary_ms
+from common import Arrival, Table, environment, stamped_latency, summary_ms
 
 from simulator.testing import SimulatorControl
 from tests.e2e.harness import HaWebSocket, Stack, StackSettings, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 EVENT_TYPE = "whatsapp_message_received"
 FRAME_TIMEOUT = 30.0
 
 
-async def wait_for_message_event(socket_: HaWebSocket, message_id: str) -> float:
-    """``time.time()`` when the event frame about ``message_id`` arrived (others are skipped)."""
-    async with asyncio.timeout(FRAME_TIMEOUT):
-        while True:
-            frame = await socket_.receive(timeout=FRAME_TIMEOUT)
-            arrived = time.time()
-            if frame.get("type") != "event":
-                continue
-            data = frame["event"]["data"]
-            if data.get("id", {}).get("_serialized") == message_id:
-                return arrived
+def event_frames(socket_: HaWebSocket) -> Callable[[str], Awaitable[Arrival]]:
+    """Waits for the WebSocket frame of the event about a message id (other frames are skipped)."""
 
+    async def arrival(message_id: str) -> Arrival:
+        async with asyncio.timeout(FRAME_TIMEOUT):
+            while True:
+                frame = await socket_.receive(timeout=FRAME_TIMEOUT)
+                arrived = time.monotonic(), time.time()
+                if frame.get("type") != "event":
+                    continue
+                if frame["event"]["data"].get("id", {}).get("_serialized") == message_id:
+                    return arrived
 
-async def measure(
-    socket_: HaWebSocket, control: SimulatorControl, chat_id: str, count: int
-) -> dict[str, list[float]]:
-    """``count`` incoming messages one at a time: seconds from the page's stamp and from the POST."""
-    await control.stamping(True)
-    from_page: list[float] = []
-    from_post: list[float] = []
-    try:
-        for n in range(count):
-            started_wall = time.time()
-            message_id = await control.incoming(chat_id, f"ha latency {n}")
-            arrived = await wait_for_message_event(socket_, message_id)
-            from_post.append(arrived - started_wall)
-            from_page.append(arrived - await control.message_stamp(message_id))
-    finally:
-        await control.stamping(False)
-    return {"from_page": from_page, "from_post": from_post}
+    return arrival
 
 
 async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
@@ -84,8 +71,10 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             try:
                 await socket_.command({"type": "subscribe_events", "event_type": EVENT_TYPE})
                 # A first message warms up the path (automation triggers, the recorder, JIT).
-                await measure(socket_, control, chat_id, 1)
-                figures = await measure(socket_, control, chat_id, args.messages)
+                await stamped_latency(control, chat_id, 1, event_frames(socket_))
+                figures = await stamped_latency(
+                    control, chat_id, args.messages, event_frames(socket_)
+                )
             finally:
                 await socket_.close()
     return {"ready": ready, **figures}
