@@ -45,7 +45,7 @@ from tests.compat.conftest import (  # noqa: E402
 from tests.support.clients import RemoteChromium  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from simulator.testing import SimulatorControl
 
@@ -196,9 +196,9 @@ def describe_memory(figures: dict[str, float]) -> str:
 
 @contextlib.asynccontextmanager
 async def simulator_process(
-    chats: int, messages: int, contacts: int = 20, groups: int = 2
+    chats: int, messages: int, contacts: int = 20, groups: int = 2, long_chat: int = 0
 ) -> AsyncIterator[SimulatorProcess]:
-    """``python -m simulator`` with a data set of this size."""
+    """``python -m simulator`` with a data set of this size (``long_chat``: see ``--long-chat``)."""
     simulator = SimulatorProcess()
     await simulator.start(
         "--chats",
@@ -209,6 +209,8 @@ async def simulator_process(
         str(contacts),
         "--groups",
         str(groups),
+        "--long-chat",
+        str(long_chat),
         "--seed",
         "7",
         "--qr-interval",
@@ -321,6 +323,37 @@ async def link_theirs(
     await control.link(qr=qr["args"][0])
     await runner.wait_event("ready", within=timeout)
     return time.monotonic() - started
+
+
+type Arrival = tuple[float, float]  # (time.monotonic() here, time.time() in the client's process)
+
+
+async def stamped_latency(
+    control: SimulatorControl,
+    chat_id: str,
+    samples: int,
+    arrival: Callable[[str], Awaitable[Arrival]],
+) -> dict[str, list[float]]:
+    """Incoming messages one at a time: seconds from the page's stamp, and from the POST.
+
+    ``from_page``: the client process's wall clock when its event arrived minus the page's wall
+    clock when it handed the message to its Store (both on this machine); the simulator's HTTP
+    answer and its push to the page are not in it. ``from_post``: from before ``POST
+    /_sim/incoming`` to the event as this benchmark's process sees it (the figure of issue 4).
+    """
+    await control.stamping(True)
+    from_page: list[float] = []
+    from_post: list[float] = []
+    try:
+        for n in range(samples):
+            started = time.monotonic()
+            message_id = await control.incoming(chat_id, f"latency {n}")
+            seen_here, arrived_wall = await arrival(message_id)
+            from_post.append(seen_here - started)
+            from_page.append(arrived_wall - await control.message_stamp(message_id))
+    finally:
+        await control.stamping(False)
+    return {"from_page": from_page, "from_post": from_post}
 
 
 async def timed(call: Callable[[], Any]) -> float:

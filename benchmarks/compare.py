@@ -11,7 +11,11 @@ both at once, so they do not share the CPU). Measured per side:
 - resume: from start to connected/ready with the linked profile (no QR);
 - idle memory with the data set loaded (RSS and PSS of the browser, the host process);
 - get_chats with every chat of the data set (median of 7 calls);
-- event latency: ``POST /_sim/incoming`` -> the client's message event, one at a time (p50/p99);
+- event latency, one message at a time (p50/p99): from the page's own stamp (the moment the
+  simulator's page handed the message to its Store) to the client's event in the client's process,
+  and, as before, from ``POST /_sim/incoming`` to the event as this benchmark sees it;
+- ``get_messages(1,000)`` of one chat (paged back from the server on the first call) and
+  ``get_contacts`` with 5,000 contacts: the first call and the median of the next ones;
 - incoming burst: the simulator pushes messages from 10 chats as fast as it goes (``/_sim/burst``)
   -> events; throughput, lost, out of order;
 - sends: one after the other to one chat; latency (p50/p99), throughput, what reached /_sim/sent.
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from common import (
     OUR_DRIVERS,
+    Arrival,
     Table,
     browser_for_ours,
     cleanup,
@@ -40,8 +45,10 @@ from common import (
     our_memory,
     percentile,
     simulator_process,
+    stamped_latency,
     summary_ms,
     their_memory,
+    timed,
     work_directory,
     wwebjs,
 )
@@ -143,12 +150,129 @@ def record_events(client: WhatsAppWebClient, events: TimedEvents) -> None:
     client.add_event_listener(lambda event: events.append((time.monotonic(), event)))
 
 
-def received_at(events: TimedEvents, message_id: str) -> float | None:
-    """When the message event for ``message_id`` arrived, if it did."""
-    return next(
-        (t for t, e in events if isinstance(e, MessageReceived) and e.message.id == message_id),
-        None,
+# The seeded chat that holds --long-chat messages, and the calls timed per side: the first call
+# (cold: get_messages pages back through the server) and then the median of the next ones.
+BULK_READ_RUNS = 5
+
+
+async def long_chat(control: SimulatorControl, messages: int) -> str:
+    """The chat the simulator seeded with ``messages`` messages (``--long-chat``)."""
+    return str(next(c["id"] for c in await control.chats() if c["messages"] == messages))
+
+
+async def bulk_read_figures(read: Callable[[], Awaitable[list[Any]]]) -> dict[str, float]:
+    """Seconds of the first call, median seconds of ``BULK_READ_RUNS`` more, items returned."""
+    first = await timed(read)
+    timings = []
+    items: list[Any] = []
+    for _ in range(BULK_READ_RUNS):
+        started = time.monotonic()
+        items = await read()
+        timings.append(time.monotonic() - started)
+    return {"first": first, "median": statistics.median(timings), "count": len(items)}
+
+
+async def bulk_reads(
+    control: SimulatorControl,
+    args: argparse.Namespace,
+    get_messages: Callable[[str], Awaitable[list[Any]]],
+    get_contacts: Callable[[], Awaitable[list[Any]]],
+) -> dict[str, dict[str, float]]:
+    """``get_messages(1,000)`` of the long chat and ``get_contacts``, one side."""
+    chat_id = await long_chat(control, args.long_chat)
+    return {
+        "get_messages": await bulk_read_figures(lambda: get_messages(chat_id)),
+        "get_contacts": await bulk_read_figures(get_contacts),
+    }
+
+
+def record_wall_arrivals(client: WhatsAppWebClient) -> dict[str, Arrival]:
+    """Message id -> when its message event reached this client's listener (both clocks)."""
+    arrivals: dict[str, Arrival] = {}
+
+    def listener(event: ClientEvent) -> None:
+        if isinstance(event, MessageReceived):
+            arrivals.setdefault(event.message.id, (time.monotonic(), time.time()))
+
+    client.add_event_listener(listener)
+    return arrivals
+
+
+def our_arrival(arrivals: dict[str, Arrival]) -> Callable[[str], Awaitable[Arrival]]:
+    """Waits for this client's event about a message id."""
+
+    async def arrival(message_id: str) -> Arrival:
+        async with asyncio.timeout(30):
+            while message_id not in arrivals:
+                await asyncio.sleep(0.0005)
+        return arrivals[message_id]
+
+    return arrival
+
+
+def their_arrival(runner: WwebjsRunner) -> Callable[[str], Awaitable[Arrival]]:
+    """Waits for whatsapp-web.js's ``message`` event about a message id.
+
+    runner.js stamps each event line with Node's wall clock as its listener ran (``at``, ms);
+    ``_t`` is when this process read the line.
+    """
+    mark = len(runner.events)
+
+    async def arrival(message_id: str) -> Arrival:
+        event = await runner.wait_event(
+            "message", message_with_id(message_id), within=30, start=mark
+        )
+        return event["_t"], event["at"] / 1000
+
+    return arrival
+
+
+def bulk_read_cells(side: dict[str, Any] | None, key: str, unit: str) -> str:
+    """``first X ms; median Y ms (N unit)`` of one side's bulk read."""
+    if side is None:
+        return "(not run)"
+    figures = side[key]
+    return (
+        f"first {figures['first'] * 1000:.0f} ms; median {figures['median'] * 1000:.0f} ms "
+        f"({figures['count']} {unit})"
     )
+
+
+def add_new_rows(table: Table, ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> None:
+    """Rows of the page-stamped latency and the bulk reads (issue 17)."""
+
+    def latency(side: dict[str, Any] | None) -> str:
+        return "(not run)" if side is None else summary_ms(side["event_latency_from_page"])
+
+    table.add(
+        "event latency",
+        "page stamp -> event in the client's process",
+        latency(ours),
+        latency(theirs),
+    )
+    table.add(
+        "get_messages(1,000)",
+        f"first call; median of {BULK_READ_RUNS} more",
+        bulk_read_cells(ours, "get_messages", "messages"),
+        bulk_read_cells(theirs, "get_messages", "messages"),
+    )
+    table.add(
+        "get_contacts",
+        f"first call; median of {BULK_READ_RUNS} more",
+        bulk_read_cells(ours, "get_contacts", "contacts"),
+        bulk_read_cells(theirs, "get_contacts", "contacts"),
+    )
+
+
+def print_new_summary(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """Page-stamped latency against its target; bulk reads against whatsapp-web.js."""
+    print(
+        f"event latency from the page's stamp, p99: {percentile(ours['event_latency_from_page'], 0.99) * 1000:.1f} ms "
+        f"(target <= 5 ms; whatsapp-web.js {percentile(theirs['event_latency_from_page'], 0.99) * 1000:.1f} ms)"
+    )
+    for key in ("get_messages", "get_contacts"):
+        ratio = theirs[key]["median"] / ours[key]["median"]
+        print(f"{key}: this client is {ratio:.1f}x as fast as whatsapp-web.js (medians)")
 
 
 async def our_link(
@@ -169,22 +293,6 @@ async def our_resume(client: WhatsAppWebClient) -> float:
     await client.start()
     await client.wait_for_state(ClientState.CONNECTED, timeout=180)
     return time.monotonic() - started
-
-
-async def our_event_latency(
-    control: SimulatorControl, chat_id: str, events: TimedEvents, samples: int
-) -> list[float]:
-    """Seconds from ``POST /_sim/incoming`` to the client's message event, one at a time."""
-    latencies = []
-    for n in range(samples):
-        events.clear()
-        started = time.monotonic()
-        message_id = await control.incoming(chat_id, f"latency {n}")
-        async with asyncio.timeout(30):
-            while (arrived := received_at(events, message_id)) is None:
-                await asyncio.sleep(0.0005)
-        latencies.append(arrived - started)
-    return latencies
 
 
 async def our_burst(
@@ -218,15 +326,24 @@ async def our_linked_scenarios(
     async with browser_for_ours(args.driver, profile) as remote_url:
         client = our_client(simulator_url, profile, remote_url, driver=args.driver)
         record_events(client, events)
+        wall_arrivals = record_wall_arrivals(client)
         try:
             results["resume"] = await our_resume(client)
             await asyncio.sleep(args.settle)
             results["memory"] = our_memory(baseline_rss_mib)
             results["get_chats"] = await get_chats_figures(client.get_chats)
             chats = await private_chats(control, BURST_CHATS)
-            results["event_latency"] = await our_event_latency(
-                control, chats[0], events, args.latency_samples
+            results |= await bulk_reads(
+                control,
+                args,
+                lambda chat_id: client.get_messages(chat_id, limit=1000),
+                client.get_contacts,
             )
+            latency = await stamped_latency(
+                control, chats[0], args.latency_samples, our_arrival(wall_arrivals)
+            )
+            results["event_latency"] = latency["from_post"]
+            results["event_latency_from_page"] = latency["from_page"]
             results["burst"] = await our_burst(control, chats, events, args.burst)
             results["sends"] = await send_figures(
                 control, lambda text: client.send_message(chats[1], text), args.sends
@@ -240,7 +357,9 @@ async def bench_ours(args: argparse.Namespace) -> dict[str, Any]:
     """This client's figures, each scenario after the other on one simulator."""
     work = work_directory()
     try:
-        async with simulator_process(args.chats, args.messages) as simulator:
+        async with simulator_process(
+            args.chats, args.messages, contacts=args.contacts, long_chat=args.long_chat
+        ) as simulator:
             control = SimulatorControl(simulator.url)
             baseline = psutil.Process().memory_info().rss / 2**20
             results = {"link": await our_link(args, simulator.url, control, work / "profile")}
@@ -262,7 +381,9 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     work = work_directory()
     try:
-        async with simulator_process(args.chats, args.messages) as simulator:
+        async with simulator_process(
+            args.chats, args.messages, contacts=args.contacts, long_chat=args.long_chat
+        ) as simulator:
             control = SimulatorControl(simulator.url)
             started = time.monotonic()
             async with wwebjs(simulator, work) as runner:
@@ -278,17 +399,20 @@ async def bench_theirs(args: argparse.Namespace) -> dict[str, Any]:
                 results["get_chats"] = await get_chats_figures(
                     lambda: runner.command("getChats", within=300)
                 )
+                results |= await bulk_reads(
+                    control,
+                    args,
+                    lambda chat_id: runner.command(
+                        "fetchMessages", chat=chat_id, limit=1000, within=300
+                    ),
+                    lambda: runner.command("getContacts", within=300),
+                )
                 chats_ids = await private_chats(control, BURST_CHATS)
-                latencies = []
-                for n in range(args.latency_samples):
-                    mark = len(runner.events)
-                    started = time.monotonic()
-                    message_id = await control.incoming(chats_ids[0], f"latency {n}")
-                    event = await runner.wait_event(
-                        "message", message_with_id(message_id), within=30, start=mark
-                    )
-                    latencies.append(event["_t"] - started)
-                results["event_latency"] = latencies
+                latency = await stamped_latency(
+                    control, chats_ids[0], args.latency_samples, their_arrival(runner)
+                )
+                results["event_latency"] = latency["from_post"]
+                results["event_latency_from_page"] = latency["from_page"]
                 mark = len(runner.events)
                 per_chat, started = await incoming_burst(control, chats_ids, args.burst)
                 expected = {mid for ids in per_chat.values() for mid in ids}
@@ -354,6 +478,10 @@ async def main() -> None:
     )
     parser.add_argument("--chats", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=2, help="seeded messages per chat")
+    parser.add_argument("--contacts", type=int, default=5000, help="seeded address-book contacts")
+    parser.add_argument(
+        "--long-chat", type=int, default=1000, help="messages of the chat get_messages reads"
+    )
     parser.add_argument("--sends", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--latency-samples", type=int, default=200)
@@ -388,7 +516,7 @@ async def main() -> None:
         ("resume (linked profile)", "start -> connected/ready"),
         ("idle memory", "MiB (host: client's Python share + Node driver)"),
         ("get_chats", f"median of {GET_CHATS_RUNS}"),
-        ("event latency", "POST /_sim/incoming -> event"),
+        ("event latency", "POST /_sim/incoming -> event seen here"),
         (f"incoming burst of {args.burst}", "throughput; lost; order"),
         (f"{args.sends} sends", "latency per send"),
         (f"{args.sends} sends", "throughput (one after the other)"),
@@ -398,6 +526,7 @@ async def main() -> None:
         measures, fill(table, ours, 0, args), fill(table, theirs, 1, args), strict=True
     ):
         table.add(scenario, measure, a, b)
+    add_new_rows(table, ours, theirs)
     table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
     table.print()
     if ours and theirs:
@@ -407,6 +536,7 @@ async def main() -> None:
             f"event latency p99: {percentile(ours['event_latency'], 0.99) * 1000:.1f} ms (target <= 20 ms); "
             f"burst {ours['burst']['per_second']:.0f} msg/s (target >= 1000, 0 lost)"
         )
+        print_new_summary(ours, theirs)
     table.save(args.json)
 
 

@@ -38,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--messages", type=int, default=defaults.messages, help="seeded messages per chat"
     )
     parser.add_argument(
+        "--long-chat",
+        type=int,
+        default=defaults.long_chat,
+        metavar="MESSAGES",
+        help="seeded messages of the first 1:1 chat instead of --messages (0: no such chat)",
+    )
+    parser.add_argument(
         "--contacts", type=int, default=defaults.contacts, help="seeded address-book contacts"
     )
     parser.add_argument(
@@ -68,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
-    for name in ("chats", "messages", "contacts", "groups", "qr_max"):
+    for name in ("chats", "messages", "long_chat", "contacts", "groups", "qr_max"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must not be negative")
     if args.qr_interval <= 0:

@@ -189,6 +189,8 @@ class PageHub(ServerPart):
                     page.faults_changed.set()
                 elif data.get("t") == "calls" and isinstance(data.get("seq"), int):
                     self.on_recorded_calls(page, data)
+                elif data.get("t") == "msg_stamp":
+                    await self.server.stamps.on_stamp(data)
         finally:
             self.server.sockets.discard(ws)
             if page is not None:
@@ -423,7 +425,9 @@ class PageHub(ServerPart):
         frames = list(pushes)
         if chat is not None:
             frames.append({"t": "chat_upsert", "chat": chat.wire()})
-        frames.append({"t": "msg_add", "msg": {**message.wire, "isNewMsg": True}})
+        frames.append(
+            self.server.stamps.mark({"t": "msg_add", "msg": {**message.wire, "isNewMsg": True}})
+        )
         online = self.server.connection != "dropped"
         for device_id in self.account.devices:
             targets = [p for p in self.live_pages() if p.device_id == device_id] if online else []

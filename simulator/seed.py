@@ -410,8 +410,12 @@ def build_account(
     groups: int = 3,
     seed: int = 1,
     now: int | None = None,
+    long_chat: int = 0,
 ) -> Account:
     """The seeded account: `chats` chats of which `groups` are groups, `messages` per chat.
+
+    With `long_chat`, the first 1:1 chat holds that many messages instead (for benchmarks that
+    page back through a long history).
 
     Ids, names and bodies depend only on the arguments; times are relative to `now`
     (default: the current time), so that mutes "until" stay in the future.
@@ -433,6 +437,7 @@ def build_account(
     slots = ["group" if slot in group_slots else "direct" for slot in range(chats)]
     direct_iter = iter(chat_partners[:direct_count])
     group_index = 0
+    long_slot = slots.index("direct") if long_chat and "direct" in slots else -1
     for slot, kind in enumerate(slots):
         last_t = clock - 300 - slot * 900 - seeder.rng.randint(0, 299)
         if kind == "group":
@@ -443,10 +448,11 @@ def build_account(
         else:
             partner = next(direct_iter)
             chat = Chat(id=partner.id, name=partner.name or partner.pushname or "", t=last_t)
-        _decorate_chat(chat, slot, seeder, messages)
+        count = long_chat if slot == long_slot else messages
+        _decorate_chat(chat, slot, seeder, count)
         account.chats[chat.id] = chat
         account.chat_messages[chat.id] = []
-        _seed_messages(account, seeder, chat, slot, messages)
+        _seed_messages(account, seeder, chat, slot, count)
     _seed_joinable_group(account, seeder)
     return account
 

@@ -36,6 +36,7 @@ from .page_ops import op_table
 from .pages import MAX_WS_MESSAGE, OpHandler, PageHub, PageSession, render_page
 from .phone import Phone
 from .seed import build_account
+from .stamps import MessageStamps
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -65,6 +66,8 @@ class SimulatorOptions:
     record_calls: bool = False
     #: The dated WhatsApp Web surface the page offers (`simulator/generations.py`).
     surface: str = DEFAULT_GENERATION
+    #: Messages of the first 1:1 chat, instead of `messages` (0: like the others).
+    long_chat: int = 0
 
     def __post_init__(self) -> None:
         generation(self.surface)  # an unknown name fails here, listing the known ones
@@ -95,6 +98,7 @@ class SimulatorServer:
         self.phone = Phone(self)
         self.control_api = ControlApi(self)
         self.message_kinds = MessageKinds(self)
+        self.stamps = MessageStamps(self)
         self.ops: dict[str, OpHandler] = op_table(self)
         self.app = self._make_app()
 
@@ -108,6 +112,7 @@ class SimulatorServer:
                 *self.phone.routes(),
                 *self.control_api.routes(),
                 *self.message_kinds.routes(),
+                *self.stamps.routes(),
                 web.route("OPTIONS", "/{tail:.*}", self.handle_options),
             ]
         )
@@ -122,6 +127,7 @@ class SimulatorServer:
             contacts=opts.contacts,
             groups=opts.groups,
             seed=opts.seed,
+            long_chat=opts.long_chat,
         )
 
     def _initial_account(self) -> Account:

@@ -142,6 +142,15 @@ class SimulatorControl:
         """`DELETE /_sim/sent`."""
         await self.request("DELETE", "_sim/sent")
 
+    async def stamping(self, enabled: bool) -> None:
+        """`POST /_sim/stamps`: pages report when they added each new message (or stop)."""
+        await self.request("POST", "_sim/stamps", {"enabled": enabled})
+
+    async def message_stamp(self, message_id: str) -> float:
+        """`GET /_sim/stamps/{id}`: the page's wall clock (unix seconds) when it added the message."""
+        result: JSONDict = await self.request("GET", f"_sim/stamps/{message_id}")
+        return float(result["at"]) / 1000
+
     async def collect_calls(self) -> list[str]:
         """`POST /_sim/calls/collect`: module-call signatures recorded since the last collection."""
         result: JSONDict = await self.request("POST", "_sim/calls/collect")

@@ -17,7 +17,9 @@
  *   authTimeoutMs, qrMaxRetries   passed to the Client
  *
  * Output (stdout): one JSON object per line.
- *   {"event": NAME, "args": [...]}            every event the Client emits
+ *   {"event": NAME, "at": MS, "args": [...]}  every event the Client emits; `at` is this process's
+ *                                             wall clock when the listener ran (unix ms, fractional),
+ *                                             for the latency benchmarks
  *   {"event": "ready", "args": [], "info": {...}}   with client.info
  *   {"event": "browser", "pid": N}            the Chromium process id, for clean-up by the caller
  *   {"event": "initialize_error", "error": "..."}
@@ -222,14 +224,20 @@ function shutdown(code) {
     return shuttingDown;
 }
 
+/** Unix time in fractional milliseconds (Date.now() only has whole ones). */
+function wallClock() {
+    return performance.timeOrigin + performance.now();
+}
+
 function subscribeToEvents() {
     for (const name of new Set(Object.values(Events))) {
         if (name === Events.READY) continue;
         client.on(name, (...args) => {
+            const at = wallClock();
             try {
-                writeLine({ event: name, args: toPlain(args) });
+                writeLine({ event: name, at, args: toPlain(args) });
             } catch (error) {
-                writeLine({ event: name, args: [], error: `unserializable: ${error}` });
+                writeLine({ event: name, at, args: [], error: `unserializable: ${error}` });
             }
         });
     }

@@ -304,3 +304,29 @@ async def test_five_thousand_chats_load_quickly(browser_page: Any) -> None:
             assert elapsed < 5, f"5,000 chats took {elapsed:.2f} s"
         finally:
             await context.close()
+
+
+async def test_page_stamps_a_new_message_as_it_hands_it_to_the_store(browser_page: Any) -> None:
+    playwright, root = browser_page
+    async with Simulator(chats=3, messages=2, groups=1) as simulator:
+        context, page = await open_page(playwright, root / "p", simulator.url)
+        try:
+            await wait_state(page, "UNPAIRED")
+            await simulator.control.link(qr=(await simulator.control.state())["qr"])
+            await wait_state(page, "CONNECTED")
+            # A client's listener on the Store: when it saw the message, on the page's wall clock.
+            await page.evaluate(
+                "() => { window.__seen = {}; window.require('WAWebCollections').Msg.on('add',"
+                " (msg) => { window.__seen[msg.id._serialized] ="
+                " performance.timeOrigin + performance.now(); }); }"
+            )
+            chat = next(c["id"] for c in await simulator.control.chats() if not c["is_group"])
+            await simulator.control.stamping(True)
+            before = time.time()
+            message_id = await simulator.control.incoming(chat, "timed")
+            stamp = await simulator.control.message_stamp(message_id)
+            seen = await page.evaluate("(id) => window.__seen[id]", message_id) / 1000
+            assert before - 0.05 <= stamp <= time.time() + 0.05, "the page's wall clock"
+            assert stamp <= seen, "stamped before the Store's listeners ran"
+        finally:
+            await context.close()

@@ -206,6 +206,16 @@ def test_seed_is_deterministic() -> None:
     ]
 
 
+def test_long_chat_holds_its_own_message_count() -> None:
+    account = seed.build_account(chats=6, messages=4, groups=2, long_chat=300, now=1_800_000_000)
+    counts = {chat_id: len(keys) for chat_id, keys in account.chat_messages.items()}
+    first_direct = next(c for c in account.chat_order() if not c.is_group)
+    assert counts.pop(first_direct.id) == 300
+    assert set(counts.values()) == {4}
+    times = [account.messages[k].wire["t"] for k in account.chat_messages[first_direct.id]]
+    assert times == sorted(times)
+
+
 def test_seed_covers_the_data_set() -> None:
     account = seed.build_account(now=1_800_000_000)
     chats = account.chat_order()

@@ -62,6 +62,7 @@ BAD_INPUT: list[tuple[str, str, Any, str]] = [
     ("POST", "_sim/hog", {}, "mib"),
     ("POST", "_sim/hog", {"mib": -1}, "mib"),
     ("POST", "_sim/hog", {"mib": "lots"}, "mib"),
+    ("POST", "_sim/stamps", {"enabled": "yes"}, "enabled"),
     ("POST", "_sim/ack", {"id": "{message}"}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": 9}, "ack"),
     ("POST", "_sim/ack", {"id": "{message}", "ack": True}, "ack"),
@@ -520,3 +521,30 @@ async def test_traffic_delivers_mixed_kinds_at_a_steady_rate(
     # Members added by group events are removed again: sizes stay within one of the start.
     for group_id, size in sizes.items():
         assert len(sim.account.groups[group_id].participants) - size in (0, 1)
+
+
+async def test_stamps_report_when_the_page_added_a_message(
+    sim: Simulator, make_page: MakePage
+) -> None:
+    page = make_page(sim)
+    await link_page(sim, page)
+    direct = sample_ids(sim)["direct"]
+    # Off by default: live messages carry no request for a stamp.
+    unstamped = await sim.control.incoming(direct, "before")
+    assert "stamp" not in await page.expect("msg_add")
+    await sim.control.stamping(True)
+    key = await sim.control.incoming(direct, "timed")
+    frame = await page.expect("msg_add")
+    assert frame["stamp"] is True
+    await page.send({"t": "msg_stamp", "id": key, "at": 1_700_000_000_123.5, "wall": 1.7e12})
+    assert await sim.control.message_stamp(key) == pytest.approx(1_700_000_000.1235)
+    # A second page's later stamp does not replace the first.
+    await page.send({"t": "msg_stamp", "id": key, "at": 1_800_000_000_000})
+    assert await sim.control.message_stamp(key) == pytest.approx(1_700_000_000.1235)
+    with pytest.raises(ControlError) as error:
+        await sim.control.request("GET", f"_sim/stamps/{unstamped}", expect=(200,))
+    assert error.value.status == 404
+    assert error.value.body["error"]["field"] == "id"
+    await sim.control.stamping(False)
+    await sim.control.incoming(direct, "after")
+    assert "stamp" not in await page.expect("msg_add")
