@@ -62,6 +62,7 @@ _FIRST_FREE_FD: Final = 5
 # The last lines Chromium wrote to stderr, for the message when it fails to start.
 _STDERR_LINES: Final = 20
 _EXIT_POLL: Final = 0.2
+_GROUP_POLL: Final = 0.05
 
 
 def _above_child_fds(fd: int) -> int:
@@ -72,6 +73,25 @@ def _above_child_fds(fd: int) -> int:
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return moved
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group ``group`` is still running (Linux ``/proc``)."""
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return False  # not Linux: the group was killed, nothing more to wait for
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            # "pid (name) S ppid pgrp ...": the fields after the last ")".
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != b"Z" and int(fields[2]) == group:
+            return True
+    return False
 
 
 class LaunchedChromium:
@@ -323,13 +343,23 @@ class LocalChromiumDriver(DevToolsPageDriver):
             raise DriverError(f"could not start Chromium: {detail}") from error
 
     async def _end_process(self, process: LaunchedChromium) -> None:
-        """Wait for the browser to exit; kill it and whatever it left running if it does not."""
-        await process.wait(CLOSE_TIMEOUT)
+        """Wait for the browser to exit (killing it if it does not), then for all its processes.
+
+        Its zygotes and renderers outlive it by a moment, as orphans of init: they are killed with
+        their process group (which keeps the browser's id while any of them lives) and waited for,
+        so that a stopped driver has no process left, and the profile is free for the next one.
+        """
         leftovers = await asyncio.to_thread(self.browser_pids)
-        if process.running or leftovers:
-            process.kill_group()
-            for pid in leftovers:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            await process.wait(CLOSE_TIMEOUT)
+        if not await process.wait(CLOSE_TIMEOUT):
+            _LOGGER.debug("Chromium did not close in %g s; killing it", CLOSE_TIMEOUT)
+        process.kill_group()
+        for pid in leftovers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        await process.wait(CLOSE_TIMEOUT)
         await process.close()
+        # Nothing signals the end of processes that are not our children: look, a few times.
+        for _ in range(int(CLOSE_TIMEOUT / _GROUP_POLL)):
+            if not await asyncio.to_thread(_group_alive, process.pid):
+                break
+            await asyncio.sleep(_GROUP_POLL)
