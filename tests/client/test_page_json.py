@@ -13,19 +13,20 @@ from custom_components.whatsapp_web.client.page_json import unpack_records
 
 
 def packed(rows: list[Any]) -> dict[str, Any]:
-    """A part with two shapes: a chat record with a wid and a nested message with a MsgKey."""
+    """A part with two shapes: a chat record with an id and a nested message with a MsgKey."""
     return {
         "shapes": [
-            [["id", "body", "from"], [2, 0, 1]],
-            [["id", "unreadCount", "lastMessage"], [1, 0, 3]],
+            [["id", "body", "from", "star"], [2, 0, 1, 4]],
+            [["id", "unreadCount", "lastMessage", "archive"], [1, 0, 3, 4]],
         ],
+        "ids": ["1@c.us", "a@b@c.us"],
         "rows": rows,
     }
 
 
 def test_records_are_rebuilt_with_their_keys_in_order() -> None:
-    message = [[False, "1@c.us", "A"], "hi", "1@c.us", 0]
-    records = unpack_records(packed([["1@c.us", 2, message, 1]]))
+    message = [[0, 0, "A"], "hi", 0, 1, 0]
+    records = unpack_records(packed([[0, 2, message, 0, 1]]))
 
     assert records == [
         {
@@ -40,23 +41,27 @@ def test_records_are_rebuilt_with_their_keys_in_order() -> None:
                 },
                 "body": "hi",
                 "from": {"server": "c.us", "user": "1", "_serialized": "1@c.us"},
+                "star": True,
             },
+            "archive": False,
         }
     ]
-    assert list(records[0]) == ["id", "unreadCount", "lastMessage"]
+    assert list(records[0]) == ["id", "unreadCount", "lastMessage", "archive"]
 
 
 @pytest.mark.parametrize(
     "part",
     [
-        {"rows": []},
-        packed([["1@c.us", 2]]),
-        packed([["1@c.us", 2, None, 1, 1]]),
-        packed([["1@c.us", 2, None, 5]]),
-        packed([[None, 2, None, 1]]),
-        packed([["1@c.us", 2, [None, "a", "1@c.us", 0], 1]]),
-        {"shapes": [[["id"], [9]]], "rows": [["x", 0]]},
-        {"shapes": [[["id", "t"], [0]]], "rows": [["x", 0]]},
+        {"shapes": [], "rows": []},
+        packed([[0, 2, 1]]),
+        packed([[0, 2, None, 0, 1, 1]]),
+        packed([[0, 2, None, 0, 5]]),
+        packed([[None, 2, None, 0, 1]]),
+        packed([[7, 2, None, 0, 1]]),
+        packed([[0, 2, [0, "a", "b", 0, 0], 0, 1]]),
+        packed([[0, 2, [[0, 0, "A"], "hi", 0, 2, 0], 0, 1]]),
+        {"shapes": [[["id"], [9]]], "ids": [], "rows": [["x", 0]]},
+        {"shapes": [[["id", "t"], [0]]], "ids": [], "rows": [["x", 0]]},
         [],
     ],
 )
