@@ -29,6 +29,29 @@ LONG_HISTORY = 300
 # A text longer than one 256 Ki-character slice of the answer.
 LONG_TEXT_PAIRS = 150_000
 ONE_SHOT = "(op, args) => globalThis.__whatsappWebBridge.call(op, args).then(JSON.stringify)"
+# The first chat's record and last message get values a packed part must not take for ids: a user
+# with an "@", a _serialized that is not user@server, a MsgKey whose _serialized disagrees, a MsgKey
+# with a participant, undefined and null values, nested and empty objects, odd keys.
+ODD_VALUES = """() => {
+    const chat = window.require('WAWebCollections').Chat.getModelsArray()[0];
+    const serializeChat = chat.serialize.bind(chat);
+    chat.serialize = () => Object.assign(serializeChat(), { name: undefined, t: 1.5, isLocked: null });
+    const message = chat.msgs.getModelsArray().filter((msg) => !msg.isNotification).pop();
+    const serializeMessage = message.serialize.bind(message);
+    message.serialize = () => Object.assign(serializeMessage(), {
+        author: { server: 'c.us', user: 'a@b', _serialized: 'a@b@c.us' },
+        quotedParticipant: { server: 'c.us', user: '1', _serialized: '2@c.us' },
+        quotedStanzaID: { fromMe: true, remote: '1@c.us', id: 'X', _serialized: 'false_1@c.us_X' },
+        protocolMessageKey: {
+            fromMe: false, remote: '1@g.us', id: 'Y',
+            participant: { server: 'c.us', user: '2', _serialized: '2@c.us' },
+            _serialized: 'false_1@g.us_Y_2@c.us',
+        },
+        nested: { deeper: { wid: { server: 'c.us', user: '1', _serialized: '1@c.us' } }, empty: {} },
+        pollOptions: [{ id: { server: 'c.us', user: '1', _serialized: '1@c.us' } }, null],
+        '': 'an empty key', 7: 'a numeric key', 'with space': undefined,
+    });
+}"""
 
 
 @pytest.fixture(params=DRIVERS)
@@ -97,11 +120,19 @@ async def test_long_contact_and_message_lists_arrive_whole(many_chats: Any) -> N
 async def test_parts_hold_what_one_answer_holds(many_chats: Any) -> None:
     client, _ = many_chats
     driver = client._require_session().driver
+    await driver.evaluate(ODD_VALUES, timeout=30)
     whole = await driver.evaluate(ONE_SHOT, "getChats", {}, timeout=30)
 
     chats = await client.get_chats()
 
-    assert [chat.data for chat in chats] == json.loads(whole)["result"]
+    # Parts are packed (keys once per shape, ids as strings); unpacked, the records are the
+    # one answer's to the last key and its order, odd values included.
+    records = [chat.data for chat in chats]
+    assert records == json.loads(whole)["result"]
+    assert json.dumps(records) == json.dumps(json.loads(whole)["result"])
+    odd = records[0]["lastMessage"]
+    assert odd["author"] == {"server": "c.us", "user": "a@b", "_serialized": "a@b@c.us"}
+    assert odd["nested"]["deeper"]["wid"]["_serialized"] == "1@c.us"
 
 
 async def test_long_text_keeps_every_character_across_part_boundaries(many_chats: Any) -> None:

@@ -2166,9 +2166,135 @@
         return parts;
     };
 
+    // A part of a long list crosses packed: a record is the array of its values, ending with the
+    // index of its shape (its keys, and how each value is packed) in the part's table of shapes.
+    // Keys were half the characters of a chat list, ids ({server, user, _serialized}, MsgKeys) a
+    // fifth and `false` a tenth, and every character costs in JSON.stringify, on the DevTools wire,
+    // in Playwright's driver and in Python's parser. An id goes as its index in the part's table of
+    // ids (a chat's id is also its last message's remote and from). page_json.unpack_records
+    // rebuilds exactly what JSON.parse of the records would give: a value is packed only when it
+    // can be rebuilt from what is sent.
+    const PACKED_AS_IS = 0;
+    const PACKED_WID = 1;
+    const PACKED_MSG_KEY = 2;
+    const PACKED_RECORD = 3;
+    const PACKED_BOOLEAN = 4;
+
+    // Whether the keys of `value` that JSON keeps are exactly `names`, in that order.
+    const hasExactKeys = (value, names) => {
+        let matched = 0;
+        for (const key of Object.keys(value)) {
+            if (value[key] === undefined) {
+                continue;
+            }
+            if (key !== names[matched]) {
+                return false;
+            }
+            matched += 1;
+        }
+        return matched === names.length;
+    };
+
+    const WID_KEYS = ['server', 'user', '_serialized'];
+    const MSG_KEY_KEYS = ['fromMe', 'remote', 'id', '_serialized'];
+
+    // {server, user, _serialized} as its _serialized alone, when user@server is all it holds.
+    const isPackableWid = (value) => typeof value.user === 'string'
+        && typeof value.server === 'string'
+        && !value.user.includes('@')
+        && value._serialized === `${value.user}@${value.server}`
+        && hasExactKeys(value, WID_KEYS);
+
+    // A MsgKey without a participant as [fromMe, remote, id], when _serialized is made of them.
+    const isPackableMsgKey = (value) => typeof value.fromMe === 'boolean'
+        && typeof value.remote === 'string'
+        && typeof value.id === 'string'
+        && value._serialized === `${value.fromMe}_${value.remote}_${value.id}`
+        && hasExactKeys(value, MSG_KEY_KEYS);
+
+    // What one part packs into: its shapes, a tree of keys with one branch per key and kind (finding
+    // a record's shape costs a lookup per key, mostly the one-entry cache of a branch, and builds no
+    // string), and its ids.
+    const newPacking = () => ({ shapes: [], root: shapeNode([], []), ids: [], idIndex: new Map() });
+
+    const shapeNode = (keys, kinds) => ({ keys, kinds, index: -1, lastKey: null, lastBranch: null, branches: new Map() });
+
+    const nextShapeNode = (node, key, kind) => {
+        let branch = node.lastBranch;
+        if (node.lastKey !== key) {
+            branch = node.branches.get(key);
+            if (branch === undefined) {
+                branch = [null, null, null, null, null];
+                node.branches.set(key, branch);
+            }
+            node.lastKey = key;
+            node.lastBranch = branch;
+        }
+        if (branch[kind] === null) {
+            branch[kind] = shapeNode(node.keys.concat([key]), node.kinds.concat([kind]));
+        }
+        return branch[kind];
+    };
+
+    const idIndex = (packing, id) => {
+        let index = packing.idIndex.get(id);
+        if (index === undefined) {
+            index = packing.ids.length;
+            packing.ids.push(id);
+            packing.idIndex.set(id, index);
+        }
+        return index;
+    };
+
+    // One record (or an object in it) packed; arrays, strings, numbers and null go as they are.
+    const packRecord = (record, packing) => {
+        const row = [];
+        let node = packing.root;
+        for (const key of Object.keys(record)) {
+            let value = record[key];
+            if (value === undefined) {
+                continue;
+            }
+            let kind = PACKED_AS_IS;
+            if (typeof value === 'boolean') {
+                kind = PACKED_BOOLEAN;
+                value = value ? 1 : 0;
+            } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+                if (typeof value._serialized === 'string' && isPackableWid(value)) {
+                    kind = PACKED_WID;
+                    value = idIndex(packing, value._serialized);
+                } else if (typeof value._serialized === 'string' && isPackableMsgKey(value)) {
+                    kind = PACKED_MSG_KEY;
+                    value = [value.fromMe ? 1 : 0, idIndex(packing, value.remote), value.id];
+                } else {
+                    kind = PACKED_RECORD;
+                    value = packRecord(value, packing);
+                }
+            }
+            row.push(value);
+            node = nextShapeNode(node, key, kind);
+        }
+        if (node.index < 0) {
+            node.index = packing.shapes.length;
+            packing.shapes.push([node.keys, node.kinds]);
+        }
+        row.push(node.index);
+        return row;
+    };
+
+    // {shapes, ids, rows} for a list of objects; any other list as it is.
+    const packRecords = (records) => {
+        if (!records.every((record) => record !== null && typeof record === 'object' && !Array.isArray(record))) {
+            return records;
+        }
+        const packing = newPacking();
+        const rows = records.map((record) => packRecord(record, packing));
+        return { shapes: packing.shapes, ids: packing.ids, rows };
+    };
+
     // One JSON text, or {handle, parts, records}: a long list comes as parts that are each a JSON
-    // answer of up to RECORDS_PER_PART records, built when asked for; any other long answer as
-    // slices of one JSON text.
+    // answer of up to RECORDS_PER_PART records, packed (see packRecord) and built when asked for;
+    // any other long answer as slices of one JSON text.
     const callEncoded = async (op, args) => {
         const answer = await answerOf(op, args);
         if (answer.ok && answer.result instanceof RecordList) {
@@ -2178,7 +2304,7 @@
             }
             const recordsOfPart = (index) => {
                 const start = index * RECORDS_PER_PART;
-                return JSON.stringify(settle(() => list.records(start, start + RECORDS_PER_PART)));
+                return JSON.stringify(settle(() => packRecords(list.records(start, start + RECORDS_PER_PART))));
             };
             return holdAnswer(Math.ceil(list.items.length / RECORDS_PER_PART), recordsOfPart, true);
         }

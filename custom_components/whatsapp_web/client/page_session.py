@@ -41,7 +41,7 @@ from .errors import (
     WhatsAppWebError,
 )
 from .models import ClientState
-from .page_json import parse_page_json
+from .page_json import parse_page_json, unpack_records
 
 if TYPE_CHECKING:
     from .page_calls import Timing
@@ -85,6 +85,17 @@ def _parse_answer(encoded: Any) -> Any:
         return parse_page_json(encoded)
     except ValueError:
         return None
+
+
+def _records_part(encoded: Any) -> Any:
+    """A part of a long list: its answer, with packed records unpacked; ``None`` if malformed."""
+    answer = _parse_answer(encoded)
+    if isinstance(answer, dict) and answer.get("ok") and isinstance(answer.get("result"), dict):
+        try:
+            answer["result"] = unpack_records(answer["result"])
+        except ValueError:
+            return None
+    return answer
 
 
 @dataclass(slots=True)
@@ -222,7 +233,7 @@ class PageSession:
                 part = await self.driver.evaluate(
                     _ANSWER_PART_FUNCTION, handle, index, timeout=timeout
                 )
-            return _parse_answer(part) if of_records else part
+            return _records_part(part) if of_records else part
 
         parts = await asyncio.gather(*(fetch(index) for index in range(count)))
         if not of_records:
