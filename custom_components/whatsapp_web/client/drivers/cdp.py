@@ -94,8 +94,6 @@ class DevToolsPageDriver(BrowserDriver):
 
     # What it means for the page when the DevTools channel closes.
     _channel_closed_reason: DisconnectReason = "connection_lost"
-    # Use the tab the browser opened at launch rather than opening another one.
-    _uses_first_tab = False
 
     def __init__(self, connection_factory: ConnectionFactory) -> None:
         """Build the connection (not opened before :meth:`start`)."""
@@ -231,12 +229,7 @@ class DevToolsPageDriver(BrowserDriver):
         )
 
     async def _page_target(self) -> str:
-        """The target id of the tab to drive: the launch's first tab, or a new one of our own."""
-        if self._uses_first_tab:
-            targets = await self._command("Target.getTargets")
-            for target in targets.get("targetInfos") or []:
-                if target.get("type") == "page" and not target.get("attached"):
-                    return str(target["targetId"])
+        """The target id of the tab to drive: a new one of our own."""
         created = await self._command("Target.createTarget", {"url": "about:blank"})
         return str(created["targetId"])
 

@@ -231,7 +231,6 @@ class LocalChromiumDriver(DevToolsPageDriver):
     """A local headless Chromium with a persistent profile, launched and driven over pipes."""
 
     _channel_closed_reason = "browser_closed"
-    _uses_first_tab = True
 
     def __init__(
         self,
@@ -287,6 +286,14 @@ class LocalChromiumDriver(DevToolsPageDriver):
 
     # -----------------------------------------------------------------------------------------
     # Internals
+
+    async def _page_target(self) -> str:
+        """The tab the browser opened at launch (one renderer fewer than a second tab)."""
+        targets = await self._command("Target.getTargets")
+        for target in targets.get("targetInfos") or []:
+            if target.get("type") == "page" and not target.get("attached"):
+                return str(target["targetId"])
+        return await super()._page_target()
 
     @staticmethod
     def _pipe_connection(on_event: EventHandler, on_closed: ClosedHandler) -> CdpPipeConnection:
