@@ -15,7 +15,9 @@ per incoming message. Every 10% of the run one line is printed:
   whatsapp-web.js; ``driver``: Playwright's Node driver for ours;
 - JS heap: the page's used JavaScript heap (DevTools ``Runtime.getHeapUsage`` for ours, Puppeteer's
   ``page.metrics()`` through runner.js for whatsapp-web.js);
-- file descriptors and asyncio tasks of the host process (tasks: ours only).
+- file descriptors and asyncio tasks of the host process (tasks: ours only);
+- ours only: the messages WhatsApp Web holds in memory and how many the client unloaded
+  (client/message_cache.py; ``--keep-messages`` turns unloading off, as before it existed).
 
 Browser PSS and JS heap are the median of 5 samples 0.5 s apart: under traffic Chromium's PSS
 swings by 100 MiB within a second (allocator and garbage collector timing). For the same reason the
@@ -55,6 +57,7 @@ from common import (
 )
 import psutil
 
+from custom_components.whatsapp_web.client import MessageCacheLimits
 from custom_components.whatsapp_web.client.errors import WhatsAppWebError
 from simulator.testing import SimulatorControl
 
@@ -91,6 +94,9 @@ class Reading:
     events: int
     sends: int
     processes: int = 0
+    #: Messages the page holds in memory (WAWebCollections.Msg), and how many the client unloaded.
+    page_messages: int | None = None
+    unloaded: int | None = None
 
     def line(self, side: str) -> str:
         tasks = "-" if self.tasks is None else str(self.tasks)
@@ -100,6 +106,11 @@ class Reading:
             f"{f' (+ driver {self.driver_pss:.0f})' if self.driver_pss else ''}, "
             f"JS heap {self.js_heap:.1f} MiB, fds {self.fds}, tasks {tasks}, "
             f"events seen {self.events}, sends {self.sends}, browser processes {self.processes}"
+            + (
+                ""
+                if self.page_messages is None
+                else f", page messages {self.page_messages} ({self.unloaded} unloaded)"
+            )
         )
 
 
@@ -198,6 +209,7 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
                 remote_url,
                 extra_args=args.browser_arg,
                 driver=args.driver,
+                message_cache=MessageCacheLimits(every_messages=0) if args.keep_messages else None,
             )
 
             # Only counted: keeping every event would itself grow over the run.
@@ -233,6 +245,8 @@ async def soak_ours(args: argparse.Namespace) -> dict[str, Any]:
                         events=sum(events.values()),
                         sends=0,
                         processes=len(descendants_named(me.pid, "chrom")),
+                        page_messages=await page_message_count(client),
+                        unloaded=client.message_cache.unloaded_total,
                     )
 
                 async def send(chat: str, text: str) -> None:
@@ -265,6 +279,13 @@ FORGET_PAGE_MESSAGES = """() => {
     collections.Msg.reset();
     return count;
 }"""
+
+
+async def page_message_count(client: WhatsAppWebClient) -> int:
+    """How many messages WhatsApp Web holds in memory now."""
+    driver = client._session.driver  # type: ignore[union-attr]  # noqa: SLF001 - a measurement
+    count = "() => window.require('WAWebCollections').Msg.getModelsArray().length"
+    return int(await driver.evaluate(count, timeout=60))
 
 
 async def attribute_heap(client: WhatsAppWebClient) -> dict[str, float]:
@@ -421,6 +442,11 @@ async def main() -> None:
     parser.add_argument("--only", choices=("ours", "theirs"))
     parser.add_argument("--driver", choices=OUR_DRIVERS, default=OUR_DRIVERS[0])
     parser.add_argument(
+        "--keep-messages",
+        action="store_true",
+        help="ours never unloads old messages from the page (how it ran before they were unloaded)",
+    )
+    parser.add_argument(
         "--browser-arg",
         action="append",
         default=[],
@@ -445,7 +471,8 @@ async def main() -> None:
     theirs = await soak_theirs(args) if args.only != "ours" else None
     table = Table(
         f"traffic soak: {args.events} events at {args.rate:.0f}/s ({', '.join(f'{k} {v}%' for k, v in KINDS.items())}) "
-        f"over {DIRECT_CHATS} chats and {GROUPS} groups, {args.sends} sends; {args.driver} driver ({environment()})"
+        f"over {DIRECT_CHATS} chats and {GROUPS} groups, {args.sends} sends; {args.driver} driver, "
+        f"{'keeps every message' if args.keep_messages else 'unloads old messages'} ({environment()})"
     )
     for name, key, unit in MEASURES:
         table.add("growth 10% -> end", name, growth(ours, key, unit), growth(theirs, key, unit))
@@ -471,6 +498,13 @@ async def main() -> None:
         "-"
         if theirs is None
         else f"{theirs['sends']['done']} / {theirs['sends']['reached']} / {len(theirs['sends']['failed'])}",
+    )
+    held = [r.get("page_messages") for r in (ours or {}).get("readings", [])]
+    table.add(
+        "page",
+        "messages in WhatsApp Web's memory at 10% / at the end",
+        "-" if len(held) < 2 else f"{held[1]} / {held[-1]}",
+        "-",
     )
     table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
     table.print()

@@ -860,7 +860,10 @@
 
     class Call extends Model {}
 
-    const byTimestamp = (left, right) => (left.t || 0) - (right.t || 0);
+    // Messages of the same second keep the order of the chat's history: `_place` counts up for a
+    // message that joins a window at its new end and down for one loaded before its oldest.
+    const byTimestamp = (left, right) => (left.t || 0) - (right.t || 0) || (left._place || 0) - (right._place || 0);
+    const windowPlaces = { newest: 0, oldest: 0 };
     const chatOrder = (left, right) => {
         const leftPin = left.pin || 0;
         const rightPin = right.pin || 0;
@@ -1077,14 +1080,32 @@
         return contact;
     };
 
-    const addMessage = (data, options) => {
+    // A chat's `msgs` is the window of its history that is loaded: its newest messages without a gap,
+    // which loadEarlierMsgs extends backwards from the oldest one. A message fetched by id
+    // (Msg.getMessagesById) joins `Msg` only (`outsideWindow`), so the window never gets a hole.
+    const placeInWindow = (msg, placement) => {
+        hidden(msg, '_place', placement === 'earlier' ? (windowPlaces.oldest -= 1) : (windowPlaces.newest += 1));
+    };
+    // `placement`: 'outside' (fetched by id), 'earlier' (loaded before the window's oldest), or
+    // undefined (new, or part of the sync, oldest first).
+    const addMessage = (data, options, placement) => {
         const attributes = msgAttributes(data);
         const existing = Msgs.get(attributes.id);
         if (existing) {
             existing.set(attributes, { silent: true });
+            const owner = placement === 'outside' ? null : Chats.get(existing.id.remote);
+            if (owner && !owner.msgs.get(existing.id)) {
+                placeInWindow(existing, placement);
+                owner.msgs.add(existing, { silent: true });
+            }
             return existing;
         }
         const msg = new Msg(attributes);
+        if (placement === 'outside') {
+            Msgs.add(msg, options);
+            return msg;
+        }
+        placeInWindow(msg, placement);
         let chat = Chats.get(msg.id.remote);
         if (!chat) {
             chat = upsertChat({ id: msg.id.remote._serialized, t: msg.t, unreadCount: 0 }, { silent: true });
@@ -1518,8 +1539,9 @@
         const oldest = loaded.length ? loaded[0].id._serialized : null;
         const result = await rpc('load_earlier', { chat: chatIdOf(target), before: oldest, count: 50 });
         const models = [];
-        for (const data of result.msgs || []) {
-            models.push(addMessage(Object.assign({}, data, { isNewMsg: false }), { silent: true }));
+        // Newest first: each one is placed before the window's oldest.
+        for (const data of (result.msgs || []).slice().reverse()) {
+            models.unshift(addMessage(Object.assign({}, data, { isNewMsg: false }), { silent: true }, 'earlier'));
         }
         return models;
     };
@@ -1539,7 +1561,7 @@
         if (missing.length) {
             const result = await rpc('get_messages', { ids: missing });
             for (const data of result.msgs || []) {
-                found.push(addMessage(Object.assign({}, data, { isNewMsg: false }), { silent: true }));
+                found.push(addMessage(Object.assign({}, data, { isNewMsg: false }), { silent: true }, 'outside'));
             }
         }
         return { messages: found };

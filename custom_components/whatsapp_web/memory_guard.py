@@ -1,7 +1,9 @@
 """The memory guard: reload WhatsApp Web before Chromium eats the host's memory.
 
 Every few minutes the guard reads the page's JavaScript heap and, for a browser on this machine, the
-PSS of all its processes (``client.memory()``). Above a limit it waits for a quiet moment (nothing
+PSS of all its processes (``client.memory()``). Above a limit it first unloads old messages from the
+page (client/message_cache.py; the client also does that by itself every so many messages) and, when
+that freed nothing, it waits for a quiet moment (nothing
 in the outbox, no event for a few seconds; bounded, so a busy account is still reloaded) and
 restarts the browser with the same profile: the session is kept (no QR), events that arrive
 meanwhile are caught up from the high-water mark, and sends wait in the outbox.
@@ -136,6 +138,11 @@ class MemoryGuard:
         self._on_reading()
         reason = self.over_limit(reading) if self.enabled else None
         if reason is None:
+            return False
+        if (await self._client.unload_messages()).unloaded:
+            # Old messages were the weight: the next reading, after the page's garbage collector
+            # ran, decides. A reload costs the account a minute of syncing.
+            _LOGGER.debug("Unloaded old messages instead of reloading (%s)", reason)
             return False
         await self._wait_for_quiet()
         if not self._connected():

@@ -18,6 +18,7 @@ import pytest
 from custom_components.whatsapp_web import memory_guard
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.memory import MIB, MemoryReading
+from custom_components.whatsapp_web.client.message_cache import UnloadResult
 from custom_components.whatsapp_web.memory_guard import GuardLimits, MemoryGuard
 
 if TYPE_CHECKING:
@@ -25,15 +26,23 @@ if TYPE_CHECKING:
 
 
 class StandInClient:
-    """What the guard uses of the client: its state, a reading, and the restart."""
+    """What the guard uses of the client: its state, a reading, unloading and the restart."""
 
     def __init__(self, reading: MemoryReading) -> None:
         self.state = ClientState.CONNECTED
         self.reading = reading
         self.restarts: list[tuple[float, str]] = []
+        #: What each call of unload_messages() frees, in turn; nothing once they are used up.
+        self.unloads: list[int] = []
+        self.unload_calls = 0
 
     async def memory(self) -> MemoryReading:
         return self.reading
+
+    async def unload_messages(self) -> UnloadResult:
+        self.unload_calls += 1
+        unloaded = self.unloads.pop(0) if self.unloads else 0
+        return UnloadResult(unloaded, 1000)
 
     async def restart_browser(self, reason: str) -> None:
         self.restarts.append((time.monotonic(), reason))
@@ -161,3 +170,32 @@ async def test_no_reading_and_no_reload_unless_connected(hass: HomeAssistant) ->
     assert await guard.check() is False
     assert readings == []
     assert client.restarts == []
+
+
+async def test_unloading_old_messages_comes_before_a_reload(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_guard, "QUIET_SECONDS", 0.1)
+    client = StandInClient(reading(None, 400))
+    client.unloads = [2500]
+    guard, readings = make_guard(hass, client, StandInOutbox(), GuardLimits(600, 300))
+
+    # Over the limit, and unloading freed messages: the next reading decides, no reload yet.
+    assert await guard.check() is False
+    assert client.unload_calls == 1
+    assert client.restarts == []
+    assert guard.reloads == 0
+
+    # Still over, and nothing left to unload: now the page is reloaded.
+    assert await guard.check() is True
+    assert client.unload_calls == 2
+    assert [reason for _, reason in client.restarts] == ["MEMORY_LIMIT"]
+    assert readings == [1, 1]
+
+
+async def test_under_the_limits_nothing_is_unloaded_by_the_guard(hass: HomeAssistant) -> None:
+    client = StandInClient(reading(100, 50))
+    client.unloads = [2500]
+    guard, _ = make_guard(hass, client, StandInOutbox(), GuardLimits(600, 300))
+    assert await guard.check() is False
+    assert client.unload_calls == 0

@@ -9,6 +9,7 @@ from .client import (
     EventCursor,
     EventCursorStore,
     Location,
+    MessageCacheLimits,
     SendOptions,
     WhatsAppWebClient,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "EventCursor",
     "EventCursorStore",
     "Location",
+    "MessageCacheLimits",
     "SendOptions",
     "WhatsAppWebClient",
 ]

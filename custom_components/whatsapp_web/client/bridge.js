@@ -647,6 +647,77 @@
         }
     };
 
+    // Messages leave memory only when the client asks (client/message_cache.py says why and what
+    // stays). Their removal is not a deletion: nothing may report it as a revoke.
+    let unloadingMessages = false;
+    const ACK_READ = 3;
+    const unloadMessages = ({ keepNewest, ownUnreadSince, ownUnreadMax, minUnload, maxUnload }) => {
+        const msgs = collection('Msg');
+        const chats = collection('Chat');
+        const all = msgs.getModelsArray();
+        const newestFirst = all.slice().sort((left, right) => (right.t || 0) - (left.t || 0));
+        const recent = new Set(newestFirst.slice(0, keepNewest));
+        // These leave their chat's window but stay in Msg: WhatsApp Web applies receipts and
+        // decryption to the message it finds there.
+        const stayInMsg = new Set(all.filter((msg) => msg.type === 'ciphertext'));
+        let ownUnread = 0;
+        for (const msg of newestFirst) {
+            if (ownUnread >= ownUnreadMax || (msg.t || 0) < ownUnreadSince) {
+                break;
+            }
+            if (msg.id && msg.id.fromMe && (msg.ack || 0) < ACK_READ) {
+                stayInMsg.add(msg);
+                ownUnread += 1;
+            }
+        }
+        // A chat's window loses only its oldest part, so it stays without a gap: loadEarlierMsgs
+        // pages back from the oldest loaded message and would never fill one.
+        const leaving = [];
+        const inWindows = new Set();
+        for (const chat of chats.getModelsArray()) {
+            const loaded = chat.msgs ? chat.msgs.getModelsArray() : [];
+            loaded.forEach((msg) => inWindows.add(msg));
+            if (chat.active || loaded.length === 0) {
+                continue;
+            }
+            // Kept: the recent ones, and back to the newest real message (the chat list's preview).
+            let cut = loaded.length - 1;
+            let previewKept = !loaded[cut].isNotification;
+            while (cut > 0 && (recent.has(loaded[cut - 1]) || !previewKept)) {
+                cut -= 1;
+                previewKept = previewKept || !loaded[cut].isNotification;
+            }
+            for (let index = 0; index < cut; index += 1) {
+                leaving.push({ msg: loaded[index], chat });
+            }
+        }
+        for (const msg of all) {
+            if (!inWindows.has(msg) && !recent.has(msg) && !stayInMsg.has(msg)) {
+                leaving.push({ msg, chat: null });
+            }
+        }
+        if (leaving.length === 0 || leaving.length < minUnload) {
+            return { unloaded: 0, loaded: all.length, more: false };
+        }
+        // Oldest first, a bounded number per call: removing from a long collection is not free.
+        leaving.sort((left, right) => (left.msg.t || 0) - (right.msg.t || 0));
+        const now = leaving.slice(0, maxUnload);
+        unloadingMessages = true;
+        try {
+            for (const { msg, chat } of now) {
+                if (chat) {
+                    chat.msgs.remove(msg, { silent: true });
+                }
+                if (!stayInMsg.has(msg)) {
+                    msgs.remove(msg, { silent: true });
+                }
+            }
+        } finally {
+            unloadingMessages = false;
+        }
+        return { unloaded: now.length, loaded: msgs.length, more: leaving.length > now.length };
+    };
+
     // Listeners whose modules were not there yet; tried again once WhatsApp Web has synced.
     const retryAfterSync = [];
     const retryListeners = () => {
@@ -756,7 +827,7 @@
             msgs.on('change:body', onEdited(false));
             msgs.on('change:caption', onEdited(true));
             msgs.on('remove', (msg) => {
-                if (msg && msg.isNewMsg) {
+                if (msg && msg.isNewMsg && !unloadingMessages) {
                     const record = safe(() => messageRecord(msg));
                     if (record) {
                         emit('revoke_me', { message: record });
@@ -1542,6 +1613,16 @@
             return true;
         },
 
+        unloadMessages: ({ keepNewest, ownUnreadSince, ownUnreadMax, minUnload, maxUnload }) => {
+            const counts = { keepNewest, ownUnreadSince, ownUnreadMax, minUnload, maxUnload };
+            for (const [field, value] of Object.entries(counts)) {
+                if (!Number.isInteger(value) || value < 0) {
+                    throw invalid(field, 'must be a whole number, 0 or more');
+                }
+            }
+            return unloadMessages(counts);
+        },
+
         // Messages at or after a timestamp across every loaded chat, oldest first: the catch-up after
         // a restart, so that nothing that arrived while the client was away is missed.
         messagesSince: ({ since, limit }) => {
@@ -1660,7 +1741,14 @@
                 return all.slice(0, end).filter(keep);
             };
             let candidates = window_();
-            while (candidates !== null && candidates.length < wanted) {
+            if (candidates === null) {
+                // Not loaded (any more): when it is this chat's, it is older than all that are.
+                const known = await findMessage(before).catch(() => null);
+                if (!known || widString(known.id.remote) !== widString(chat.id)) {
+                    throw notFound('message_not_found', before);
+                }
+            }
+            while (candidates === null || candidates.length < wanted) {
                 // One options object: the positional (chat, msgs) form throws on today's page
                 // (docs/whatsapp-web-surface.md §8.1 C21).
                 const earlier = await invoke('WAWebChatLoadMessages', 'loadEarlierMsgs', { chat, msgCollection: chat.msgs });

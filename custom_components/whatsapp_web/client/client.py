@@ -36,6 +36,7 @@ from .linking import LinkingCalls
 from .listeners import EventListener, Listeners, QrListener, StateListener
 from .media import DEFAULT_MAX_MEDIA_BYTES
 from .memory import MemoryReading, read_memory
+from .message_cache import MessageCache, MessageCacheLimits, UnloadResult
 from .messages import Location, MessageCalls, SendOptions, new_message_key_id
 from .models import (
     Authenticated,
@@ -54,6 +55,7 @@ __all__ = [
     "EventCursor",
     "EventCursorStore",
     "Location",
+    "MessageCacheLimits",
     "SendOptions",
     "WhatsAppWebClient",
     "new_message_key_id",
@@ -119,6 +121,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls, Linki
         watchdog_timeout: float = 15.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
+        message_cache: MessageCacheLimits | None = None,
     ) -> None:
         """Prepare a client; nothing starts before ``start()``."""
         self._driver_factory = driver_factory
@@ -147,6 +150,7 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls, Linki
         self._listeners = Listeners()
         self._delivered = DeliveryLedger(cursor_store, save_delay=self._timing.cursor_save_delay)
         self._message_events = MessageEvents(self._delivered, self._listeners.emit)
+        self._message_cache = MessageCache(message_cache or MessageCacheLimits())
         self._failed_attempts = 0
 
     # -----------------------------------------------------------------------------------------
@@ -194,6 +198,15 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls, Linki
         Raises :class:`NotConnected` without a page; the driver's errors otherwise.
         """
         return await read_memory(self._require_session().driver, timeout)
+
+    @property
+    def message_cache(self) -> MessageCache:
+        """How many old messages were unloaded from the page, and the limits (message_cache.py)."""
+        return self._message_cache
+
+    async def unload_messages(self) -> UnloadResult:
+        """Unload old messages from the page now (it happens by itself every so many messages)."""
+        return await self._message_cache.unload(self._page_call)
 
     def status(self) -> ClientStatus:
         """A snapshot of the connection."""
@@ -342,6 +355,8 @@ class WhatsAppWebClient(ChatCalls, MessageCalls, GroupCalls, ContactCalls, Linki
                     group_notification=kind == "group_notification",
                     offline=bool(event.get("offline")),
                 )
+                if self._message_cache.note_message():
+                    self._spawn(self.unload_messages(), "whatsapp_web unload messages")
             case "capabilities":
                 self._set_capabilities(event.get("table"))
             case _:
