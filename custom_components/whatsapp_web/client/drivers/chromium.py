@@ -1,7 +1,8 @@
 """Facts about launching a local Chromium that both local drivers share.
 
 Where the binary is, the flags that keep one always-open WhatsApp tab cheap, the private profile
-directory, the sandbox (refused as root), and how to find the browser's processes through ``/proc``.
+directory, the sandbox (refused as root), how to find the browser's processes through ``/proc``, and
+the drivers' common base (:class:`LaunchingDriver`: their launch settings, profile and processes).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import logging
 import os
 from pathlib import Path
 import shutil
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple, Required, TypedDict
 
-from .base import DriverError
+from .base import BrowserDriver, DriverError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ DEFAULT_EXECUTABLES: Final = (
     "google-chrome-stable",
 )
 PREFERRED_EXECUTABLE: Final = "/usr/bin/chromium"
+LAUNCH_TIMEOUT: Final = 60.0
 
 # Flags that keep one always-open WhatsApp tab cheap on a small server (a Raspberry Pi, a VM):
 LOW_MEMORY_ARGS: Final = (
@@ -78,6 +80,36 @@ def prepare_profile_directory(profile_dir: str) -> str:
     return str(path)
 
 
+class ProcessIds(NamedTuple):
+    """A process's own id, its parent's and its process group's, from ``/proc/<pid>/stat``."""
+
+    pid: int
+    parent: int
+    group: int
+
+
+def live_processes() -> Iterator[ProcessIds]:
+    """The processes that have not exited (Linux ``/proc``; none where there is no ``/proc``).
+
+    Zombies are left out: they have exited already and only wait for their parent to reap them.
+    """
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return  # not Linux: nothing to report
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            # "pid (name) S ppid pgrp ...": a name may hold ")" too, so the fields follow the last.
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            state, parent, group = fields[0], int(fields[1]), int(fields[2])
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if state != b"Z":
+            yield ProcessIds(int(entry.name), parent, group)
+
+
 def processes_using_profile(profile_dir: str) -> list[int]:
     """Ids of the live processes of the Chromium that uses ``profile_dir`` (Linux ``/proc``).
 
@@ -89,25 +121,14 @@ def processes_using_profile(profile_dir: str) -> list[int]:
     wanted = f"--user-data-dir={profile_dir}".encode()
     parents: dict[int, int] = {}
     seeds: list[int] = []
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return []  # not Linux: nothing to report
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
+    for process in live_processes():
         try:
-            # "pid (name) S ppid ...": the state and the parent follow the last ")".
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-            command_line = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
+            command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        except OSError:
             continue  # the process ended while we looked
-        if fields[0] == b"Z":
-            continue  # a zombie has exited already; it only waits for its parent
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
+        parents[process.pid] = process.parent
         if _names_profile(command_line, wanted):
-            seeds.append(pid)
+            seeds.append(process.pid)
     found = set(seeds)
     grew = True
     while grew:
@@ -190,3 +211,57 @@ async def launch_with_sandbox_fallback[T](launch: Callable[[bool], Awaitable[T]]
             raise
     warn_without_sandbox(KERNEL_NO_SANDBOX)
     return await launch(False)
+
+
+class LaunchSettings(TypedDict, total=False):
+    """The keyword arguments of both local drivers, passed on to :class:`LaunchingDriver`."""
+
+    profile_dir: Required[str]
+    executable_path: str | None
+    extra_args: Sequence[str]
+    headless: bool
+    launch_timeout: float
+
+
+class LaunchingDriver(BrowserDriver):
+    """A driver that launches Chromium on this machine itself, with a persistent profile."""
+
+    def __init__(
+        self,
+        *,
+        profile_dir: str,
+        executable_path: str | None = None,
+        extra_args: Sequence[str] = (),
+        headless: bool = True,
+        launch_timeout: float = LAUNCH_TIMEOUT,
+    ) -> None:
+        """Remember how to launch; nothing starts before :meth:`start`.
+
+        ``executable_path`` is a path or a command name; by default Debian's ``/usr/bin/chromium``
+        or the first Chromium/Chrome on ``PATH``. ``extra_args`` are appended to the driver's flags.
+        """
+        self._profile_dir = str(Path(profile_dir).expanduser().absolute())
+        self._executable_path = executable_path
+        self._extra_args = list(extra_args)
+        self._headless = headless
+        self._launch_timeout = launch_timeout
+
+    @property
+    def profile_dir(self) -> str:
+        """The absolute profile directory."""
+        return self._profile_dir
+
+    def browser_pids(self) -> list[int]:
+        """Every live Chromium process using this driver's profile."""
+        return processes_using_profile(self._profile_dir)
+
+    def _prepare_launch(self) -> str:
+        """The Chromium to launch, once its profile directory is ready (both touch the disk)."""
+        executable = resolve_executable(self._executable_path)
+        try:
+            prepare_profile_directory(self._profile_dir)
+        except OSError as error:
+            raise DriverError(
+                f"cannot use {self._profile_dir} as the browser profile: {error.strerror or error}"
+            ) from error
+        return executable

@@ -21,29 +21,24 @@ import contextlib
 import fcntl
 import logging
 import os
-from pathlib import Path
 import signal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Unpack
 
 from .base import DriverError, DriverTimeout, first_line_of_error
 from .cdp import CLOSE_TIMEOUT, DevToolsPageDriver
 from .cdp_pipe import CdpPipeConnection
 from .chromium import (
     LOW_MEMORY_ARGS,
+    LaunchingDriver,
+    LaunchSettings,
     launch_with_sandbox_fallback,
-    prepare_profile_directory,
-    processes_using_profile,
-    resolve_executable,
+    live_processes,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from .cdp_connection import ClosedHandler, EventHandler
 
 _LOGGER = logging.getLogger(__name__)
-
-LAUNCH_TIMEOUT: Final = 60.0
 
 # A tab nobody looks at must keep its timers and its renderer at full speed: WhatsApp Web answers
 # the phone's keep-alives from timers, and a throttled page looks offline to the phone.
@@ -76,22 +71,11 @@ def _above_child_fds(fd: int) -> int:
 
 
 def _group_alive(group: int) -> bool:
-    """Whether a process of process group ``group`` is still running (Linux ``/proc``)."""
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return False  # not Linux: the group was killed, nothing more to wait for
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            # "pid (name) S ppid pgrp ...": the fields after the last ")".
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != b"Z" and int(fields[2]) == group:
-            return True
-    return False
+    """Whether a process of process group ``group`` is still running (Linux ``/proc``).
+
+    Without ``/proc`` there is nothing to wait for: the group was killed.
+    """
+    return any(process.group == group for process in live_processes())
 
 
 class LaunchedChromium:
@@ -227,37 +211,18 @@ class LaunchedChromium:
                 transport.close()
 
 
-class LocalChromiumDriver(DevToolsPageDriver):
+class LocalChromiumDriver(DevToolsPageDriver, LaunchingDriver):
     """A local headless Chromium with a persistent profile, launched and driven over pipes."""
 
     _channel_closed_reason = "browser_closed"
 
-    def __init__(
-        self,
-        *,
-        profile_dir: str,
-        executable_path: str | None = None,
-        extra_args: Sequence[str] = (),
-        headless: bool = True,
-        launch_timeout: float = LAUNCH_TIMEOUT,
-    ) -> None:
-        """Remember how to launch; nothing starts before :meth:`start`.
-
-        ``executable_path`` is a path or a command name; by default Debian's ``/usr/bin/chromium``
-        or the first Chromium/Chrome on ``PATH``. ``extra_args`` are appended to the driver's flags.
-        """
-        super().__init__(self._pipe_connection)
-        self._profile_dir = str(Path(profile_dir).expanduser().absolute())
-        self._executable_path = executable_path
-        self._extra_args = list(extra_args)
-        self._headless = headless
-        self._launch_timeout = launch_timeout
+    def __init__(self, **settings: Unpack[LaunchSettings]) -> None:
+        """Remember how to launch (:class:`LaunchSettings`); nothing starts before :meth:`start`."""
+        # Neither base calls the other's __init__: each is given its own arguments here (the
+        # settings first, so that a wrong one fails before anything is built).
+        LaunchingDriver.__init__(self, **settings)
+        DevToolsPageDriver.__init__(self, self._pipe_connection)
         self._process: LaunchedChromium | None = None
-
-    @property
-    def profile_dir(self) -> str:
-        """The absolute profile directory."""
-        return self._profile_dir
 
     async def start(self) -> None:
         """Launch Chromium with the persistent profile and connect to its pipes."""
@@ -279,10 +244,6 @@ class LocalChromiumDriver(DevToolsPageDriver):
         await self._close_channel()
         if process is not None:
             await self._end_process(process)
-
-    def browser_pids(self) -> list[int]:
-        """Every live Chromium process using this driver's profile."""
-        return processes_using_profile(self._profile_dir)
 
     # -----------------------------------------------------------------------------------------
     # Internals
@@ -313,13 +274,7 @@ class LocalChromiumDriver(DevToolsPageDriver):
         ]
 
     def _spawn(self, *, sandbox: bool) -> LaunchedChromium:
-        executable = resolve_executable(self._executable_path)
-        try:
-            prepare_profile_directory(self._profile_dir)
-        except OSError as error:
-            raise DriverError(
-                f"cannot use {self._profile_dir} as the browser profile: {error.strerror or error}"
-            ) from error
+        executable = self._prepare_launch()
         try:
             return LaunchedChromium(executable, self._argv(executable, sandbox=sandbox))
         except OSError as error:

@@ -13,13 +13,11 @@ import asyncio
 import contextlib
 import logging
 import os
-from pathlib import Path
 import signal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 from .base import (
     BindingHandler,
-    BrowserDriver,
     DisconnectHandler,
     DisconnectReason,
     DriverClosed,
@@ -31,20 +29,16 @@ from .base import (
 )
 from .chromium import (
     LOW_MEMORY_ARGS,
+    LaunchingDriver,
+    LaunchSettings,
     launch_with_sandbox_fallback,
-    prepare_profile_directory,
-    processes_using_profile,
-    resolve_executable,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from playwright.async_api import BrowserContext, CDPSession, Page, Playwright
 
 _LOGGER = logging.getLogger(__name__)
 
-LAUNCH_TIMEOUT: Final = 60.0
 CLOSE_TIMEOUT: Final = 10.0
 STOP_LOADING_TIMEOUT: Final = 2.0
 # A page "close" that is really the whole browser going away is followed by the context's
@@ -58,28 +52,12 @@ def _error_message(error: Exception) -> str:
     return str(getattr(error, "message", None) or error)
 
 
-class PlaywrightDriver(BrowserDriver):
+class PlaywrightDriver(LaunchingDriver):
     """A local headless Chromium with a persistent profile, launched through Playwright."""
 
-    def __init__(
-        self,
-        *,
-        profile_dir: str,
-        executable_path: str | None = None,
-        extra_args: Sequence[str] = (),
-        headless: bool = True,
-        launch_timeout: float = LAUNCH_TIMEOUT,
-    ) -> None:
-        """Remember how to launch; nothing starts before :meth:`start`.
-
-        ``executable_path`` is a path or a command name; by default Debian's ``/usr/bin/chromium``
-        or the first Chromium/Chrome on ``PATH``. ``extra_args`` are appended to the driver's flags.
-        """
-        self._profile_dir = str(Path(profile_dir).expanduser().absolute())
-        self._executable_path = executable_path
-        self._extra_args = list(extra_args)
-        self._headless = headless
-        self._launch_timeout = launch_timeout
+    def __init__(self, **settings: Unpack[LaunchSettings]) -> None:
+        """Remember how to launch (:class:`LaunchSettings`); nothing starts before :meth:`start`."""
+        super().__init__(**settings)
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
@@ -93,11 +71,6 @@ class PlaywrightDriver(BrowserDriver):
         self._main_frame_id: str | None = None
         self._main_context_id: int | None = None
 
-    @property
-    def profile_dir(self) -> str:
-        """The absolute profile directory."""
-        return self._profile_dir
-
     # -----------------------------------------------------------------------------------------
     # Contract
 
@@ -105,13 +78,7 @@ class PlaywrightDriver(BrowserDriver):
         """Launch Chromium with the persistent profile."""
         if self._playwright is not None or self._stopped:
             raise DriverError("this driver was already started")
-        executable = resolve_executable(self._executable_path)
-        try:
-            prepare_profile_directory(self._profile_dir)
-        except OSError as error:
-            raise DriverError(
-                f"cannot use {self._profile_dir} as the browser profile: {error.strerror or error}"
-            ) from error
+        executable = self._prepare_launch()
         try:
             from playwright.async_api import async_playwright  # noqa: PLC0415
         except ImportError as error:
@@ -268,10 +235,6 @@ class PlaywrightDriver(BrowserDriver):
         for pid in set(pids) & set(await asyncio.to_thread(self.browser_pids)):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-
-    def browser_pids(self) -> list[int]:
-        """Every live Chromium process using this driver's profile."""
-        return processes_using_profile(self._profile_dir)
 
     # -----------------------------------------------------------------------------------------
     # Internals
