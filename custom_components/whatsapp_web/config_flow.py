@@ -206,7 +206,7 @@ class _BrowserChoiceFlow(ConfigFlow):
         return self.async_show_form(
             step_id="local",
             data_schema=vol.Schema(
-                self._with_page_url(schema, user_input, local_driver_choice=True)
+                self._with_advanced_section(schema, user_input, local_driver_choice=True)
             ),
             errors=errors,
         )
@@ -247,7 +247,7 @@ class _BrowserChoiceFlow(ConfigFlow):
         }
         return self.async_show_form(
             step_id="remote",
-            data_schema=vol.Schema(self._with_page_url(schema, user_input)),
+            data_schema=vol.Schema(self._with_advanced_section(schema, user_input)),
             errors=errors,
         )
 
@@ -291,7 +291,7 @@ class _BrowserChoiceFlow(ConfigFlow):
             errors["base"] = "cannot_connect"
         return self.async_show_form(
             step_id="hassio_confirm",
-            data_schema=vol.Schema(self._with_page_url({}, user_input)),
+            data_schema=vol.Schema(self._with_advanced_section({}, user_input)),
             description_placeholders=self.context["title_placeholders"],
             errors=errors,
         )
@@ -329,14 +329,14 @@ class _BrowserChoiceFlow(ConfigFlow):
         url = (advanced.get(CONF_PAGE_URL) or self._current(CONF_PAGE_URL) or "").strip()
         return {CONF_PAGE_URL: url} if url and url != WHATSAPP_WEB_URL else {}
 
-    def _with_page_url(
+    def _with_advanced_section(
         self,
         schema: dict[Any, Any],
         user_input: dict[str, Any] | None,
         *,
         local_driver_choice: bool = False,
     ) -> dict[Any, Any]:
-        """Add the page address (and for a local browser, its driver) in a collapsed section.
+        """Add the collapsed advanced section: the page address, and for a local browser its driver.
 
         A section, not ``show_advanced_options``: Home Assistant 2026.x deprecates that flag (removal
         planned for 2027.6) and shows such fields to everyone, while a collapsed section looks the same
