@@ -425,6 +425,51 @@ def total_growth(side: dict[str, Any] | None) -> float | None:
     )
 
 
+def summary(
+    args: argparse.Namespace, ours: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> Table:
+    """The side-by-side table of both soaks."""
+    table = Table(
+        f"traffic soak: {args.events} events at {args.rate:.0f}/s ({', '.join(f'{k} {v}%' for k, v in KINDS.items())}) "
+        f"over {DIRECT_CHATS} chats and {GROUPS} groups, {args.sends} sends; {args.driver} driver, "
+        f"{'keeps every message' if args.keep_messages else 'unloads old messages'} ({environment()})"
+    )
+    for name, key, unit in MEASURES:
+        table.add("growth 10% -> end", name, growth(ours, key, unit), growth(theirs, key, unit))
+    ours_total, theirs_total = total_growth(ours), total_growth(theirs)
+    table.add(
+        "growth 10% -> end",
+        "total (browser + host + driver), trend",
+        "(not run)" if ours_total is None else f"{ours_total:+.1f}%",
+        "(not run)" if theirs_total is None else f"{theirs_total:+.1f}%",
+    )
+    table.add(
+        "events",
+        "seen by the client (by kind)",
+        ", ".join(f"{k} {v}" for k, v in sorted((ours or {}).get("events", {}).items())) or "-",
+        ", ".join(f"{k} {v}" for k, v in sorted((theirs or {}).get("events", {}).items())) or "-",
+    )
+    table.add(
+        "sends",
+        "done / reached /_sim/sent / failed",
+        "-"
+        if ours is None
+        else f"{ours['sends']['done']} / {ours['sends']['reached']} / {len(ours['sends']['failed'])}",
+        "-"
+        if theirs is None
+        else f"{theirs['sends']['done']} / {theirs['sends']['reached']} / {len(theirs['sends']['failed'])}",
+    )
+    held = [r.get("page_messages") for r in (ours or {}).get("readings", [])]
+    table.add(
+        "page",
+        "messages in WhatsApp Web's memory at 10% / at the end",
+        "-" if len(held) < 2 else f"{held[1]} / {held[-1]}",
+        "-",
+    )
+    table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
+    return table
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -469,45 +514,9 @@ async def main() -> None:
         args.events, args.sends = args.events // 10, args.sends // 10
     ours = await soak_ours(args) if args.only != "theirs" else None
     theirs = await soak_theirs(args) if args.only != "ours" else None
-    table = Table(
-        f"traffic soak: {args.events} events at {args.rate:.0f}/s ({', '.join(f'{k} {v}%' for k, v in KINDS.items())}) "
-        f"over {DIRECT_CHATS} chats and {GROUPS} groups, {args.sends} sends; {args.driver} driver, "
-        f"{'keeps every message' if args.keep_messages else 'unloads old messages'} ({environment()})"
-    )
-    for name, key, unit in MEASURES:
-        table.add("growth 10% -> end", name, growth(ours, key, unit), growth(theirs, key, unit))
-    ours_total, theirs_total = total_growth(ours), total_growth(theirs)
-    table.add(
-        "growth 10% -> end",
-        "total (browser + host + driver), trend",
-        "(not run)" if ours_total is None else f"{ours_total:+.1f}%",
-        "(not run)" if theirs_total is None else f"{theirs_total:+.1f}%",
-    )
-    table.add(
-        "events",
-        "seen by the client (by kind)",
-        ", ".join(f"{k} {v}" for k, v in sorted((ours or {}).get("events", {}).items())) or "-",
-        ", ".join(f"{k} {v}" for k, v in sorted((theirs or {}).get("events", {}).items())) or "-",
-    )
-    table.add(
-        "sends",
-        "done / reached /_sim/sent / failed",
-        "-"
-        if ours is None
-        else f"{ours['sends']['done']} / {ours['sends']['reached']} / {len(ours['sends']['failed'])}",
-        "-"
-        if theirs is None
-        else f"{theirs['sends']['done']} / {theirs['sends']['reached']} / {len(theirs['sends']['failed'])}",
-    )
-    held = [r.get("page_messages") for r in (ours or {}).get("readings", [])]
-    table.add(
-        "page",
-        "messages in WhatsApp Web's memory at 10% / at the end",
-        "-" if len(held) < 2 else f"{held[1]} / {held[-1]}",
-        "-",
-    )
-    table.raw = {"ours": ours, "theirs": theirs, "args": vars(args) | {"json": str(args.json)}}
+    table = summary(args, ours, theirs)
     table.print()
+    ours_total, theirs_total = total_growth(ours), total_growth(theirs)
     if ours_total is not None:
         verdict = "met" if ours_total <= 10 else "NOT met"
         if theirs_total is not None:

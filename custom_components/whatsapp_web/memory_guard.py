@@ -107,6 +107,7 @@ class MemoryGuard:
             "memory_limit_mib": self.limits.browser_mib or None,
             "js_heap_limit_mib": self.limits.heap_mib or None,
             "memory_reloads": self.reloads,
+            "messages_unloaded": self._client.message_cache.unloaded_total,
         }
 
     def over_limit(self, reading: MemoryReading) -> str | None:

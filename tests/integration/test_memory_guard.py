@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EVENT_LOGBOOK_ENTRY
@@ -35,6 +36,7 @@ class StandInClient:
         #: What each call of unload_messages() frees, in turn; nothing once they are used up.
         self.unloads: list[int] = []
         self.unload_calls = 0
+        self.message_cache = SimpleNamespace(unloaded_total=0)
 
     async def memory(self) -> MemoryReading:
         return self.reading
@@ -42,6 +44,7 @@ class StandInClient:
     async def unload_messages(self) -> UnloadResult:
         self.unload_calls += 1
         unloaded = self.unloads.pop(0) if self.unloads else 0
+        self.message_cache.unloaded_total += unloaded
         return UnloadResult(unloaded, 1000)
 
     async def restart_browser(self, reason: str) -> None:
@@ -185,6 +188,7 @@ async def test_unloading_old_messages_comes_before_a_reload(
     assert client.unload_calls == 1
     assert client.restarts == []
     assert guard.reloads == 0
+    assert guard.attributes()["messages_unloaded"] == 2500
 
     # Still over, and nothing left to unload: now the page is reloaded.
     assert await guard.check() is True
