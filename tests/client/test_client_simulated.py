@@ -30,7 +30,6 @@ from custom_components.whatsapp_web.client.errors import (
 from custom_components.whatsapp_web.client.models import (
     Authenticated,
     CapabilityMissing,
-    ClientEvent,
     GroupChanged,
     IncomingCall,
     MediaFile,
@@ -46,8 +45,10 @@ from tests.support.clients import (
     DRIVERS,
     LAUNCHING,
     MemoryCursorStore,
+    Recorder,
     browser_for,
     link,
+    linked_with_recorder,
     new_client,
     short_tmp,
 )
@@ -58,31 +59,6 @@ PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
 )
-
-
-class Recorder:
-    """Collects client events; lets a test wait for one."""
-
-    def __init__(self, client: WhatsAppWebClient) -> None:
-        self.events: list[ClientEvent] = []
-        self._changed = asyncio.Event()
-        client.add_event_listener(self._add)
-
-    def _add(self, event: ClientEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, kind: type, predicate: Any = None, timeout: float = 15) -> Any:
-        async with asyncio.timeout(timeout):
-            while True:
-                for event in self.events:
-                    if isinstance(event, kind) and (predicate is None or predicate(event)):
-                        return event
-                self._changed.clear()
-                await self._changed.wait()
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self.events if isinstance(event, kind)]
 
 
 @pytest.fixture
@@ -99,14 +75,9 @@ async def linked(
     async with (
         Simulator(chats=8, messages=6, contacts=10, groups=2, seed=7) as simulator,
         browser_for(request.param, tmp_root) as (factory, _remote),
+        linked_with_recorder(simulator, factory) as (client, recorder),
     ):
-        client = new_client(simulator, factory)
-        recorder = Recorder(client)
-        try:
-            await link(client, simulator)
-            yield client, simulator, recorder
-        finally:
-            await client.stop()
+        yield client, simulator, recorder
 
 
 async def sent_of(simulator: Simulator, kind: str) -> list[dict[str, Any]]:

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 
 from custom_components.whatsapp_web.client import MessageCacheLimits, WhatsAppWebClient
+from custom_components.whatsapp_web.client.errors import NotConnected
+from custom_components.whatsapp_web.client.message_cache import MessageCache, UnloadResult
 from custom_components.whatsapp_web.client.models import (
     MessageAcknowledged,
     MessageReceived,
     MessageRevokedForMe,
 )
 from simulator.testing import Simulator
-from tests.client.test_client_simulated import Recorder
-from tests.support.clients import DRIVERS, browser_for, link, new_client
+from tests.support.clients import DRIVERS, Recorder, browser_for, linked_with_recorder
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -49,14 +50,9 @@ async def small_cache(
     async with (
         Simulator(chats=CHATS, messages=2, contacts=4, groups=GROUPS, seed=5) as simulator,
         browser_for(DRIVERS[0], root) as (factory, _remote),
+        linked_with_recorder(simulator, factory, message_cache=LIMITS) as (client, recorder),
     ):
-        client = new_client(simulator, factory, message_cache=LIMITS)
-        recorder = Recorder(client)
-        try:
-            await link(client, simulator)
-            yield client, simulator, recorder
-        finally:
-            await client.stop()
+        yield client, simulator, recorder
 
 
 async def direct_chats(simulator: Simulator) -> list[dict[str, Any]]:
@@ -129,3 +125,31 @@ async def test_a_quiet_account_is_left_alone(small_cache: Any) -> None:
     assert result.unloaded == 0
     assert result.loaded > 0
     assert await previews(client) == shown
+
+
+def test_a_round_is_due_every_so_many_messages() -> None:
+    cache = MessageCache(MessageCacheLimits(every_messages=3))
+    due = [cache.note_message() for _ in range(7)]
+    assert due == [False, False, True, False, False, True, False]
+    cache.limits = MessageCacheLimits(every_messages=0)
+    assert not any(cache.note_message() for _ in range(10))
+
+
+async def test_a_round_calls_again_while_more_are_due_and_survives_a_refusal() -> None:
+    cache = MessageCache(LIMITS)
+    calls: list[dict[str, Any]] = []
+
+    async def bridge(operation: str, arguments: dict[str, Any]) -> Any:
+        assert operation == "unloadMessages"
+        calls.append(arguments)
+        return {"unloaded": 5, "loaded": 10, "more": len(calls) < 3}
+
+    async def refusing(operation: str, arguments: dict[str, Any]) -> Any:
+        raise NotConnected("reconnecting")
+
+    assert await cache.unload(refusing) == UnloadResult(0, 0)
+    assert await cache.unload(bridge) == UnloadResult(15, 10)
+    assert len(calls) == 3
+    assert calls[0]["keepNewest"] == LIMITS.keep_newest
+    assert calls[0]["maxUnload"] == LIMITS.max_unload
+    assert cache.unloaded_total == 15

@@ -23,9 +23,14 @@ from custom_components.whatsapp_web.client.errors import (
 )
 from custom_components.whatsapp_web.client.models import MessageEdited, PollVoted
 from simulator.testing import Simulator
-from tests.support.clients import browser_for, link, new_client, short_tmp
+from tests.support.clients import (
+    Recorder,
+    browser_for,
+    linked_with_recorder,
+    short_tmp,
+)
 
-from .test_client_simulated import PNG_1X1, Recorder
+from .test_client_simulated import PNG_1X1
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -37,14 +42,9 @@ async def linked() -> AsyncIterator[tuple[WhatsAppWebClient, Simulator, Recorder
         async with (
             Simulator(chats=6, messages=4, contacts=8, groups=1, seed=11) as simulator,
             browser_for("local", root) as (factory, _remote),
+            linked_with_recorder(simulator, factory) as (client, recorder),
         ):
-            client = new_client(simulator, factory)
-            recorder = Recorder(client)
-            try:
-                await link(client, simulator)
-                yield client, simulator, recorder
-            finally:
-                await client.stop()
+            yield client, simulator, recorder
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from custom_components.whatsapp_web.client import ClientState, EventCursor, WhatsAppWebClient
 from custom_components.whatsapp_web.client.drivers.base import BrowserDriver
+from custom_components.whatsapp_web.client.models import ClientEvent
 from simulator.testing import Simulator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -23,6 +24,31 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVERS = ("local", "cdp")
 # The kinds that launch their own browser (the others connect to the test's RemoteChromium).
 LAUNCHING = ("local", "playwright")
+
+
+class Recorder:
+    """Collects client events; lets a test wait for one."""
+
+    def __init__(self, client: WhatsAppWebClient) -> None:
+        self.events: list[ClientEvent] = []
+        self._changed = asyncio.Event()
+        client.add_event_listener(self._add)
+
+    def _add(self, event: ClientEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for(self, kind: type, predicate: Any = None, timeout: float = 15) -> Any:
+        async with asyncio.timeout(timeout):
+            while True:
+                for event in self.events:
+                    if isinstance(event, kind) and (predicate is None or predicate(event)):
+                        return event
+                self._changed.clear()
+                await self._changed.wait()
+
+    def of(self, kind: type) -> list[Any]:
+        return [event for event in self.events if isinstance(event, kind)]
 
 
 class MemoryCursorStore:
@@ -150,6 +176,20 @@ async def link(client: WhatsAppWebClient, simulator: Simulator, timeout: float =
             break
     await client.wait_for_state(ClientState.CONNECTED, timeout=timeout)
     return qr
+
+
+@contextlib.asynccontextmanager
+async def linked_with_recorder(
+    simulator: Simulator, factory: Callable[[], BrowserDriver], **options: Any
+) -> AsyncIterator[tuple[WhatsAppWebClient, Recorder]]:
+    """A linked client whose events are recorded from its start; stopped on the way out."""
+    client = new_client(simulator, factory, **options)
+    recorder = Recorder(client)
+    try:
+        await link(client, simulator)
+        yield client, recorder
+    finally:
+        await client.stop()
 
 
 @contextlib.asynccontextmanager
