@@ -31,7 +31,7 @@ import yaml
 from custom_components.whatsapp_web.client import ClientState
 from custom_components.whatsapp_web.client.drivers.base import DriverError
 from custom_components.whatsapp_web.client.drivers.cdp import CdpDriver
-from custom_components.whatsapp_web.client.drivers.playwright import processes_using_profile
+from custom_components.whatsapp_web.client.drivers.chromium import processes_using_profile
 from simulator.testing import Simulator
 from tests.e2e.harness import free_port, process_group_alive
 from tests.support.clients import CHROMIUM, link, new_client
