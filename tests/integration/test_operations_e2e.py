@@ -109,16 +109,24 @@ async def test_chat_and_message_routes(
     assert entry["caption"] == "a dot"
     assert entry["media"]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
-    # A location (sent at once, not through the outbox).
+    # A location (sent at once, not through the outbox). The answer comes when WhatsApp Web added
+    # the message; it reaches the phone's outbox soon after, in no fixed order with the chat
+    # actions (marking the chat seen) that a send may bring.
+    seq = await last_seq(simulator)
     response = await client.post(
         f"{API_BASE}/chats/{private}/messages",
         json={"location": {"latitude": 40.4168, "longitude": -3.7038, "name": "Sol"}},
     )
     assert response.status == 200, await response.text()
-    assert (await response.json())["type"] == "location"
-    sent = await simulator.control.sent()
-    assert sent[-1]["kind"] == "message"
-    assert sent[-1]["type"] == "location"
+    location_id = (await response.json())["id"]["_serialized"]
+    sent = await simulator.control.wait_for(
+        lambda: sent_after(simulator, seq),
+        lambda entries: any(entry["kind"] == "message" for entry in entries),
+        10,
+    )
+    [entry] = [item for item in sent if item["kind"] == "message"]
+    assert entry["type"] == "location"
+    assert entry["id"] == location_id
 
     # Chat actions answer 204 and reach WhatsApp.
     actions = [
