@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from custom_components.whatsapp_web.client import WhatsAppWebClient
+    from custom_components.whatsapp_web.client.drivers.base import BrowserDriver
     from custom_components.whatsapp_web.client.models import ClientEvent
     from tests.compat.conftest import WwebjsRunner
 
@@ -281,16 +282,22 @@ FORGET_PAGE_MESSAGES = """() => {
 }"""
 
 
+def page_driver(client: WhatsAppWebClient) -> BrowserDriver:
+    """The driver of the client's page, for measurements the client has no call for."""
+    session = client._session  # noqa: SLF001 - a measurement
+    assert session is not None, "the client has no page"
+    return session.driver
+
+
 async def page_message_count(client: WhatsAppWebClient) -> int:
     """How many messages WhatsApp Web holds in memory now."""
-    driver = client._session.driver  # type: ignore[union-attr]  # noqa: SLF001 - a measurement
     count = "() => window.require('WAWebCollections').Msg.getModelsArray().length"
-    return int(await driver.evaluate(count, timeout=60))
+    return int(await page_driver(client).evaluate(count, timeout=60))
 
 
 async def attribute_heap(client: WhatsAppWebClient) -> dict[str, float]:
     """Heap after a full collection, then again once the page forgot its messages (MiB)."""
-    driver = client._session.driver  # type: ignore[union-attr]  # noqa: SLF001 - a measurement
+    driver = page_driver(client)
     collect = "() => { window.gc(); }"
     await driver.evaluate(collect, timeout=60)
     before = (await client.memory()).js_heap_used_mib
